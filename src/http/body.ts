@@ -1,0 +1,66 @@
+import { HttpError } from "./errors";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Reads a request body as JSON, strictly: over 64 KiB is 413 (checked against Content-Length and
+ * again while streaming, for bodies sent without one), a non-JSON Content-Type is 415, bytes that are
+ * not UTF-8 or text that is not JSON is 400. An empty body is `undefined`, for optional bodies.
+ */
+export async function readJsonBody(request: Request): Promise<unknown> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
+  const bytes = await readCapped(request.body);
+  if (bytes.byteLength === 0) return undefined;
+
+  const type = request.headers.get("content-type");
+  if (type !== null && !isJsonType(type)) {
+    throw new HttpError(415, "Content-Type must be application/json", { contentType: type.slice(0, 100) });
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new HttpError(400, "Request body is not valid UTF-8");
+  }
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "Request body is not valid JSON");
+  }
+}
+
+function isJsonType(contentType: string): boolean {
+  const essence = contentType.split(";", 1)[0]?.trim().toLowerCase() ?? "";
+  return essence === "application/json" || /^application\/[\w.+-]+\+json$/.test(essence);
+}
+
+async function readCapped(body: ReadableStream<Uint8Array> | null | undefined): Promise<Uint8Array> {
+  // itty-router's request proxy turns a null body into undefined.
+  if (body == null) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+function tooLarge(): HttpError {
+  return new HttpError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+}

@@ -1,0 +1,39 @@
+import type { Refusal } from "../pool/outcome";
+
+/** The one error type of the HTTP layer: a status, a message safe to show, optional details. */
+export class HttpError extends Error {
+  override readonly name = "HttpError";
+
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+  }
+}
+
+/** What a refused pool operation answers. Messages never name another key or anything internal. */
+const REFUSALS: Record<Refusal, { status: number; message: string }> = {
+  not_found: { status: 404, message: "Key not found" },
+  blocked: { status: 403, message: "Key is blocked" },
+  lease_conflict: { status: 409, message: "Lease is not the key's current lease" },
+  held: { status: 409, message: "Key is already blocked; only its current lease can renew it" },
+  none_free: { status: 404, message: "No free key available" },
+};
+
+export function refusalError(refusal: Refusal): HttpError {
+  const { status, message } = REFUSALS[refusal];
+  return new HttpError(status, message);
+}
+
+/** Every non-2xx answer: `application/json` with a non-empty `error` and, optionally, `details`. */
+export function errorResponse(error: HttpError): Response {
+  const body =
+    error.details === undefined ? { error: error.message } : { error: error.message, details: error.details };
+  return new Response(JSON.stringify(body), {
+    status: error.status,
+    headers: { "content-type": "application/json; charset=utf-8", ...error.headers },
+  });
+}

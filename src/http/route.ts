@@ -1,0 +1,83 @@
+import { coerceInputs, contentJson, OpenAPIRoute, type OpenAPIRouteSchema } from "chanfana";
+import type { IRequest } from "itty-router";
+import { z } from "zod";
+import type { KeyPool } from "../key-pool";
+import type { Outcome } from "../pool/outcome";
+import { readJsonBody } from "./body";
+import { refusalError } from "./errors";
+import { DEFAULT_POOL, ErrorBody, PoolName } from "./schemas";
+
+/** What the router passes a handler after the request. */
+export type WorkerArgs = [env: Env, ctx: ExecutionContext];
+export type RouteArgs = [request: IRequest, ...WorkerArgs];
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: "Invalid input: malformed JSON, wrong type, out of range or a bad pool name",
+  403: "The key is blocked",
+  404: "Not found",
+  409: "Lease conflict",
+  413: "Body larger than 64 KiB",
+  415: "Content-Type is not application/json",
+  500: "Internal error (e.g. a misconfigured variable); never caused by client input",
+};
+
+/** OpenAPI `responses` entries for error statuses, each with the one error body shape. */
+export function errorResponses(...statuses: number[]): OpenAPIRouteSchema["responses"] {
+  const responses: NonNullable<OpenAPIRouteSchema["responses"]> = {};
+  for (const status of [...statuses, 500]) {
+    responses[String(status)] = { description: ERROR_DESCRIPTIONS[status] ?? "Error", ...contentJson(ErrorBody) };
+  }
+  return responses;
+}
+
+/**
+ * Base of every `/keys` endpoint. It reads the body strictly (chanfana alone would treat malformed
+ * JSON as an empty body), resolves the pool's Durable Object, and turns refusals into HTTP errors.
+ */
+export class PoolRoute extends OpenAPIRoute<RouteArgs> {
+  override async getUnvalidatedData(): Promise<Record<string, unknown>> {
+    if (this.unvalidatedData !== undefined) return this.unvalidatedData;
+    const [request] = this.args;
+    const { request: parts } = this.getSchemaZod();
+    const data: Record<string, unknown> = {};
+    if (parts?.params) data.params = coerceInputs(request.params, parts.params) ?? {};
+    if (parts?.query) data.query = coerceInputs(new URL(request.url).searchParams, parts.query) ?? {};
+    if (parts?.body) data.body = await readJsonBody(request);
+    this.unvalidatedData = data;
+    return data;
+  }
+
+  /** The pool this request addresses, after validation. */
+  protected async pool(): Promise<DurableObjectStub<KeyPool>> {
+    const { params } = await this.getValidatedData();
+    const name = (params as { pool?: string } | undefined)?.pool ?? DEFAULT_POOL;
+    return this.args[1].KEY_POOL.getByName(name);
+  }
+}
+
+/** The value of a successful pool operation; a refusal becomes its HTTP error. */
+export function unwrap<T>(outcome: Outcome<T>): T {
+  if (!outcome.ok) throw refusalError(outcome.refusal);
+  return outcome.value;
+}
+
+/** The same endpoint served under `/pools/{pool}`: adds the pool path parameter. */
+export function inNamedPool(Endpoint: typeof PoolRoute): typeof PoolRoute {
+  return class InNamedPool extends Endpoint {
+    override getSchema(): OpenAPIRouteSchema {
+      const schema = super.getSchema();
+      const params = z.object({ pool: PoolName }).extend(schema.request?.params?.shape ?? {});
+      return {
+        ...schema,
+        operationId: `${schema.operationId}InPool`,
+        request: { ...schema.request, params },
+        responses: { ...errorResponses(400), ...schema.responses },
+      };
+    }
+  };
+}
+
+/** A JSON response with a status other than 200. */
+export function json(body: unknown, status: number): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+}

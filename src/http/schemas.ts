@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { MAX_BULK_CREATE } from "../pool/rules";
+
+/**
+ * The API's shapes, declared once: chanfana validates requests with them and generates
+ * `/openapi.json` from them.
+ */
+
+export const DEFAULT_POOL = "default";
+
+export const PoolName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "Pool name must be 1-64 characters of A-Z a-z 0-9 _ -")
+  .openapi({ description: "Pool name; `/keys` is the pool `default`.", example: "payments" });
+
+// Not validated as a UUID here: an id that is not a UUID names no key, so it answers 404 like any
+// other unknown id (checked in the pool), not 400.
+export const KeyId = z
+  .string()
+  .openapi({ description: "The key's id (a UUID).", format: "uuid", example: "7f1c2a9e-4b0d-4c59-9a3e-2f6d8b1e5c40" });
+
+export const Lease = z
+  .number()
+  .int()
+  .min(1)
+  .max(Number.MAX_SAFE_INTEGER)
+  .openapi({ description: "Fencing number of a block; grows with every block in the pool.", example: 42 });
+
+const Timestamp = z.iso
+  .datetime()
+  .openapi({ description: "ISO-8601 UTC with milliseconds.", example: "2026-11-25T16:00:00.000Z" });
+const Uuid = z.uuid().openapi({ example: "7f1c2a9e-4b0d-4c59-9a3e-2f6d8b1e5c40" });
+
+export const KeyInfo = z
+  .object({
+    isBlocked: z.boolean(),
+    createdAt: Timestamp,
+    expiresAt: Timestamp.openapi({ description: "When the key is deleted unless kept alive: lastActivity + KEY_TTL." }),
+    lastActivity: Timestamp,
+    blockedAt: Timestamp.nullable(),
+    releaseAt: Timestamp.nullable().openapi({ description: "When the block ends by itself: blockedAt + BLOCK_TTL." }),
+  })
+  .openapi("KeyInfo");
+
+export const BlockResult = KeyInfo.extend({
+  lease: Lease.optional().openapi({ description: "Present when this call blocked or renewed the key." }),
+}).openapi("KeyInfoWithLease");
+
+export const Created = z.object({ keyId: Uuid }).openapi("Created");
+export const CreatedMany = z.object({ keyIds: z.array(Uuid) }).openapi("CreatedMany");
+
+export const Assignment = z
+  .object({
+    keyId: Uuid,
+    key: Uuid.openapi({ description: "The key value: a secret." }),
+    lease: Lease,
+    releaseAt: Timestamp,
+  })
+  .openapi("Assignment");
+
+export const KeyValue = z.object({ keyId: Uuid, key: Uuid }).openapi("KeyValue");
+export const Deleted = z.object({ keyId: Uuid, deleted: z.literal(true) }).openapi("Deleted");
+
+export const CreateBody = z
+  .strictObject({
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_BULK_CREATE)
+      .optional()
+      .openapi({
+        description: `Create this many keys in one transaction (1-${MAX_BULK_CREATE}); the answer is then {"keyIds": [...]}.`,
+      }),
+  })
+  .openapi("CreateKeys");
+
+export const UpdateBody = z
+  .strictObject({
+    blocked: z
+      .boolean()
+      .openapi({ description: "false unblocks; true blocks (or, with the current lease, renews the block)." }),
+    lease: Lease.optional().openapi({
+      description: "When given, the call acts only if this is the key's current lease (else 409).",
+    }),
+  })
+  .openapi("UpdateKey");
+
+export const ErrorBody = z
+  .object({
+    error: z.string().min(1).openapi({ example: "Key not found" }),
+    details: z.unknown().optional().openapi({ description: "Which inputs were wrong, for validation errors." }),
+  })
+  .openapi("Error");

@@ -1,0 +1,14 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      // Tests move time with an injected clock, never by waiting, so the real TTLs stay as deployed.
+    }),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+  },
+});
