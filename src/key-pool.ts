@@ -90,7 +90,7 @@ export class KeyPool extends DurableObject<Env> {
         const current = settle(stored.record, now);
         if (current === null) {
           // Expired, and more overdue than the settle batch covered: drop it and draw again.
-          this.store.delete(stored);
+          this.store.delete(stored.record.keyId);
           continue;
         }
         const blocked = block(current, now, this.store.nextLease(), this.timings);
@@ -117,7 +117,7 @@ export class KeyPool extends DurableObject<Env> {
 
   remove(keyId: string): Outcome<{ keyId: string }> {
     return this.mutate(keyId, (stored) => {
-      this.store.delete(stored);
+      this.store.delete(stored.record.keyId);
       return ok({ keyId: stored.record.keyId });
     });
   }
@@ -186,7 +186,7 @@ export class KeyPool extends DurableObject<Env> {
       if (stored === null) return refuse("not_found");
       const current = settle(stored.record, now);
       if (current === null) {
-        this.store.delete(stored);
+        this.store.delete(keyId);
         return refuse("not_found");
       }
       return change(stored, current, now);
@@ -199,7 +199,7 @@ export class KeyPool extends DurableObject<Env> {
    */
   private settleDue(now: number, limit: number): boolean {
     const expired = this.store.dueExpiries(now, limit);
-    for (const stored of expired) this.store.delete(stored);
+    for (const { record } of expired) this.store.delete(record.keyId);
     const released = this.store.dueReleases(now, limit);
     for (const stored of released) this.store.save(stored, unblock(stored.record));
     return expired.length === limit || released.length === limit;

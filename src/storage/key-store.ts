@@ -61,7 +61,10 @@ export class KeyStore {
     );
   }
 
-  /** Writes `next` over `stored`, moving the key into or out of the free slots as its block changes. */
+  /**
+   * Writes `next` over `stored`, moving the key into or out of the free slots as its block changes.
+   * `stored` must have been read in this transaction after the last change to the free slots.
+   */
   save(stored: StoredKey, next: KeyRecord): void {
     const wasFree = stored.freeSlot !== null;
     const isFree = next.block === null;
@@ -82,9 +85,16 @@ export class KeyStore {
     if (wasFree && !isFree) this.releaseFreeSlot(stored.freeSlot);
   }
 
-  delete(stored: StoredKey): void {
-    this.run("DELETE FROM keys WHERE id = ?", uuidToBytes(stored.record.keyId));
-    if (stored.freeSlot !== null) this.releaseFreeSlot(stored.freeSlot);
+  /**
+   * Deletes a key. Its free slot is read back from the row itself, not from the caller's copy: in a
+   * batch, deleting one free key moves another into its slot, so copies read before are stale.
+   */
+  delete(keyId: string): void {
+    const [row] = this.run<{ free_slot: number | null }>(
+      "DELETE FROM keys WHERE id = ? RETURNING free_slot",
+      uuidToBytes(keyId),
+    );
+    if (row !== undefined && row.free_slot !== null) this.releaseFreeSlot(row.free_slot);
   }
 
   freeCount(): number {

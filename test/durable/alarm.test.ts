@@ -1,0 +1,102 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ALARM_BATCH } from "../../src/key-pool";
+import { useFakeClock } from "../support/clock";
+import { armedAlarm, freshPool, storedKeyCount } from "../support/pool";
+
+const KEY_TTL = 300_000;
+const BLOCK_TTL = 60_000;
+
+describe("the alarm", () => {
+  it("is armed at the first key's expiry and not moved by later, later-expiring keys", async () => {
+    const clock = useFakeClock();
+    const t0 = clock.nowMs;
+    const pool = freshPool();
+    await pool.create(1);
+    expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL);
+    clock.advance(5_000);
+    await pool.create(3);
+    expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL);
+  });
+
+  it("moves earlier when a block releases before any expiry", async () => {
+    const clock = useFakeClock();
+    const pool = freshPool();
+    await pool.create(1);
+    const blockedAt = clock.advance(1_000);
+    const assigned = await pool.assign();
+    expect(assigned.ok).toBe(true);
+    expect(await armedAlarm(pool)).toBe(blockedAt + BLOCK_TTL);
+  });
+
+  it("deletes expired keys for good and re-arms for the next deadline", async () => {
+    const clock = useFakeClock();
+    const t0 = clock.nowMs;
+    const pool = freshPool();
+    const [early] = await pool.create(1);
+    clock.advance(10_000);
+    const [late] = await pool.create(1);
+    clock.set(t0 + KEY_TTL);
+    expect(await runDurableObjectAlarm(pool)).toBe(true);
+    expect(await storedKeyCount(pool)).toBe(1);
+    expect((await pool.info(early as string)).ok).toBe(false);
+    expect((await pool.info(late as string)).ok).toBe(true);
+    expect(await armedAlarm(pool)).toBe(t0 + 10_000 + KEY_TTL);
+  });
+
+  it("releases due blocks so the key can be assigned again under a new lease", async () => {
+    const clock = useFakeClock();
+    const pool = freshPool();
+    const [id] = await pool.create(1);
+    const first = await pool.assign();
+    if (!first.ok) throw new Error("expected a key");
+    clock.advance(BLOCK_TTL);
+    await runDurableObjectAlarm(pool);
+    const info = await pool.info(id as string);
+    expect(info).toMatchObject({ ok: true, value: { isBlocked: false, blockedAt: null, releaseAt: null } });
+    const second = await pool.assign();
+    expect(second).toMatchObject({ ok: true, value: { keyId: id } });
+    if (second.ok) expect(second.value.lease).toBeGreaterThan(first.value.lease);
+  });
+
+  it("is removed when the pool is empty", async () => {
+    const clock = useFakeClock();
+    const pool = freshPool();
+    await pool.create(2);
+    clock.advance(KEY_TTL);
+    await runDurableObjectAlarm(pool);
+    expect(await storedKeyCount(pool)).toBe(0);
+    expect(await armedAlarm(pool)).toBeNull();
+  });
+
+  it("changes nothing when it runs again, late or early", async () => {
+    const clock = useFakeClock();
+    const pool = freshPool();
+    const ids = await pool.create(3);
+    await pool.assign();
+    clock.advance(BLOCK_TTL + 5);
+    await runDurableObjectAlarm(pool);
+    const after = await Promise.all(ids.map((id) => pool.info(id)));
+    // A duplicate delivery: the alarm, re-armed for the first expiry, fires again before it is due.
+    expect(await runDurableObjectAlarm(pool)).toBe(true);
+    expect(await Promise.all(ids.map((id) => pool.info(id)))).toEqual(after);
+  });
+
+  it("drains a mass expiry in bounded batches, answering requests between runs", async () => {
+    const clock = useFakeClock();
+    const pool = freshPool();
+    const total = ALARM_BATCH * 2 + 17;
+    for (let made = 0; made < total; made += 1000) await pool.create(Math.min(1000, total - made));
+    clock.advance(KEY_TTL);
+    const remaining: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      await runDurableObjectAlarm(pool);
+      remaining.push(await storedKeyCount(pool));
+      // The pool keeps answering between batches, and never hands out an expired key.
+      expect(await pool.assign()).toEqual({ ok: false, refusal: "none_free" });
+    }
+    expect(remaining[0]).toBeGreaterThanOrEqual(total - ALARM_BATCH - 64);
+    expect(remaining.at(-1)).toBe(0);
+    expect(await armedAlarm(pool)).toBeNull();
+  });
+});
