@@ -10,5 +10,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // Generous for a loaded 2-core CI machine; no test waits on time (the clock is injected).
+    testTimeout: 30_000,
   },
 });

@@ -81,12 +81,10 @@ export class KeyPool extends DurableObject<Env> {
   assign(): Outcome<Assignment> {
     const now = clock.now();
     return this.ctx.storage.transactionSync(() => {
-      this.settleDue(now, ASSIGN_SETTLE_BATCH);
+      const { releasesLeft } = this.settleDue(now, ASSIGN_SETTLE_BATCH);
       for (;;) {
-        const free = this.store.freeCount();
-        if (free === 0) return refuse("none_free");
-        const stored = this.store.freeKeyAt(uniformIndex(free, randomWord));
-        if (stored === null) throw new Error(`free slot array is corrupt: no key in a slot below ${free}`);
+        const stored = this.drawFree(now, releasesLeft);
+        if (stored === null) return refuse("none_free");
         const current = settle(stored.record, now);
         if (current === null) {
           // Expired, and more overdue than the settle batch covered: drop it and draw again.
@@ -100,6 +98,22 @@ export class KeyPool extends DurableObject<Env> {
         return ok({ keyId: blocked.keyId, key: blocked.key, lease, releaseAt: iso(releaseAt) });
       }
     });
+  }
+
+  /**
+   * A key drawn uniformly among the free ones, or null if none is. Free includes keys whose block is
+   * due but not yet released: when more are due than one settle batch covers (a late alarm), the draw
+   * counts them on the release index instead of releasing them all in this request. Expired keys
+   * may still be drawn; the caller drops them and draws again, which keeps the draw uniform.
+   */
+  private drawFree(now: number, releasesLeft: boolean): StoredKey | null {
+    const free = this.store.freeCount();
+    const overdue = releasesLeft ? this.store.countDueReleases(now) : 0;
+    if (free + overdue === 0) return null;
+    const index = uniformIndex(free + overdue, randomWord);
+    const stored = index < free ? this.store.freeKeyAt(index) : this.store.dueReleaseAt(now, index - free);
+    if (stored === null) throw new Error(`free keys are inconsistent: nothing at draw ${index} of ${free}+${overdue}`);
+    return stored;
   }
 
   /** The key's value, if the key exists and is not blocked. Changes nothing. */
@@ -156,8 +170,8 @@ export class KeyPool extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.armedAt = null; // this alarm is spent; whatever follows must be armed anew
     const now = clock.now();
-    const more = this.ctx.storage.transactionSync(() => this.settleDue(now, ALARM_BATCH));
-    if (more) {
+    const left = this.ctx.storage.transactionSync(() => this.settleDue(now, ALARM_BATCH));
+    if (left.expiriesLeft || left.releasesLeft) {
       // Yield between batches so requests are answered while a mass expiry drains.
       this.arm(now);
       return;
@@ -194,15 +208,16 @@ export class KeyPool extends DurableObject<Env> {
   }
 
   /**
-   * Applies up to `limit` due expiries and `limit` due releases. Returns true when more may be due.
-   * Safe to repeat: each step reads the current row, so a retried or duplicated alarm changes nothing.
+   * Applies up to `limit` due expiries and `limit` due releases, and says which kinds may have more
+   * due. Safe to repeat: each step reads the current row, so a retried or duplicated alarm changes
+   * nothing.
    */
-  private settleDue(now: number, limit: number): boolean {
+  private settleDue(now: number, limit: number): { expiriesLeft: boolean; releasesLeft: boolean } {
     const expired = this.store.dueExpiries(now, limit);
     for (const { record } of expired) this.store.delete(record.keyId);
     const released = this.store.dueReleases(now, limit);
     for (const stored of released) this.store.save(stored, unblock(stored.record));
-    return expired.length === limit || released.length === limit;
+    return { expiriesLeft: expired.length === limit, releasesLeft: released.length === limit };
   }
 
   /** Makes sure the alarm fires no later than `at`; writes only when that moves it earlier. */

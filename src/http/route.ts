@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { KeyPool } from "../key-pool";
 import type { Outcome } from "../pool/outcome";
 import { readJsonBody } from "./body";
-import { refusalError } from "./errors";
+import { HttpError, refusalError } from "./errors";
 import { DEFAULT_POOL, ErrorBody, PoolName } from "./schemas";
 
 /** What the router passes a handler after the request. */
@@ -12,7 +12,7 @@ export type WorkerArgs = [env: Env, ctx: ExecutionContext];
 export type RouteArgs = [request: IRequest, ...WorkerArgs];
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: "Invalid input: malformed JSON, wrong type, out of range or a bad pool name",
+  400: "Invalid input: malformed JSON, a wrong type or value, an unknown parameter or a bad pool name",
   403: "The key is blocked",
   404: "Not found",
   409: "Lease conflict",
@@ -21,10 +21,13 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   500: "Internal error (e.g. a misconfigured variable); never caused by client input",
 };
 
-/** OpenAPI `responses` entries for error statuses, each with the one error body shape. */
+/**
+ * OpenAPI `responses` entries for error statuses, each with the one error body shape. Every
+ * operation can answer 400 (a malformed request) and 500, so those are always included.
+ */
 export function errorResponses(...statuses: number[]): OpenAPIRouteSchema["responses"] {
   const responses: NonNullable<OpenAPIRouteSchema["responses"]> = {};
-  for (const status of [...statuses, 500]) {
+  for (const status of [400, ...statuses, 500].sort((a, b) => a - b)) {
     responses[String(status)] = { description: ERROR_DESCRIPTIONS[status] ?? "Error", ...contentJson(ErrorBody) };
   }
   return responses;
@@ -41,7 +44,13 @@ export class PoolRoute extends OpenAPIRoute<RouteArgs> {
     const { request: parts } = this.getSchemaZod();
     const data: Record<string, unknown> = {};
     if (parts?.params) data.params = coerceInputs(request.params, parts.params) ?? {};
-    if (parts?.query) data.query = coerceInputs(new URL(request.url).searchParams, parts.query) ?? {};
+    const { searchParams } = new URL(request.url);
+    if (parts?.query) data.query = coerceInputs(searchParams, parts.query) ?? {};
+    else if (searchParams.size > 0) {
+      // Like unknown body fields: a misspelt parameter must not be silently ignored.
+      const [name] = searchParams.keys();
+      throw new HttpError(400, `Unknown query parameter "${String(name).slice(0, 64)}"`);
+    }
     if (parts?.body) data.body = await readJsonBody(request);
     this.unvalidatedData = data;
     return data;
@@ -71,7 +80,7 @@ export function inNamedPool(Endpoint: typeof PoolRoute): typeof PoolRoute {
         ...schema,
         operationId: `${schema.operationId}InPool`,
         request: { ...schema.request, params },
-        responses: { ...errorResponses(400), ...schema.responses },
+        responses: schema.responses,
       };
     }
   };

@@ -23,7 +23,7 @@ const { preflight, corsify } = cors({
 /** The Worker's router: every `/keys` route, served again under `/pools/{pool}`, plus the docs. */
 export function buildRouter() {
   const router = AutoRouter<IRequest, WorkerArgs>({
-    before: [preflight, checkConfig],
+    before: [preflight, checkConfig, rejectTrailingSlash],
     catch: toErrorResponse,
     finally: [corsify, withStandardHeaders],
     missing: (request: IRequest) => notFoundOrNotAllowed(router.routes, request),
@@ -66,6 +66,15 @@ function checkConfig(_request: IRequest, env: Env): undefined {
   if (checkedEnvs.has(env)) return;
   parseTimings(env);
   checkedEnvs.add(env);
+}
+
+/**
+ * itty-router matches `/keys/` like `/keys`; a client whose id came out empty would then be assigned
+ * a key instead of being told its path is wrong.
+ */
+function rejectTrailingSlash(request: IRequest): Response | undefined {
+  const { pathname } = new URL(request.url);
+  if (pathname.length > 1 && pathname.endsWith("/")) return errorResponse(new HttpError(404, "Not found"));
 }
 
 /** The one place an error becomes a response. Internals never reach the client. */

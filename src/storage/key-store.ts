@@ -133,6 +133,22 @@ export class KeyStore {
     ).map(fromRow);
   }
 
+  /** How many blocked keys have a release at or before `now`: O(that many) on the release index. */
+  countDueReleases(now: number): number {
+    const [row] = this.run<{ n: number }>("SELECT count(*) AS n FROM keys WHERE release_at <= ?", now);
+    return row?.n ?? 0;
+  }
+
+  /** The `offset`-th (0-based, earliest first) blocked key whose release is at or before `now`. */
+  dueReleaseAt(now: number, offset: number): StoredKey | null {
+    const [row] = this.run<KeyRow>(
+      `SELECT ${COLUMNS} FROM keys WHERE release_at <= ? ORDER BY release_at LIMIT 1 OFFSET ?`,
+      now,
+      offset,
+    );
+    return row === undefined ? null : fromRow(row);
+  }
+
   /** The earliest pending deadline of any key (expiry or release), or null for an empty pool. */
   earliestDeadline(): number | null {
     const [expiry] = this.run<{ at: number | null }>("SELECT min(expires_at) AS at FROM keys");

@@ -98,5 +98,5 @@ describe("the alarm", () => {
     expect(remaining[0]).toBeGreaterThanOrEqual(total - ALARM_BATCH - 64);
     expect(remaining.at(-1)).toBe(0);
     expect(await armedAlarm(pool)).toBeNull();
-  });
+  }, 60_000);
 });

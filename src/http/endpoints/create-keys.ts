@@ -13,7 +13,7 @@ export class CreateKeys extends PoolRoute {
         description: 'Created: {"keyId"}, or {"keyIds": [...]} when `count` was given',
         ...contentJson(Created.or(CreatedMany)),
       },
-      ...errorResponses(400, 413, 415),
+      ...errorResponses(413, 415),
     },
   };
 

@@ -18,7 +18,7 @@ export class KeepAlive extends PoolRoute {
     },
     responses: {
       "200": { description: "The key's state after the keep-alive", ...contentJson(KeyInfo) },
-      ...errorResponses(400, 404, 409),
+      ...errorResponses(404, 409),
     },
   };
 

@@ -15,7 +15,7 @@ export class UpdateKey extends PoolRoute {
     request: { params: z.object({ id: KeyId }), body: { ...contentJson(UpdateBody), required: true } },
     responses: {
       "200": { description: "The key's state after the change", ...contentJson(BlockResult) },
-      ...errorResponses(400, 404, 409, 413, 415),
+      ...errorResponses(404, 409, 413, 415),
     },
   };
 
