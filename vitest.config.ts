@@ -6,6 +6,17 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       // Tests move time with an injected clock, never by waiting, so the real TTLs stay as deployed.
+      miniflare: {
+        // Test-only tokens (never deployed); test/support/http.ts reads them back from `env`. Each
+        // secret holds two, as during a rotation.
+        bindings: {
+          ADMIN_TOKEN: "test-admin-token-aaaaaaaaaaaa,test-admin-token-bbbbbbbbbbbb",
+          CLIENT_TOKEN: "test-client-token-aaaaaaaaaaa,test-client-token-bbbbbbbbbbb",
+        },
+        // A second limiter with a limit a test reaches in a few requests; the tests that need it put
+        // it in place of RATE_LIMITER, so no other test ever comes near the deployed limit.
+        ratelimits: { TIGHT_RATE_LIMITER: { namespace_id: "1002", simple: { limit: 3, period: 60 } } },
+      },
     }),
   ],
   test: {

@@ -3,6 +3,8 @@ import type { IRequest } from "itty-router";
 import { z } from "zod";
 import type { KeyPool } from "../key-pool";
 import type { Outcome } from "../pool/outcome";
+import { type Access, withAccess } from "./access-openapi";
+import { requireAdmin } from "./auth";
 import { readJsonBody } from "./body";
 import { HttpError, refusalError } from "./errors";
 import { DEFAULT_POOL, ErrorBody, PoolName } from "./schemas";
@@ -38,6 +40,18 @@ export function errorResponses(...statuses: number[]): OpenAPIRouteSchema["respo
  * JSON as an empty body), resolves the pool's Durable Object, and turns refusals into HTTP errors.
  */
 export class PoolRoute extends OpenAPIRoute<RouteArgs> {
+  /** Which roles may call the endpoint; checked here, before the request is even validated. */
+  protected readonly access: Access = "client";
+
+  override getSchema(): OpenAPIRouteSchema {
+    return withAccess(super.getSchema(), this.access);
+  }
+
+  override execute(...args: RouteArgs): Promise<Response> {
+    if (this.access === "admin") requireAdmin(args[0], "this call");
+    return super.execute(...args);
+  }
+
   override async getUnvalidatedData(): Promise<Record<string, unknown>> {
     if (this.unvalidatedData !== undefined) return this.unvalidatedData;
     const [request] = this.args;

@@ -1,6 +1,8 @@
 import { ApiException, fromIttyRouter } from "chanfana";
 import { AutoRouter, cors, type IRequest } from "itty-router";
 import { ConfigError, parseTimings } from "../pool/config";
+import { BEARER_SCHEME, bearerScheme } from "./access-openapi";
+import { authenticate } from "./auth";
 import { AssignKey } from "./endpoints/assign-key";
 import { CreateKeys } from "./endpoints/create-keys";
 import { DeleteKey } from "./endpoints/delete-key";
@@ -23,7 +25,7 @@ const { preflight, corsify } = cors({
 /** The Worker's router: every `/keys` route, served again under `/pools/{pool}`, plus the docs. */
 export function buildRouter() {
   const router = AutoRouter<IRequest, WorkerArgs>({
-    before: [preflight, checkConfig, rejectTrailingSlash],
+    before: [preflight, checkConfig, authenticate, rejectTrailingSlash],
     catch: toErrorResponse,
     finally: [corsify, withStandardHeaders],
     missing: (request: IRequest) => notFoundOrNotAllowed(router.routes, request),
@@ -38,10 +40,12 @@ export function buildRouter() {
         description:
           "A durable pool of API keys. Keys expire KEY_TTL_SECONDS after their last keep-alive; " +
           "a blocked key is released BLOCK_TTL_SECONDS after it was blocked. Every error is JSON " +
-          '`{"error": string, "details"?: any}`.',
+          '`{"error": string, "details"?: any}`. Every call needs a bearer token of the admin or client ' +
+          "role; clients are rate-limited per token, callers without a valid token per address.",
       },
     },
   });
+  api.registry.registerComponent("securitySchemes", BEARER_SCHEME, bearerScheme);
 
   const mounts: Array<[string, (endpoint: typeof PoolRoute) => typeof PoolRoute]> = [
     ["/keys", (endpoint) => endpoint],
@@ -118,7 +122,7 @@ function notFoundOrNotAllowed(routes: ReadonlyArray<[string, RegExp, ...unknown[
 function withStandardHeaders(response: Response): Response {
   const headers = response.headers;
   headers.set("X-Content-Type-Options", "nosniff");
-  headers.set("Access-Control-Expose-Headers", "Allow, Retry-After");
+  headers.set("Access-Control-Expose-Headers", "Allow, Retry-After, WWW-Authenticate");
   if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
   return response;
 }

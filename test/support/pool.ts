@@ -25,3 +25,15 @@ export function storedKeyCount(stub: DurableObjectStub<KeyPool>): Promise<number
     (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM keys").one().n,
   );
 }
+
+/** Everything the pool stores, to show that a refused request changed nothing. */
+export function poolSnapshot(stub: DurableObjectStub<KeyPool>): Promise<unknown> {
+  return runInDurableObject(stub, (_instance, state) => ({
+    meta: state.storage.sql.exec("SELECT * FROM pool_meta").toArray(),
+    keys: state.storage.sql
+      .exec(
+        "SELECT hex(id) AS id, hex(secret) AS secret, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot FROM keys ORDER BY id",
+      )
+      .toArray(),
+  }));
+}

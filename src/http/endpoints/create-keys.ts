@@ -1,8 +1,11 @@
 import { contentJson } from "chanfana";
+import type { Access } from "../access-openapi";
 import { errorResponses, json, PoolRoute } from "../route";
 import { CreateBody, Created, CreatedMany } from "../schemas";
 
 export class CreateKeys extends PoolRoute {
+  protected override readonly access: Access = "admin";
+
   override schema = {
     operationId: "createKeys",
     tags: ["Keys"],

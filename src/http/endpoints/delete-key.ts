@@ -1,9 +1,12 @@
 import { contentJson } from "chanfana";
 import { z } from "zod";
+import type { Access } from "../access-openapi";
 import { errorResponses, PoolRoute, unwrap } from "../route";
 import { Deleted, KeyId } from "../schemas";
 
 export class DeleteKey extends PoolRoute {
+  protected override readonly access: Access = "admin";
+
   override schema = {
     operationId: "deleteKey",
     tags: ["Keys"],

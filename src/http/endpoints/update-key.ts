@@ -1,9 +1,13 @@
 import { contentJson } from "chanfana";
 import { z } from "zod";
+import type { Access } from "../access-openapi";
+import { requireAdmin } from "../auth";
 import { errorResponses, PoolRoute, unwrap } from "../route";
 import { BlockResult, KeyId, UpdateBody } from "../schemas";
 
 export class UpdateKey extends PoolRoute {
+  protected override readonly access: Access = "client-with-lease";
+
   override schema = {
     operationId: "updateKey",
     tags: ["Keys"],
@@ -21,6 +25,8 @@ export class UpdateKey extends PoolRoute {
 
   override async handle() {
     const { params, body } = await this.getValidatedData<typeof this.schema>();
+    // With the lease a client acts as the key's holder; without it the call takes or frees any key.
+    if (body.lease === undefined) requireAdmin(this.args[0], "blocking or unblocking a key without its lease");
     return unwrap(await (await this.pool()).setBlocked(params.id, body.blocked, body.lease));
   }
 }

@@ -1,0 +1,123 @@
+import type { IRequest } from "itty-router";
+import { ConfigError } from "../pool/config";
+import { type AccessConfig, type AccessVars, MAX_TOKEN_LENGTH, parseAccess, type Role, sha256 } from "./access-config";
+import { HttpError } from "./errors";
+import { clientAddress, enforceRateLimit } from "./rate-limit";
+
+/** Served to anyone: the API's description says nothing secret, and CORS preflights never get here. */
+const PUBLIC_PATHS = new Set(["/openapi.json", "/openapi.yaml", "/docs", "/redocs"]);
+
+// Parsed (and the tokens hashed) once per env object, like the pool timings.
+const configs = new WeakMap<object, Promise<AccessConfig>>();
+const roles = new WeakMap<object, Role>();
+
+/**
+ * itty `before` handler: every API request needs a token of a configured role; callers other than
+ * admins are rate-limited (clients per token, the rest per address, before they learn whether a
+ * guessed token was right). Which role may do what is up to the endpoint (`roleOf`, `requireAdmin`).
+ */
+export async function authenticate(request: IRequest, env: Env): Promise<undefined> {
+  if (PUBLIC_PATHS.has(new URL(request.url).pathname)) return;
+  const access = await accessConfig(env);
+  if (access.tokens.length === 0) {
+    if (access.localDevOpen && isLoopback(request.url)) {
+      roles.set(request, "admin");
+      return;
+    }
+    throw notConfigured(access.localDevOpen);
+  }
+
+  const caller = await identify(request.headers.get("Authorization"), access);
+  if (caller.role !== "admin") {
+    const key = caller.role === "client" ? `client:${caller.id}` : `address:${clientAddress(request)}`;
+    await enforceRateLimit(env.RATE_LIMITER, key, access.rateLimitPeriodSeconds);
+  }
+  if (caller.role === undefined) throw unauthorized(caller.problem);
+  roles.set(request, caller.role);
+}
+
+/** The role `authenticate` granted this request. */
+export function roleOf(request: IRequest): Role {
+  const role = roles.get(request);
+  if (role === undefined) throw new Error("request was not authenticated");
+  return role;
+}
+
+/** 403 unless the request was made with an admin token; `what` says what needs it. */
+export function requireAdmin(request: IRequest, what: string): void {
+  if (roleOf(request) !== "admin") {
+    throw new HttpError(403, `Forbidden: ${what} needs an admin token`, undefined, {
+      "WWW-Authenticate": 'Bearer realm="KeyPool", error="insufficient_scope"',
+    });
+  }
+}
+
+function accessConfig(env: Env): Promise<AccessConfig> {
+  let config = configs.get(env);
+  if (config === undefined) {
+    config = parseAccess(env as AccessVars).then((parsed) => {
+      if (typeof env.RATE_LIMITER?.limit !== "function") {
+        throw new ConfigError("the RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing");
+      }
+      return parsed;
+    });
+    configs.set(env, config);
+  }
+  return config;
+}
+
+type Problem = "missing" | "malformed" | "invalid";
+type Caller = { role: "admin" } | { role: "client"; id: string } | { role: undefined; problem: Problem };
+
+/**
+ * Compares the presented token's SHA-256 with every configured one in constant time and without
+ * stopping at a match, so timing tells neither how much of a guess was right nor which token matched.
+ */
+async function identify(header: string | null, access: AccessConfig): Promise<Caller> {
+  if (header === null || header.trim() === "") return { role: undefined, problem: "missing" };
+  const token = /^Bearer +(\S+) *$/i.exec(header)?.[1];
+  if (token === undefined || token.length > MAX_TOKEN_LENGTH) return { role: undefined, problem: "malformed" };
+  const digest = await sha256(token);
+  let role: Role | undefined;
+  for (const candidate of access.tokens) {
+    if (crypto.subtle.timingSafeEqual(digest, candidate.digest) && role === undefined) role = candidate.role;
+  }
+  if (role === undefined) return { role: undefined, problem: "invalid" };
+  // The limiter's key for a client: part of the token's hash, so the token itself goes nowhere.
+  return role === "admin" ? { role } : { role, id: hex(digest.subarray(0, 16)) };
+}
+
+const PROBLEMS: Record<Problem, { message: string; challenge: string }> = {
+  missing: { message: "Missing bearer token: send Authorization: Bearer <token>", challenge: 'Bearer realm="KeyPool"' },
+  malformed: {
+    message: "Malformed Authorization header: expected Bearer <token>",
+    challenge: 'Bearer realm="KeyPool", error="invalid_request"',
+  },
+  invalid: { message: "Invalid bearer token", challenge: 'Bearer realm="KeyPool", error="invalid_token"' },
+};
+
+function unauthorized(problem: Problem): HttpError {
+  const { message, challenge } = PROBLEMS[problem];
+  return new HttpError(401, message, undefined, { "WWW-Authenticate": challenge });
+}
+
+/**
+ * 503, not 500: nothing is broken and no client is at fault; the Worker stays closed until an
+ * operator sets a token, and the answer says which.
+ */
+function notConfigured(localDevOpen: boolean): HttpError {
+  const hint = localDevOpen ? " (LOCAL_DEV_NO_AUTH opens the API to requests to localhost only)" : "";
+  return new HttpError(
+    503,
+    `KeyPool has no access token configured: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN)${hint}`,
+  );
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}

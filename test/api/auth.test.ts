@@ -1,0 +1,221 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, CLIENT_TOKEN, call, uniquePool } from "../support/http";
+import { poolSnapshot } from "../support/pool";
+
+type Caller = "no token" | "wrong token" | "client" | "admin";
+
+const CALLERS: Record<Caller, string | null> = {
+  "no token": null,
+  "wrong token": "not-a-configured-token-0123456789",
+  client: CLIENT_TOKEN,
+  admin: ADMIN_TOKEN,
+};
+
+interface Request {
+  method: string;
+  path: string;
+  json?: unknown;
+}
+
+interface Route {
+  name: string;
+  /** Sets up what the call needs (as admin) and returns the call. */
+  prepare(base: string): Promise<Request>;
+  admin: number;
+  client: number;
+}
+
+async function createKey(base: string): Promise<string> {
+  const created = await call("POST", base);
+  expect(created.status).toBe(201);
+  return created.body.keyId;
+}
+
+/** A key held through `GET /keys`, with its lease. */
+async function heldKey(base: string): Promise<{ keyId: string; lease: number }> {
+  await createKey(base);
+  const assigned = await call("GET", base);
+  expect(assigned.status).toBe(200);
+  return assigned.body;
+}
+
+const ROUTES: Route[] = [
+  { name: "POST /keys (create)", prepare: async (base) => ({ method: "POST", path: base }), admin: 201, client: 403 },
+  {
+    name: "POST /keys with count",
+    prepare: async (base) => ({ method: "POST", path: base, json: { count: 2 } }),
+    admin: 201,
+    client: 403,
+  },
+  {
+    name: "GET /keys (assign)",
+    prepare: async (base) => {
+      await createKey(base);
+      return { method: "GET", path: base };
+    },
+    admin: 200,
+    client: 200,
+  },
+  {
+    name: "GET /keys/{id} (value)",
+    prepare: async (base) => ({ method: "GET", path: `${base}/${await createKey(base)}` }),
+    admin: 200,
+    client: 200,
+  },
+  {
+    name: "GET /keys/{id}/info",
+    prepare: async (base) => ({ method: "GET", path: `${base}/${await createKey(base)}/info` }),
+    admin: 200,
+    client: 200,
+  },
+  {
+    name: "PUT /keys/{id}/alive",
+    prepare: async (base) => ({ method: "PUT", path: `${base}/${await createKey(base)}/alive` }),
+    admin: 200,
+    client: 200,
+  },
+  {
+    name: "PUT /keys/{id}/alive?lease=",
+    prepare: async (base) => {
+      const { keyId, lease } = await heldKey(base);
+      return { method: "PUT", path: `${base}/${keyId}/alive?lease=${lease}` };
+    },
+    admin: 200,
+    client: 200,
+  },
+  {
+    name: "PUT /keys/{id} block without lease",
+    prepare: async (base) => ({ method: "PUT", path: `${base}/${await createKey(base)}`, json: { blocked: true } }),
+    admin: 200,
+    client: 403,
+  },
+  {
+    name: "PUT /keys/{id} unblock without lease",
+    prepare: async (base) => {
+      const { keyId } = await heldKey(base);
+      return { method: "PUT", path: `${base}/${keyId}`, json: { blocked: false } };
+    },
+    admin: 200,
+    client: 403,
+  },
+  {
+    name: "PUT /keys/{id} unblock with the lease",
+    prepare: async (base) => {
+      const { keyId, lease } = await heldKey(base);
+      return { method: "PUT", path: `${base}/${keyId}`, json: { blocked: false, lease } };
+    },
+    admin: 200,
+    client: 200,
+  },
+  {
+    name: "PUT /keys/{id} renew with the lease",
+    prepare: async (base) => {
+      const { keyId, lease } = await heldKey(base);
+      return { method: "PUT", path: `${base}/${keyId}`, json: { blocked: true, lease } };
+    },
+    admin: 200,
+    client: 200,
+  },
+  {
+    name: "DELETE /keys/{id}",
+    prepare: async (base) => ({ method: "DELETE", path: `${base}/${await createKey(base)}` }),
+    admin: 200,
+    client: 403,
+  },
+];
+
+const MOUNTS: Array<[string, () => { base: string; pool: string }]> = [
+  ["/keys", () => ({ base: "/keys", pool: "default" })],
+  [
+    "/pools/{pool}/keys",
+    () => {
+      const pool = uniquePool();
+      return { base: `/pools/${pool}/keys`, pool };
+    },
+  ],
+];
+
+function expected(route: Route, caller: Caller): number {
+  if (caller === "admin") return route.admin;
+  if (caller === "client") return route.client;
+  return 401;
+}
+
+describe.each(MOUNTS)("roles under %s", (_mount, mount) => {
+  for (const route of ROUTES) {
+    for (const caller of Object.keys(CALLERS) as Caller[]) {
+      const status = expected(route, caller);
+      it(`${route.name} as ${caller}: ${status}`, async () => {
+        const { base, pool } = mount();
+        const request = await route.prepare(base);
+        const stub = env.KEY_POOL.getByName(pool);
+        const before = await poolSnapshot(stub);
+
+        const response = await call(request.method, request.path, { json: request.json, token: CALLERS[caller] });
+
+        expect(response.status).toBe(status);
+        if (status < 400) return;
+        expect(response.body).toEqual({ error: expect.any(String) });
+        expect(await poolSnapshot(stub), "a refused call changes nothing").toEqual(before);
+        if (status === 401) {
+          const challenge = caller === "no token" ? 'Bearer realm="KeyPool"' : expect.stringContaining("invalid_token");
+          expect(response.headers.get("WWW-Authenticate")).toEqual(challenge);
+        } else {
+          expect(response.body.error).toMatch(/admin token/);
+          expect(response.headers.get("WWW-Authenticate")).toContain("insufficient_scope");
+        }
+      });
+    }
+  }
+});
+
+describe("bearer tokens", () => {
+  it.each([
+    ["another scheme", `Basic ${btoa("admin:secret")}`],
+    ["no token after Bearer", "Bearer "],
+    ["two tokens", `Bearer ${ADMIN_TOKEN} ${ADMIN_TOKEN}`],
+    ["a token over 512 characters", `Bearer ${"a".repeat(513)}`],
+  ])("a malformed Authorization header (%s) is 401 invalid_request", async (_what, header) => {
+    const response = await call("GET", "/keys/info", { token: null, headers: { Authorization: header } });
+    expect(response.status).toBe(401);
+    expect(response.body).toEqual({ error: "Malformed Authorization header: expected Bearer <token>" });
+    expect(response.headers.get("WWW-Authenticate")).toBe('Bearer realm="KeyPool", error="invalid_request"');
+  });
+
+  it("accepts the scheme in any case and extra spaces", async () => {
+    const response = await call("POST", `/pools/${uniquePool()}/keys`, {
+      token: null,
+      headers: { Authorization: `bearer   ${ADMIN_TOKEN}` },
+    });
+    expect(response.status).toBe(201);
+  });
+
+  it("never echoes a presented token", async () => {
+    for (const token of ["not-a-configured-token-0123456789", CLIENT_TOKEN]) {
+      const response = await call("DELETE", `/keys/${crypto.randomUUID()}`, { token });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(JSON.stringify(response.body)).not.toContain(token);
+      for (const [, value] of response.headers) expect(value).not.toContain(token);
+    }
+  });
+
+  it("asks for a token before revealing whether a route exists", async () => {
+    expect((await call("GET", "/nope", { token: null })).status).toBe(401);
+    expect((await call("PATCH", "/keys", { token: null })).status).toBe(401);
+    expect((await call("GET", "/nope")).status).toBe(404);
+    expect((await call("PATCH", "/keys")).status).toBe(405);
+  });
+
+  it("leaves CORS preflights and the API description public", async () => {
+    const preflight = await call("OPTIONS", "/keys", {
+      token: null,
+      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "DELETE" },
+    });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers.get("Access-Control-Allow-Headers")).toContain("Authorization");
+    for (const path of ["/openapi.json", "/openapi.yaml", "/docs", "/redocs"]) {
+      expect((await call("GET", path, { token: null })).status, path).toBe(200);
+    }
+  });
+});

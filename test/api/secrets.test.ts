@@ -1,0 +1,137 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { AccessVars } from "../../src/http/access-config";
+import { buildRouter } from "../../src/http/router";
+import { call, TOKENS, uniquePool } from "../support/http";
+
+const router = buildRouter();
+
+/** Sends a request to the Worker with other secrets than vitest.config.ts sets. */
+async function callWith(
+  vars: AccessVars,
+  method: string,
+  url: string,
+  token?: string,
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const headers = token === undefined ? undefined : { Authorization: `Bearer ${token}` };
+  const testEnv = { ...env, ADMIN_TOKEN: undefined, CLIENT_TOKEN: undefined, ...vars } as Env;
+  const response = await router.fetch(new Request(url, { method, headers }), testEnv, createExecutionContext());
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text,
+  };
+}
+
+const [OLD_ADMIN, NEW_ADMIN] = TOKENS.admin;
+const [OLD_CLIENT, NEW_CLIENT] = TOKENS.client;
+
+describe("rotation", () => {
+  it("accepts every token of a comma-separated secret, for its role", async () => {
+    for (const token of TOKENS.admin) {
+      expect((await call("POST", `/pools/${uniquePool()}/keys`, { token })).status).toBe(201);
+    }
+    for (const token of TOKENS.client) {
+      expect((await call("POST", `/pools/${uniquePool()}/keys`, { token })).status).toBe(403);
+      expect((await call("GET", `/pools/${uniquePool()}/keys`, { token })).status).toBe(404); // empty pool
+    }
+  });
+
+  it("refuses a token once it is removed from the secret, and keeps the others working", async () => {
+    const vars = { ADMIN_TOKEN: NEW_ADMIN, CLIENT_TOKEN: NEW_CLIENT };
+    const base = `http://keypool.test/pools/${uniquePool()}/keys`;
+    expect((await callWith(vars, "POST", base, OLD_ADMIN)).status).toBe(401);
+    expect((await callWith(vars, "GET", base, OLD_CLIENT)).status).toBe(401);
+    expect((await callWith(vars, "POST", base, NEW_ADMIN)).status).toBe(201);
+    expect((await callWith(vars, "GET", base, NEW_CLIENT)).status).toBe(200);
+  });
+});
+
+describe("safe by default", () => {
+  const API_CALLS: Array<[string, string]> = [
+    ["POST", "/keys"],
+    ["GET", "/keys"],
+    ["GET", `/keys/${crypto.randomUUID()}`],
+    ["DELETE", `/pools/p/keys/${crypto.randomUUID()}`],
+    ["GET", "/no-such-route"],
+  ];
+
+  it.each(API_CALLS)("without any token configured, %s %s is 503 naming the secret to set", async (method, path) => {
+    for (const token of [undefined, OLD_ADMIN]) {
+      const response = await callWith({}, method, `https://keypool.example.workers.dev${path}`, token);
+      expect(response.status).toBe(503);
+      expect(response.body).toEqual({ error: expect.stringContaining("set the ADMIN_TOKEN secret") });
+      expect(response.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    }
+  });
+
+  it("still serves the API description and CORS preflights", async () => {
+    expect((await callWith({}, "GET", "https://keypool.example.workers.dev/openapi.json")).status).toBe(200);
+    expect((await callWith({}, "OPTIONS", "https://keypool.example.workers.dev/keys")).status).toBeLessThan(300);
+  });
+
+  it("with only CLIENT_TOKEN set, serves clients and no one else", async () => {
+    const vars = { CLIENT_TOKEN: OLD_CLIENT };
+    const base = `https://keypool.example.workers.dev/pools/${uniquePool()}/keys`;
+    expect((await callWith(vars, "GET", base, OLD_CLIENT)).status).toBe(404); // empty pool: served
+    expect((await callWith(vars, "POST", base, OLD_CLIENT)).status).toBe(403);
+    expect((await callWith(vars, "POST", base, OLD_ADMIN)).status).toBe(401);
+    expect((await callWith(vars, "POST", base)).status).toBe(401);
+  });
+
+  it("sets no token and no local mode in wrangler.toml (the tokens here come from vitest.config.ts)", () => {
+    expect((env as AccessVars).LOCAL_DEV_NO_AUTH).toBeUndefined();
+  });
+
+  it.each([
+    ["ADMIN_TOKEN", "short"],
+    ["CLIENT_TOKEN", "a token with spaces in it"],
+  ])("a bad %s answers 500 naming the variable, never the token", async (name, bad) => {
+    const response = await callWith({ [name]: bad }, "GET", "http://keypool.test/keys", bad);
+    expect(response.status).toBe(500);
+    expect(response.body.error).toMatch(new RegExp(`^Server misconfigured: ${name} token 1 of 1`));
+    expect(response.body.error).not.toContain(bad);
+  });
+
+  it("a missing rate limiter binding answers 500 naming it", async () => {
+    const response = await callWith(
+      { ADMIN_TOKEN: OLD_ADMIN, RATE_LIMITER: undefined } as AccessVars,
+      "GET",
+      "http://keypool.test/keys",
+      OLD_ADMIN,
+    );
+    expect(response.status).toBe(500);
+    expect(response.body.error).toContain("RATE_LIMITER");
+  });
+});
+
+describe("local development mode (LOCAL_DEV_NO_AUTH, set only by npm start / npm run dev)", () => {
+  const open = { LOCAL_DEV_NO_AUTH: "true" };
+
+  it.each(["http://localhost:8787", "http://127.0.0.1:9300", "http://[::1]:8787"])(
+    "serves every call without a token on %s",
+    async (origin) => {
+      const base = `${origin}/pools/${uniquePool()}/keys`;
+      const created = await callWith(open, "POST", base);
+      expect(created.status).toBe(201);
+      expect((await callWith(open, "DELETE", `${base}/${created.body.keyId}`)).status).toBe(200);
+    },
+  );
+
+  it("stays closed on any other host, so it cannot open a deployed Worker", async () => {
+    for (const origin of ["https://keypool.example.workers.dev", "http://192.168.1.10:8787", "http://localhost.evil"]) {
+      const response = await callWith(open, "POST", `${origin}/keys`);
+      expect(response.status, origin).toBe(503);
+      expect(response.body.error).toContain("localhost only");
+    }
+  });
+
+  it("gives way to real tokens as soon as one is configured (e.g. in .dev.vars)", async () => {
+    const vars = { ...open, ADMIN_TOKEN: OLD_ADMIN };
+    const base = `http://localhost:8787/pools/${uniquePool()}/keys`;
+    expect((await callWith(vars, "POST", base)).status).toBe(401);
+    expect((await callWith(vars, "POST", base, OLD_ADMIN)).status).toBe(201);
+  });
+});
