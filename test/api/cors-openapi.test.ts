@@ -1,6 +1,6 @@
 import { type Schema, Validator } from "@cfworker/json-schema";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call } from "../support/http";
+import { CLIENT_TOKEN, call } from "../support/http";
 import { blockKey, createKey, drain, expectOk, poolBase, type Reply, unknownId, warmUp } from "../support/keys";
 
 const ORIGIN = { origin: "https://app.example" };
@@ -102,15 +102,20 @@ const OPERATIONS = {
 } as const;
 type OperationName = keyof typeof OPERATIONS;
 
-/** The statuses each operation can answer with (the pool twins also answer 400 for a bad pool name). */
+/**
+ * The statuses each operation can answer with (the pool twins also answer 400 for a bad pool name).
+ * Every operation also answers 401 (token), 429 (rate limit) and 503 (no token configured); 403 is
+ * also the answer to a client token where only an admin may act.
+ */
+const ACCESS = [401, 429, 503];
 const STATUSES: Record<OperationName, number[]> = {
-  createKeys: [201, 400, 413, 415],
-  assignKey: [200, 404],
-  getKey: [200, 403, 404],
-  getKeyInfo: [200, 404],
-  deleteKey: [200, 404],
-  updateKey: [200, 400, 404, 409, 413, 415],
-  keepAlive: [200, 400, 404, 409],
+  createKeys: [201, 400, 403, 413, 415, ...ACCESS],
+  assignKey: [200, 404, ...ACCESS],
+  getKey: [200, 403, 404, ...ACCESS],
+  getKeyInfo: [200, 404, ...ACCESS],
+  deleteKey: [200, 403, 404, ...ACCESS],
+  updateKey: [200, 400, 403, 404, 409, 413, 415, ...ACCESS],
+  keepAlive: [200, 400, 404, 409, ...ACCESS],
 };
 
 const MOUNTS = [
@@ -357,6 +362,16 @@ describe("the API answers as its OpenAPI document says", () => {
     ["keepAlive", 400, "a bad lease", async (base) => call("PUT", `${await keyIn(base)}/alive?lease=0`)],
     ["keepAlive", 404, "an unknown key", (base) => call("PUT", `${base}/${unknownId()}/alive`)],
     ["keepAlive", 409, "a wrong lease", async (base) => call("PUT", `${await keyIn(base)}/alive?lease=1`)],
+    ["createKeys", 401, "no token", (base) => call("POST", base, { token: null })],
+    ["assignKey", 401, "a wrong token", (base) => call("GET", base, { token: "not-a-configured-token-0000" })],
+    ["createKeys", 403, "a client token", (base) => call("POST", base, { token: CLIENT_TOKEN })],
+    ["deleteKey", 403, "a client token", async (base) => call("DELETE", await keyIn(base), { token: CLIENT_TOKEN })],
+    [
+      "updateKey",
+      403,
+      "a client token without the lease",
+      async (base) => call("PUT", await keyIn(base), { json: { blocked: true }, token: CLIENT_TOKEN }),
+    ],
   ];
   const badPoolScenarios: Array<[OperationName, number, string, Send]> = (
     Object.keys(OPERATIONS) as OperationName[]
