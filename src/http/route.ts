@@ -40,7 +40,10 @@ export function errorResponses(...statuses: number[]): OpenAPIRouteSchema["respo
  * JSON as an empty body), resolves the pool's Durable Object, and turns refusals into HTTP errors.
  */
 export class PoolRoute extends OpenAPIRoute<RouteArgs> {
-  /** Which roles may call the endpoint; checked here, before the request is even validated. */
+  /**
+   * Which roles may call the endpoint. Admin-only endpoints refuse other roles here, before the
+   * request is even validated; a `client-with-lease` endpoint checks the lease itself.
+   */
   protected readonly access: Access = "client";
 
   override getSchema(): OpenAPIRouteSchema {
