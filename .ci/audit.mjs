@@ -6,7 +6,10 @@ import { execFileSync } from "node:child_process";
 
 let output;
 try {
-  output = execFileSync("npm", ["audit", "--omit=dev", "--audit=true", "--json"], { encoding: "utf8" });
+  output = execFileSync("npm", ["audit", "--omit=dev", "--audit=true", "--json"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"], // npm's own error lines would only repeat the message below
+  });
 } catch (error) {
   output = error.stdout ?? ""; // npm audit exits non-zero both for findings and for a failed request
 }
