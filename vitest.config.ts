@@ -2,26 +2,46 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      // Tests move time with an injected clock, never by waiting, so the real TTLs stay as deployed.
-      miniflare: {
-        // Test-only tokens (never deployed); test/support/http.ts reads them back from `env`. Each
-        // secret holds two, as during a rotation.
-        bindings: {
-          ADMIN_TOKEN: "test-admin-token-aaaaaaaaaaaa,test-admin-token-bbbbbbbbbbbb",
-          CLIENT_TOKEN: "test-client-token-aaaaaaaaaaa,test-client-token-bbbbbbbbbbb",
-        },
-        // A second limiter with a limit a test reaches in a few requests; the tests that need it put
-        // it in place of RATE_LIMITER, so no other test ever comes near the deployed limit.
-        ratelimits: { TIGHT_RATE_LIMITER: { namespace_id: "1002", simple: { limit: 3, period: 60 } } },
-      },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
-    // Generous for a loaded 2-core CI machine; no test waits on time (the clock is injected).
-    testTimeout: 30_000,
+    // The pool logs one structured object per state change; show them only for a failing test.
+    silent: "passed-only",
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            // Tests move time with an injected clock, never by waiting, so the real TTLs stay as deployed.
+            miniflare: {
+              // Test-only tokens (never deployed); test/support/http.ts reads them back from `env`. Each
+              // secret holds two, as during a rotation.
+              bindings: {
+                ADMIN_TOKEN: "test-admin-token-aaaaaaaaaaaa,test-admin-token-bbbbbbbbbbbb",
+                CLIENT_TOKEN: "test-client-token-aaaaaaaaaaa,test-client-token-bbbbbbbbbbb",
+              },
+              // A second limiter with a limit a test reaches in a few requests; the tests that need it put
+              // it in place of RATE_LIMITER, so no other test ever comes near the deployed limit.
+              ratelimits: { TIGHT_RATE_LIMITER: { namespace_id: "1002", simple: { limit: 3, period: 60 } } },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/e2e/**"],
+          // Generous for a loaded 2-core CI machine; no test waits on time (the clock is injected).
+          testTimeout: 30_000,
+        },
+      },
+      {
+        // Browser tests drive a real `wrangler dev` with Chromium from Node, outside workerd.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

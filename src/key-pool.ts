@@ -1,10 +1,20 @@
 import { DurableObject } from "cloudflare:workers";
 import { clock } from "./clock";
 import { parseTimings } from "./pool/config";
+import { EFFECTS, eventLog, type PoolEvent } from "./pool/events";
+import {
+  type ListedKey,
+  type ListPosition,
+  type ListState,
+  listed,
+  MAX_LIST_LIMIT,
+  positionAfter,
+} from "./pool/listing";
 import { type Outcome, ok, refuse } from "./pool/outcome";
 import {
   block,
   createKey,
+  isBlockDue,
   iso,
   type KeyInfo,
   type KeyRecord,
@@ -18,8 +28,13 @@ import {
   unblock,
   uniformIndex,
 } from "./pool/rules";
+import { applyPatch, effectiveTimings, type PoolSettings, type SettingsPatch, toSettings } from "./pool/settings";
 import { isUuid } from "./pool/uuid";
+import { CountedSql } from "./storage/counted-sql";
+import { KeyListing } from "./storage/key-listing";
 import { KeyStore, type StoredKey } from "./storage/key-store";
+import { PoolSettingsStore } from "./storage/pool-settings";
+import { PoolStatsStore, type StoredStats } from "./storage/pool-stats";
 
 /** Due deadlines one alarm run handles before it re-arms itself to go on. */
 export const ALARM_BATCH = 500;
@@ -36,6 +51,19 @@ export interface Assignment {
 /** The info view, plus the lease when the call itself blocked or renewed the key. */
 export type BlockResult = KeyInfo & { readonly lease?: number };
 
+/** What `GET /pools/{pool}` shows, but the pool's name. */
+export interface PoolStats {
+  readonly keys: { readonly total: number; readonly free: number; readonly blocked: number };
+  readonly counters: StoredStats["counters"];
+  readonly settings: PoolSettings;
+}
+
+export interface KeyPage {
+  readonly keys: ListedKey[];
+  /** Where the next page starts, or null after the last page. */
+  readonly next: ListPosition | null;
+}
+
 /**
  * One pool of keys. Owns the pool's SQLite database and its alarm; the rules themselves live in
  * `pool/rules.ts`. Every method runs synchronously against storage, so each call is one atomic
@@ -44,15 +72,34 @@ export type BlockResult = KeyInfo & { readonly lease?: number };
  */
 export class KeyPool extends DurableObject<Env> {
   private readonly store: KeyStore;
-  private readonly timings: PoolTimings;
+  /** Operator statistics, settings and listings (`/pools/{pool}`), apart from the hot key queries. */
+  private readonly ops: CountedSql;
+  private readonly stats: PoolStatsStore;
+  private readonly settingsStore: PoolSettingsStore;
+  private readonly listing: KeyListing;
+  /** The [vars] timings, and those in force: the defaults with this pool's settings applied. */
+  private readonly defaults: PoolTimings;
+  private timings: PoolTimings;
+  /**
+   * The pool's name for log lines. `ctx.id.name` is the name the Worker passed to `getByName`, also
+   * when the object wakes up for an alarm with no request, so no call needs to carry it and nothing
+   * is stored; an id made otherwise (never by KeyPool's Worker) falls back to its hex form.
+   */
+  private readonly poolName: string;
   /** The alarm time this object last armed, so it only writes one when the earliest deadline moves earlier. */
   private armedAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.timings = parseTimings(env);
     this.store = new KeyStore(ctx.storage.sql);
     this.store.ensureSchema();
+    this.ops = new CountedSql(ctx.storage.sql);
+    this.stats = new PoolStatsStore(this.ops);
+    this.settingsStore = new PoolSettingsStore(this.ops);
+    this.listing = new KeyListing(this.ops);
+    this.defaults = parseTimings(env);
+    this.timings = effectiveTimings(this.defaults, this.settingsStore.read());
+    this.poolName = ctx.id.name ?? ctx.id.toString();
     ctx.blockConcurrencyWhile(async () => {
       this.armedAt = await ctx.storage.getAlarm();
     });
@@ -71,6 +118,7 @@ export class KeyPool extends DurableObject<Env> {
         this.store.insert(record);
         created.push(record.keyId);
       }
+      this.record("created", created);
       return created;
     });
     this.armAtMost(now + this.timings.keyTtlMs);
@@ -89,11 +137,13 @@ export class KeyPool extends DurableObject<Env> {
         if (current === null) {
           // Expired, and more overdue than the settle batch covered: drop it and draw again.
           this.store.delete(stored.record.keyId);
+          this.record("expired", [stored.record.keyId]);
           continue;
         }
         const blocked = block(current, now, this.store.nextLease(), this.timings);
-        this.store.save(stored, blocked);
+        this.save(stored, blocked, now);
         this.armAtMost(nextDeadline(blocked));
+        this.record("assigned", [blocked.keyId]);
         const { lease, releaseAt } = blocked.block;
         return ok({ keyId: blocked.keyId, key: blocked.key, lease, releaseAt: iso(releaseAt) });
       }
@@ -132,6 +182,7 @@ export class KeyPool extends DurableObject<Env> {
   remove(keyId: string): Outcome<{ keyId: string }> {
     return this.mutate(keyId, (stored) => {
       this.store.delete(stored.record.keyId);
+      this.record("deleted", [stored.record.keyId]);
       return ok({ keyId: stored.record.keyId });
     });
   }
@@ -145,13 +196,15 @@ export class KeyPool extends DurableObject<Env> {
       if (leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
       if (!blocked) {
         const next = unblock(current);
-        this.store.save(stored, next);
+        this.save(stored, next, now);
+        if (current.block !== null) this.record("unblocked", [keyId]);
         return ok(toInfo(next));
       }
       if (current.block !== null && lease === undefined) return refuse("held");
       const next = block(current, now, lease ?? this.store.nextLease(), this.timings);
-      this.store.save(stored, next);
+      this.save(stored, next, now);
       this.armAtMost(nextDeadline(next));
+      if (current.block === null) this.record("blocked", [keyId]);
       return ok({ ...toInfo(next), lease: next.block.lease });
     });
   }
@@ -161,9 +214,57 @@ export class KeyPool extends DurableObject<Env> {
     return this.mutate(keyId, (stored, current, now) => {
       if (leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
       const next = keepAlive(current, now, this.timings);
-      this.store.save(stored, next);
+      this.save(stored, next, now);
       return ok(toInfo(next));
     });
+  }
+
+  /**
+   * Counts, counters and settings. Overdue deadlines are settled first, in a bounded batch as for an
+   * assignment, so the counts agree with what every read answers; only when more than that batch is
+   * overdue (a mass expiry the alarm is still draining) do they still include the rest for a moment.
+   */
+  poolStats(): PoolStats {
+    const now = clock.now();
+    return this.ctx.storage.transactionSync(() => {
+      this.settleDue(now, ASSIGN_SETTLE_BATCH);
+      const { total, counters } = this.stats.read();
+      const free = this.store.freeCount();
+      return { keys: { total, free, blocked: total - free }, counters, settings: toSettings(this.timings) };
+    });
+  }
+
+  /** One page of keys of `state` after `after`, never their values; overdue deadlines are settled first. */
+  listKeys(state: ListState, limit: number, after: ListPosition | null): KeyPage {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new RangeError(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+    }
+    if (after !== null && after.state !== state) throw new RangeError("the position is for another state");
+    const now = clock.now();
+    return this.ctx.storage.transactionSync(() => {
+      this.settleDue(now, ASSIGN_SETTLE_BATCH);
+      // One row past the page tells whether another page follows.
+      const rows = this.listing.page(state, after, limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      const keys = page.map((row) => listed(row, now, state)).filter((key) => key !== null);
+      return { keys, next: rows.length > limit && last !== undefined ? positionAfter(last, state) : null };
+    });
+  }
+
+  /**
+   * Changes this pool's timings. They apply to deadlines set from now on (creations, keep-alives,
+   * blocks); deadlines already set stay as they are, so no key's expiry or release moves.
+   */
+  updateSettings(patch: SettingsPatch): PoolSettings {
+    const overrides = applyPatch(this.settingsStore.read(), patch);
+    const timings = effectiveTimings(this.defaults, overrides);
+    this.settingsStore.write(overrides);
+    const changed = timings.keyTtlMs !== this.timings.keyTtlMs || timings.blockTtlMs !== this.timings.blockTtlMs;
+    this.timings = timings;
+    const settings = toSettings(timings);
+    if (changed) console.log({ event: "settings_changed", pool: this.poolName, ...settings });
+    return settings;
   }
 
   /** Fires every due deadline in bounded batches, then re-arms for the next one. Idempotent. */
@@ -201,6 +302,7 @@ export class KeyPool extends DurableObject<Env> {
       const current = settle(stored.record, now);
       if (current === null) {
         this.store.delete(keyId);
+        this.record("expired", [keyId]);
         return refuse("not_found");
       }
       return change(stored, current, now);
@@ -215,9 +317,37 @@ export class KeyPool extends DurableObject<Env> {
   private settleDue(now: number, limit: number): { expiriesLeft: boolean; releasesLeft: boolean } {
     const expired = this.store.dueExpiries(now, limit);
     for (const { record } of expired) this.store.delete(record.keyId);
+    this.record(
+      "expired",
+      expired.map(({ record }) => record.keyId),
+    );
     const released = this.store.dueReleases(now, limit);
     for (const stored of released) this.store.save(stored, unblock(stored.record));
+    this.record(
+      "released",
+      released.map(({ record }) => record.keyId),
+    );
     return { expiriesLeft: expired.length === limit, releasesLeft: released.length === limit };
+  }
+
+  /**
+   * Writes `next` over `stored`. A stored block whose time was up ends here if no alarm ended it
+   * before, so this is where it is counted (and logged) as released, exactly once.
+   */
+  private save(stored: StoredKey, next: KeyRecord, now: number): void {
+    this.store.save(stored, next);
+    if (stored.record.block !== null && isBlockDue(stored.record.block, now)) this.record("released", [next.keyId]);
+  }
+
+  /**
+   * Counts `event` for `keyIds` and logs it as one structured object (pool and key ids only, never
+   * values). Called in the transaction that made the change, so counters never drift from the keys.
+   */
+  private record(event: PoolEvent, keyIds: readonly string[]): void {
+    if (keyIds.length === 0) return;
+    const { counter, keys } = EFFECTS[event];
+    this.stats.add(counter, keys, keyIds.length);
+    console.log(eventLog(this.poolName, event, keyIds));
   }
 
   /** Makes sure the alarm fires no later than `at`; writes only when that moves it earlier. */

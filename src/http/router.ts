@@ -8,8 +8,11 @@ import { CreateKeys } from "./endpoints/create-keys";
 import { DeleteKey } from "./endpoints/delete-key";
 import { GetKey } from "./endpoints/get-key";
 import { GetKeyInfo } from "./endpoints/get-key-info";
+import { GetPool } from "./endpoints/get-pool";
 import { KeepAlive } from "./endpoints/keep-alive";
+import { ListKeys } from "./endpoints/list-keys";
 import { UpdateKey } from "./endpoints/update-key";
+import { UpdateSettings } from "./endpoints/update-settings";
 import { errorResponse, HttpError } from "./errors";
 import { inNamedPool, type PoolRoute, type WorkerArgs } from "./route";
 
@@ -60,8 +63,19 @@ export function buildRouter() {
     api.put(`${base}/:id`, serve(UpdateKey));
     api.put(`${base}/:id/alive`, serve(KeepAlive));
   }
+  for (const [method, path, endpoint] of OPERATOR_ROUTES) api[method](path, endpoint);
   return api;
 }
+
+/**
+ * The operator API and who may call it: one row per route, its role declared next to it. Every one
+ * of them is admin-only: they show every key of a pool and change its timings.
+ */
+const OPERATOR_ROUTES = [
+  ["get", "/pools/:pool", GetPool, "admin"],
+  ["get", "/pools/:pool/list", ListKeys, "admin"],
+  ["put", "/pools/:pool/settings", UpdateSettings, "admin"],
+] as const satisfies ReadonlyArray<readonly ["get" | "put", string, typeof PoolRoute, "admin"]>;
 
 // Parsed once per env object; a bad variable answers every request with a message naming it.
 const checkedEnvs = new WeakSet<Env>();

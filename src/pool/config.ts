@@ -23,14 +23,14 @@ export function parseTimings(vars: ConfigVars): PoolTimings {
 }
 
 // A year is far beyond any sensible TTL and keeps every deadline a safe integer of milliseconds.
-const MAX_SECONDS = 365 * 24 * 3600;
+export const MAX_TTL_SECONDS = 365 * 24 * 3600;
 
 function seconds(vars: ConfigVars, name: keyof ConfigVars, fallback: number): number {
   const raw = vars[name];
   if (raw === undefined || raw.trim() === "") return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value > MAX_SECONDS) {
-    throw new ConfigError(`${name} must be a positive number of seconds up to ${MAX_SECONDS}, got "${raw}"`);
+  if (!Number.isFinite(value) || value <= 0 || value > MAX_TTL_SECONDS) {
+    throw new ConfigError(`${name} must be a positive number of seconds up to ${MAX_TTL_SECONDS}, got "${raw}"`);
   }
   // Deadlines are whole milliseconds; a TTL that rounds to zero would expire keys on creation.
   if (Math.round(value * 1000) < 1) throw new ConfigError(`${name} must be at least 0.001 seconds, got "${raw}"`);

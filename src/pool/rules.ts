@@ -19,6 +19,9 @@ export interface KeyRecord {
   readonly block: Block | null;
 }
 
+/** Everything about a key but its value: all the rules need to tell its state. */
+export type KeyState = Omit<KeyRecord, "key">;
+
 export interface Block {
   readonly blockedAt: number;
   /** Deadline at which the block is released by itself. */
@@ -44,7 +47,7 @@ export interface KeyInfo {
 }
 
 /** A key is alive strictly before its expiry deadline; at `expiresAt` it is gone. */
-export function isExpired(record: KeyRecord, now: number): boolean {
+export function isExpired(record: KeyState, now: number): boolean {
   return now >= record.expiresAt;
 }
 
@@ -57,7 +60,7 @@ export function isBlockDue(block: Block, now: number): boolean {
  * The key as it stands at `now`, treating every passed deadline as already fired (the alarm that
  * fires them may be late): `null` when the key has expired, the block dropped when it is due.
  */
-export function settle(record: KeyRecord, now: number): KeyRecord | null {
+export function settle<K extends KeyState>(record: K, now: number): K | null {
   if (isExpired(record, now)) return null;
   if (record.block !== null && isBlockDue(record.block, now)) return { ...record, block: null };
   return record;
@@ -106,7 +109,7 @@ export function uniformIndex(n: number, randomWord: () => number): number {
   }
 }
 
-export function toInfo(record: KeyRecord): KeyInfo {
+export function toInfo(record: KeyState): KeyInfo {
   return {
     isBlocked: record.block !== null,
     createdAt: iso(record.createdAt),

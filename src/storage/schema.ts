@@ -30,4 +30,25 @@ export const SCHEMA: readonly string[] = [
   "CREATE INDEX IF NOT EXISTS keys_by_release ON keys (release_at) WHERE release_at IS NOT NULL",
   // Free keys hold the dense slots 0..free_count-1, so a uniform random pick is one index probe.
   "CREATE UNIQUE INDEX IF NOT EXISTS keys_by_free_slot ON keys (free_slot) WHERE free_slot IS NOT NULL",
+  // Operator statistics (src/storage/pool-stats.ts): the live key count and event counters, kept
+  // as keys change so reading them is one row. A pool that predates this table is counted once, here;
+  // the scalar subquery runs only when the row is missing, not on every start.
+  `CREATE TABLE IF NOT EXISTS pool_stats (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     total INTEGER NOT NULL,
+     created INTEGER NOT NULL,
+     assigned INTEGER NOT NULL,
+     released INTEGER NOT NULL,
+     expired INTEGER NOT NULL,
+     deleted INTEGER NOT NULL
+   )`,
+  `INSERT INTO pool_stats (id, total, created, assigned, released, expired, deleted)
+   SELECT 1, (SELECT count(*) FROM keys), 0, 0, 0, 0, 0
+   WHERE NOT EXISTS (SELECT 1 FROM pool_stats WHERE id = 1)`,
+  // Per-pool timings set with PUT /pools/{pool}/settings; NULL (or no row) means the [vars] default.
+  `CREATE TABLE IF NOT EXISTS pool_settings (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     key_ttl_ms INTEGER,
+     block_ttl_ms INTEGER
+   )`,
 ];

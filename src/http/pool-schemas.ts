@@ -1,0 +1,76 @@
+import { z } from "zod";
+import { MAX_TTL_SECONDS } from "../pool/config";
+import { COUNTERS } from "../pool/events";
+import { MAX_LIST_LIMIT } from "../pool/listing";
+import { KeyInfo, PoolName } from "./schemas";
+
+/** Shapes of the operator API (`/pools/{pool}`, `/list`, `/settings`), declared once as in schemas.ts. */
+
+export const PoolParams = z.object({ pool: PoolName });
+
+const Count = z.number().int().min(0);
+
+const Seconds = z
+  .number()
+  .min(0.001)
+  .max(MAX_TTL_SECONDS)
+  .openapi({ description: "Seconds; fractions allowed, whole milliseconds are kept.", example: 300 });
+
+export const Settings = z
+  .object({
+    keyTtlSeconds: Seconds.openapi({ description: "A key expires this long after its last activity." }),
+    blockTtlSeconds: Seconds.openapi({ description: "A block is released this long after it started." }),
+  })
+  .openapi("PoolSettings");
+
+export const SettingsBody = z
+  .strictObject({
+    keyTtlSeconds: Seconds.nullable().optional(),
+    blockTtlSeconds: Seconds.nullable().optional(),
+  })
+  .openapi("UpdatePoolSettings", {
+    description:
+      "Each field: a number sets it, null goes back to the [vars] default, absent leaves it. Applies to " +
+      "deadlines set from now on (creations, keep-alives, blocks); deadlines already set do not move.",
+  });
+
+export const PoolStatsBody = z
+  .object({
+    pool: PoolName,
+    keys: z
+      .object({ total: Count, free: Count, blocked: Count })
+      .openapi({ description: "Keys in the pool now: total = free + blocked." }),
+    counters: z
+      .object(
+        Object.fromEntries(COUNTERS.map((name) => [name, Count])) as Record<(typeof COUNTERS)[number], typeof Count>,
+      )
+      .openapi({
+        description:
+          "Events since the pool began: keys created, assigned by GET /keys, released automatically when " +
+          "their block ran out, expired, and deleted. Blocks and unblocks by PUT are not counted.",
+      }),
+    settings: Settings,
+  })
+  .openapi("PoolStats");
+
+export const ListQuery = z.strictObject({
+  state: z
+    .enum(["all", "free", "blocked"])
+    .default("all")
+    .openapi({ description: "all: ordered by id; free: by free slot; blocked: by release time." }),
+  limit: z.number().int().min(1).max(MAX_LIST_LIMIT).default(100).openapi({ description: "Keys per page." }),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ description: "The `cursor` of the previous page, for the same `state`; absent for the first page." }),
+});
+
+export const ListedKey = KeyInfo.extend({ keyId: z.uuid() }).openapi("ListedKey");
+
+export const KeyPageBody = z
+  .object({
+    keys: z.array(ListedKey),
+    cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null after the last." }),
+  })
+  .openapi("KeyPage");

@@ -1,0 +1,76 @@
+import type { ListedRow, ListPosition, ListState } from "../pool/listing";
+import { bytesToUuid, uuidToBytes } from "../pool/uuid";
+import type { CountedSql } from "./counted-sql";
+
+type Row = {
+  id: ArrayBuffer;
+  created_at: number;
+  last_activity: number;
+  expires_at: number;
+  blocked_at: number | null;
+  release_at: number | null;
+  lease: number | null;
+  free_slot: number | null;
+};
+
+// Never the `secret` column: a listing has no use for key values, so it does not read them.
+const COLUMNS = "id, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot";
+
+/**
+ * Keyset pagination over the indexes the pool already has: each page is one range scan that starts
+ * after the previous page's last row, so it reads `limit` rows whatever the page number or the pool
+ * size, and a pool that does not change between pages lists every key exactly once.
+ */
+export class KeyListing {
+  constructor(private readonly db: CountedSql) {}
+
+  /** Up to `limit` stored keys of `state` after `after` (from the start when null), in `state`'s order. */
+  page(state: ListState, after: ListPosition | null, limit: number): ListedRow[] {
+    return this.query(state, after, limit).map(fromRow);
+  }
+
+  private query(state: ListState, after: ListPosition | null, limit: number): Row[] {
+    switch (state) {
+      case "all":
+        return after?.state === "all"
+          ? this.db.run(`SELECT ${COLUMNS} FROM keys WHERE id > ? ORDER BY id LIMIT ?`, uuidToBytes(after.id), limit)
+          : this.db.run(`SELECT ${COLUMNS} FROM keys ORDER BY id LIMIT ?`, limit);
+      case "free":
+        // keys_by_free_slot; free keys hold slots 0..free_count-1.
+        return this.db.run(
+          `SELECT ${COLUMNS} FROM keys WHERE free_slot IS NOT NULL AND free_slot > ? ORDER BY free_slot LIMIT ?`,
+          after?.state === "free" ? after.slot : -1,
+          limit,
+        );
+      case "blocked":
+        // keys_by_release: its entries are (release_at, id), id being the table's primary key.
+        return after?.state === "blocked"
+          ? this.db.run(
+              `SELECT ${COLUMNS} FROM keys WHERE release_at IS NOT NULL AND (release_at, id) > (?, ?)
+               ORDER BY release_at, id LIMIT ?`,
+              after.releaseAt,
+              uuidToBytes(after.id),
+              limit,
+            )
+          : this.db.run(
+              `SELECT ${COLUMNS} FROM keys WHERE release_at IS NOT NULL ORDER BY release_at, id LIMIT ?`,
+              limit,
+            );
+    }
+  }
+}
+
+function fromRow(row: Row): ListedRow {
+  const block =
+    row.blocked_at === null || row.release_at === null || row.lease === null
+      ? null
+      : { blockedAt: row.blocked_at, releaseAt: row.release_at, lease: row.lease };
+  return {
+    keyId: bytesToUuid(row.id),
+    createdAt: row.created_at,
+    lastActivity: row.last_activity,
+    expiresAt: row.expires_at,
+    block,
+    freeSlot: row.free_slot,
+  };
+}

@@ -1,0 +1,97 @@
+import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { useFakeClock } from "../support/clock";
+import { call, uniquePool } from "../support/http";
+
+function put(pool: string, json: unknown) {
+  return call("PUT", `/pools/${pool}/settings`, { json });
+}
+
+describe("PUT /pools/{pool}/settings", () => {
+  it("sets the TTLs used for deadlines set from then on, leaving existing ones as they were", async () => {
+    const clock = useFakeClock();
+    const pool = uniquePool();
+    const before = await call("POST", `/pools/${pool}/keys`);
+    const response = await put(pool, { keyTtlSeconds: 10, blockTtlSeconds: 2.5 });
+    expect(response).toMatchObject({ status: 200, body: { keyTtlSeconds: 10, blockTtlSeconds: 2.5 } });
+    const t = clock.nowMs;
+    const after = await call("POST", `/pools/${pool}/keys`);
+
+    const oldInfo = await call("GET", `/pools/${pool}/keys/${before.body.keyId}/info`);
+    expect(Date.parse(oldInfo.body.expiresAt) - Date.parse(oldInfo.body.lastActivity)).toBe(300_000);
+    const newInfo = await call("GET", `/pools/${pool}/keys/${after.body.keyId}/info`);
+    expect(Date.parse(newInfo.body.expiresAt)).toBe(t + 10_000);
+
+    // Keep-alive and blocks use the new values too, for old keys as well.
+    const alive = await call("PUT", `/pools/${pool}/keys/${before.body.keyId}/alive`);
+    expect(Date.parse(alive.body.expiresAt)).toBe(t + 10_000);
+    const blocked = await call("PUT", `/pools/${pool}/keys/${before.body.keyId}`, { json: { blocked: true } });
+    expect(Date.parse(blocked.body.releaseAt)).toBe(t + 2_500);
+  });
+
+  it("shows in GET /pools/{pool} and leaves other pools on the defaults", async () => {
+    const pool = uniquePool();
+    const other = uniquePool();
+    await put(pool, { blockTtlSeconds: 5 });
+    expect((await call("GET", `/pools/${pool}`)).body.settings).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 5 });
+    expect((await call("GET", `/pools/${other}`)).body.settings).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 60 });
+  });
+
+  it("changes only the fields given, and null goes back to the default", async () => {
+    const pool = uniquePool();
+    await put(pool, { keyTtlSeconds: 20, blockTtlSeconds: 5 });
+    expect((await put(pool, { blockTtlSeconds: 7 })).body).toEqual({ keyTtlSeconds: 20, blockTtlSeconds: 7 });
+    expect((await put(pool, { keyTtlSeconds: null })).body).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 7 });
+    expect((await put(pool, {})).body).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 7 });
+  });
+
+  it("keeps the settings across an eviction", async () => {
+    const pool = uniquePool();
+    await put(pool, { keyTtlSeconds: 42 });
+    await evictDurableObject(env.KEY_POOL.getByName(pool));
+    expect((await call("GET", `/pools/${pool}`)).body.settings.keyTtlSeconds).toBe(42);
+  });
+
+  it("keeps whole milliseconds", async () => {
+    const pool = uniquePool();
+    expect((await put(pool, { keyTtlSeconds: 1.0004 })).body.keyTtlSeconds).toBe(1);
+  });
+
+  it.each([
+    [{ keyTtlSeconds: 0 }],
+    [{ keyTtlSeconds: -1 }],
+    [{ keyTtlSeconds: 0.0004 }],
+    [{ blockTtlSeconds: 365 * 24 * 3600 + 1 }],
+    [{ blockTtlSeconds: "60" }],
+    [{ keyTtlSeconds: 10, colour: "red" }],
+    [[]],
+    ["60"],
+  ])("rejects %j with 400 and changes nothing", async (body) => {
+    const pool = uniquePool();
+    const response = await put(pool, body);
+    expect(response.status).toBe(400);
+    expect(response.body.error).toEqual(expect.any(String));
+    expect((await call("GET", `/pools/${pool}`)).body.settings).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 60 });
+  });
+
+  it("rejects a missing or malformed body with 400, and a non-JSON one with 415", async () => {
+    const pool = uniquePool();
+    expect((await call("PUT", `/pools/${pool}/settings`)).status).toBe(400);
+    expect(
+      (await call("PUT", `/pools/${pool}/settings`, { body: "{", headers: { "content-type": "application/json" } }))
+        .status,
+    ).toBe(400);
+    const text = await call("PUT", `/pools/${pool}/settings`, {
+      body: "a=1",
+      headers: { "content-type": "text/plain" },
+    });
+    expect(text.status).toBe(415);
+  });
+
+  it("answers 405 with Allow for another method", async () => {
+    const response = await call("GET", `/pools/${uniquePool()}/settings`);
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toContain("PUT");
+  });
+});
