@@ -1,0 +1,89 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { useFakeClock } from "../support/clock";
+import { call, uniquePool } from "../support/http";
+
+/** Every object the pool logged while `action` ran. */
+async function logged(action: () => Promise<unknown>): Promise<any[]> {
+  const spy = vi.spyOn(console, "log").mockImplementation(() => {});
+  try {
+    await action();
+    return spy.mock.calls.map(([line]) => line);
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("structured logs", () => {
+  it("log each state change once, with the pool and the key id, never the key value", async () => {
+    const pool = uniquePool();
+    let keyId = "";
+    let key = "";
+    const lines = await logged(async () => {
+      keyId = (await call("POST", `/pools/${pool}/keys`)).body.keyId;
+      key = (await call("GET", `/pools/${pool}/keys`)).body.key;
+      await call("PUT", `/pools/${pool}/keys/${keyId}`, { json: { blocked: false } });
+      await call("PUT", `/pools/${pool}/keys/${keyId}/alive`);
+      await call("PUT", `/pools/${pool}/keys/${keyId}`, { json: { blocked: true } });
+      await call("DELETE", `/pools/${pool}/keys/${keyId}`);
+      await call("PUT", `/pools/${pool}/settings`, { json: { keyTtlSeconds: 30 } });
+    });
+    expect(lines).toEqual([
+      { event: "created", pool, keyId },
+      { event: "assigned", pool, keyId },
+      { event: "unblocked", pool, keyId },
+      { event: "blocked", pool, keyId },
+      { event: "deleted", pool, keyId },
+      { event: "settings_changed", pool, keyTtlSeconds: 30, blockTtlSeconds: 60 },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(key);
+  });
+
+  it("log a bulk create as one object with the count and the ids", async () => {
+    const pool = uniquePool();
+    let ids: string[] = [];
+    const lines = await logged(async () => {
+      ids = (await call("POST", `/pools/${pool}/keys`, { json: { count: 1000 } })).body.keyIds;
+    });
+    expect(lines).toEqual([{ event: "created", pool, count: 1000, keyIds: ids }]);
+  });
+
+  it("log an alarm's expiries as one object per batch, with the pool's name", async () => {
+    const clock = useFakeClock();
+    const pool = uniquePool();
+    const ids = (await call("POST", `/pools/${pool}/keys`, { json: { count: 3 } })).body.keyIds;
+    await call("GET", `/pools/${pool}/keys`);
+    clock.advance(300_000);
+    const lines = await logged(() => runDurableObjectAlarm(env.KEY_POOL.getByName(pool)));
+    // The held key expired with its block due too: it is logged as expired, not also as released.
+    expect(lines).toEqual([{ event: "expired", pool, count: 3, keyIds: expect.arrayContaining(ids) }]);
+  });
+
+  it("log an automatic release on its own", async () => {
+    const clock = useFakeClock();
+    const pool = uniquePool();
+    await call("POST", `/pools/${pool}/keys`);
+    const held = (await call("GET", `/pools/${pool}/keys`)).body.keyId;
+    clock.advance(60_000);
+    const lines = await logged(() => runDurableObjectAlarm(env.KEY_POOL.getByName(pool)));
+    expect(lines).toEqual([{ event: "released", pool, keyId: held }]);
+  });
+
+  it("log nothing for reads and for settings that change nothing", async () => {
+    const pool = uniquePool();
+    const keyId = (await call("POST", `/pools/${pool}/keys`)).body.keyId;
+    const lines = await logged(async () => {
+      await call("GET", `/pools/${pool}/keys/${keyId}`);
+      await call("GET", `/pools/${pool}/keys/${keyId}/info`);
+      await call("GET", `/pools/${pool}`);
+      await call("GET", `/pools/${pool}/list`);
+      await call("PUT", `/pools/${pool}/settings`, { json: { keyTtlSeconds: 300 } });
+    });
+    expect(lines).toEqual([]);
+  });
+});

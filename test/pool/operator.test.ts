@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { EFFECTS, eventLog } from "../../src/pool/events";
+import { listed, positionAfter } from "../../src/pool/listing";
+import { applyPatch, effectiveTimings, NO_OVERRIDES, toSettings } from "../../src/pool/settings";
+
+const DEFAULTS = { keyTtlMs: 300_000, blockTtlMs: 60_000 };
+
+describe("pool settings", () => {
+  it("fall back to the defaults for whatever is not overridden", () => {
+    expect(effectiveTimings(DEFAULTS, NO_OVERRIDES)).toEqual(DEFAULTS);
+    expect(effectiveTimings(DEFAULTS, { keyTtlMs: 5_000, blockTtlMs: null })).toEqual({
+      keyTtlMs: 5_000,
+      blockTtlMs: 60_000,
+    });
+  });
+
+  it("patch: a number sets, null resets, absent keeps", () => {
+    const set = applyPatch(NO_OVERRIDES, { keyTtlSeconds: 1.5, blockTtlSeconds: 2 });
+    expect(set).toEqual({ keyTtlMs: 1_500, blockTtlMs: 2_000 });
+    expect(applyPatch(set, { blockTtlSeconds: null })).toEqual({ keyTtlMs: 1_500, blockTtlMs: null });
+    expect(applyPatch(set, {})).toEqual(set);
+  });
+
+  it("refuse values the [vars] would refuse", () => {
+    for (const bad of [0, -1, 0.0004, Number.NaN, Number.POSITIVE_INFINITY, 365 * 24 * 3600 + 1]) {
+      expect(() => applyPatch(NO_OVERRIDES, { keyTtlSeconds: bad })).toThrow(RangeError);
+    }
+  });
+
+  it("show the timings in seconds", () => {
+    expect(toSettings({ keyTtlMs: 1_500, blockTtlMs: 60_000 })).toEqual({ keyTtlSeconds: 1.5, blockTtlSeconds: 60 });
+  });
+});
+
+describe("pool events", () => {
+  it("log one key by its id and a batch as one object with the count", () => {
+    expect(eventLog("p", "assigned", ["k1"])).toEqual({ event: "assigned", pool: "p", keyId: "k1" });
+    expect(eventLog("p", "expired", ["k1", "k2"])).toEqual({
+      event: "expired",
+      pool: "p",
+      count: 2,
+      keyIds: ["k1", "k2"],
+    });
+  });
+
+  it("count manual blocks and unblocks in no counter, and keep the key count in step", () => {
+    expect(EFFECTS.blocked.counter).toBeNull();
+    expect(EFFECTS.unblocked.counter).toBeNull();
+    const keyChanges = Object.entries(EFFECTS)
+      .filter(([, effect]) => effect.keys !== 0)
+      .map(([event, effect]) => [event, effect.keys]);
+    expect(Object.fromEntries(keyChanges)).toEqual({ created: 1, expired: -1, deleted: -1 });
+  });
+});
+
+describe("listing", () => {
+  const row = {
+    keyId: "00000000-0000-4000-8000-000000000001",
+    createdAt: 1_000,
+    lastActivity: 1_000,
+    expiresAt: 10_000,
+    block: { blockedAt: 2_000, releaseAt: 5_000, lease: 7 },
+    freeSlot: null,
+  };
+
+  it("shows a key as every read does at that moment", () => {
+    expect(listed(row, 4_999, "blocked")).toMatchObject({ keyId: row.keyId, isBlocked: true });
+    expect(listed(row, 5_000, "all")).toMatchObject({ isBlocked: false, blockedAt: null, releaseAt: null });
+    expect(listed(row, 5_000, "blocked")).toBeNull();
+    expect(listed(row, 10_000, "all")).toBeNull();
+  });
+
+  it("never carries a lease or a value", () => {
+    expect(Object.keys(listed(row, 3_000, "all") ?? {})).not.toContain("lease");
+    expect(Object.keys(listed(row, 3_000, "all") ?? {})).not.toContain("key");
+  });
+
+  it("continues after a row in the order of its state", () => {
+    expect(positionAfter(row, "all")).toEqual({ state: "all", id: row.keyId });
+    expect(positionAfter(row, "blocked")).toEqual({ state: "blocked", releaseAt: 5_000, id: row.keyId });
+    expect(positionAfter({ ...row, block: null, freeSlot: 3 }, "free")).toEqual({ state: "free", slot: 3 });
+  });
+});
