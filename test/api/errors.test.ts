@@ -173,7 +173,7 @@ describe("routing", () => {
     `/keys/${crypto.randomUUID()}/other`,
     `/keys/${crypto.randomUUID()}/info/more`,
     "/pools",
-    "/pools/some-pool",
+    "/pools/some-pool/unknown",
     "/pools//keys",
   ])("GET %s is an unknown route: 404", async (path) => {
     expectError(await call("GET", path), 404);

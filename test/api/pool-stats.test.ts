@@ -84,6 +84,22 @@ describe("GET /pools/{pool}", () => {
     expect(await stats(pool)).toMatchObject({ keys: { total: 0, free: 0, blocked: 0 }, counters: { expired: 2 } });
   });
 
+  it("counts a block that ran out as released once, when a request applies it before the alarm", async () => {
+    const clock = useFakeClock();
+    const pool = uniquePool();
+    await call("POST", `/pools/${pool}/keys`, { json: { count: 2 } });
+    const first = (await call("GET", `/pools/${pool}/keys`)).body.keyId;
+    const second = (await call("GET", `/pools/${pool}/keys`)).body.keyId;
+    clock.advance(BLOCK_TTL);
+    await call("PUT", `/pools/${pool}/keys/${first}/alive`);
+    await call("PUT", `/pools/${pool}/keys/${second}`, { json: { blocked: true } });
+    await runDurableObjectAlarm(env.KEY_POOL.getByName(pool));
+    expect(await stats(pool)).toMatchObject({
+      keys: { total: 2, free: 1, blocked: 1 },
+      counters: { assigned: 2, released: 2 },
+    });
+  });
+
   it("counts a key found expired by a request as expired, not deleted", async () => {
     const clock = useFakeClock();
     const pool = uniquePool();
