@@ -18,7 +18,11 @@ const view = {
   next: null,
   keys: [],
   polling: false,
-  loading: false,
+  /** The load under way, if any, and whether another was asked for meanwhile. */
+  loading: null,
+  reload: false,
+  /** Bumped whenever the token changes. */
+  generation: 0,
   /** Set when a countdown reaches zero, so the next tick refreshes at once. */
   due: false,
   settingsDirty: false,
@@ -35,6 +39,13 @@ class ApiError extends Error {
 
 function token() {
   return sessionStorage.getItem(TOKEN_KEY) ?? "";
+}
+
+function setToken(value) {
+  if (value === "") sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, value);
+  view.generation += 1;
+  $("token").placeholder = value === "" ? "ADMIN_TOKEN" : "token set for this tab";
 }
 
 async function api(method, path, body) {
@@ -92,14 +103,39 @@ function setLive(connected) {
 
 // ---- loading ----
 
+/**
+ * Loads the pool's statistics and the current page. Calls made while a load is under way are folded
+ * into one more load after it, so what is shown is never older than the last call.
+ */
 async function refresh() {
-  if (view.loading) return;
-  view.loading = true;
+  if (view.loading !== null) {
+    view.reload = true;
+    return view.loading;
+  }
+  view.loading = (async () => {
+    let loaded;
+    do {
+      view.reload = false;
+      loaded = await load();
+    } while (view.reload);
+    return loaded;
+  })();
+  try {
+    return await view.loading;
+  } finally {
+    view.loading = null;
+  }
+}
+
+async function load() {
+  // An answer to a request made with a token the operator has since replaced is dropped.
+  const generation = view.generation;
   try {
     const query = new URLSearchParams({ state: view.listState, limit: String(view.limit) });
     const cursor = view.cursors.at(-1);
     if (cursor !== null) query.set("cursor", cursor);
     const [stats, page] = await Promise.all([api("GET", poolPath()), api("GET", `${poolPath()}/list?${query}`)]);
+    if (generation !== view.generation) return false;
     view.keys = page.keys;
     view.next = page.cursor;
     renderStats(stats);
@@ -107,18 +143,20 @@ async function refresh() {
     setLive(true);
     return true;
   } catch (error) {
+    if (generation !== view.generation) return false;
     setLive(false);
     if (error.status === 401 || error.status === 403) {
-      // A refused token is not sent again every poll: the operator enters another.
-      sessionStorage.removeItem(TOKEN_KEY);
       view.polling = false;
       clearData();
-      updateTokenForm();
+      if (token() === "") {
+        showMessage("This server needs an admin token: enter it above.", "info");
+        return false;
+      }
+      // A refused token is not sent again every poll: the operator enters another.
+      setToken("");
     }
     showMessage(error.message, "error");
     return false;
-  } finally {
-    view.loading = false;
   }
 }
 
@@ -323,10 +361,6 @@ function readRecentPools() {
   }
 }
 
-function updateTokenForm() {
-  $("token").placeholder = token() === "" ? "ADMIN_TOKEN" : "token set for this tab";
-}
-
 function changePage(cursors) {
   view.cursors = cursors;
   return refresh();
@@ -337,14 +371,11 @@ function wire() {
     event.preventDefault();
     const value = $("token").value.trim();
     $("token").value = "";
-    if (value === "") sessionStorage.removeItem(TOKEN_KEY);
-    else sessionStorage.setItem(TOKEN_KEY, value);
-    updateTokenForm();
+    setToken(value);
     if (await startPolling()) showMessage("Token accepted.", "ok");
   });
   $("forget-token").addEventListener("click", () => {
-    sessionStorage.removeItem(TOKEN_KEY);
-    updateTokenForm();
+    setToken("");
     showMessage("Token forgotten.", "info");
   });
   $("pool-form").addEventListener("submit", (event) => {
@@ -404,7 +435,7 @@ async function saveSettings(button, body) {
 
 function start() {
   wire();
-  updateTokenForm();
+  $("token").placeholder = token() === "" ? "ADMIN_TOKEN" : "token set for this tab";
   for (const pool of readRecentPools().reverse()) rememberPool(pool);
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("pool");
   openPool(fromHash !== null && POOL_NAME.test(fromHash) ? fromHash : "default");

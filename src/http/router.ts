@@ -63,19 +63,12 @@ export function buildRouter() {
     api.put(`${base}/:id`, serve(UpdateKey));
     api.put(`${base}/:id/alive`, serve(KeepAlive));
   }
-  for (const [method, path, endpoint] of OPERATOR_ROUTES) api[method](path, endpoint);
+  // The operator API (admin only; each endpoint declares its `access`).
+  api.get("/pools/:pool", GetPool);
+  api.get("/pools/:pool/list", ListKeys);
+  api.put("/pools/:pool/settings", UpdateSettings);
   return api;
 }
-
-/**
- * The operator API and who may call it: one row per route, its role declared next to it. Every one
- * of them is admin-only: they show every key of a pool and change its timings.
- */
-const OPERATOR_ROUTES = [
-  ["get", "/pools/:pool", GetPool, "admin"],
-  ["get", "/pools/:pool/list", ListKeys, "admin"],
-  ["put", "/pools/:pool/settings", UpdateSettings, "admin"],
-] as const satisfies ReadonlyArray<readonly ["get" | "put", string, typeof PoolRoute, "admin"]>;
 
 // Parsed once per env object; a bad variable answers every request with a message naming it.
 const checkedEnvs = new WeakSet<Env>();

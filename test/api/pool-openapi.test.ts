@@ -18,9 +18,18 @@ describe("the OpenAPI document", () => {
   it("declares the operator operations with every status they answer", async () => {
     const doc = await document();
     const statuses = (path: string, method: string) => Object.keys(doc.paths[path][method].responses).sort();
-    expect(statuses("/pools/{pool}", "get")).toEqual(["200", "400", "500"]);
-    expect(statuses("/pools/{pool}/list", "get")).toEqual(["200", "400", "500"]);
-    expect(statuses("/pools/{pool}/settings", "put")).toEqual(["200", "400", "413", "415", "500"]);
+    const access = ["401", "403", "429", "503"];
+    expect(statuses("/pools/{pool}", "get")).toEqual(["200", "400", ...access, "500"].sort());
+    expect(statuses("/pools/{pool}/list", "get")).toEqual(["200", "400", ...access, "500"].sort());
+    expect(statuses("/pools/{pool}/settings", "put")).toEqual(["200", "400", ...access, "413", "415", "500"].sort());
+    for (const [path, method] of [
+      ["/pools/{pool}", "get"],
+      ["/pools/{pool}/list", "get"],
+      ["/pools/{pool}/settings", "put"],
+    ] as const) {
+      expect(doc.paths[path][method].security).toEqual([{ bearerAuth: [] }]);
+      expect(doc.paths[path][method].description).toContain("Role: admin.");
+    }
     const query = doc.paths["/pools/{pool}/list"].get.parameters.filter((p: any) => p.in === "query");
     expect(query.map((p: any) => p.name).sort()).toEqual(["cursor", "limit", "state"]);
   });

@@ -8,7 +8,7 @@ import { type DevServer, startDevServer } from "./server";
  * Worker under `wrangler dev`: what an operator sees and does, end to end.
  */
 
-const ADMIN_TOKEN = "e2e-admin-token";
+const ADMIN_TOKEN = "e2e-admin-token-0123456789";
 const PORTS: [number, number] = [9520, 9599];
 const CHROMIUM_ARGS = [
   "--headless",
@@ -25,7 +25,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([
-    startDevServer(PORTS, { ADMIN_TOKEN, CLIENT_TOKEN: "e2e-client-token" }),
+    startDevServer(PORTS, { ADMIN_TOKEN, CLIENT_TOKEN: "e2e-client-token-0123456789" }),
     chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS }),
   ]);
 });

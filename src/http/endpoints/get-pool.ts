@@ -1,8 +1,12 @@
 import { contentJson } from "chanfana";
+import type { Access } from "../access-openapi";
 import { PoolParams, PoolStatsBody } from "../pool-schemas";
 import { errorResponses, PoolRoute } from "../route";
 
 export class GetPool extends PoolRoute {
+  // Operators only: it shows the whole pool.
+  protected override readonly access: Access = "admin";
+
   override schema = {
     operationId: "getPool",
     tags: ["Pools"],
@@ -14,7 +18,7 @@ export class GetPool extends PoolRoute {
     request: { params: PoolParams },
     responses: {
       "200": { description: "The pool's statistics", ...contentJson(PoolStatsBody) },
-      ...errorResponses(400),
+      ...errorResponses(),
     },
   };
 

@@ -1,9 +1,13 @@
 import { contentJson } from "chanfana";
+import type { Access } from "../access-openapi";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { KeyPageBody, ListQuery, PoolParams } from "../pool-schemas";
 import { errorResponses, PoolRoute } from "../route";
 
 export class ListKeys extends PoolRoute {
+  // Operators only: it shows the whole pool.
+  protected override readonly access: Access = "admin";
+
   override schema = {
     operationId: "listKeys",
     tags: ["Pools"],
@@ -15,7 +19,7 @@ export class ListKeys extends PoolRoute {
     request: { params: PoolParams, query: ListQuery },
     responses: {
       "200": { description: "A page of keys", ...contentJson(KeyPageBody) },
-      ...errorResponses(400),
+      ...errorResponses(),
     },
   };
 

@@ -1,8 +1,12 @@
 import { contentJson } from "chanfana";
+import type { Access } from "../access-openapi";
 import { PoolParams, Settings, SettingsBody } from "../pool-schemas";
 import { errorResponses, PoolRoute } from "../route";
 
 export class UpdateSettings extends PoolRoute {
+  // Operators only: it changes how long every future key and block lasts.
+  protected override readonly access: Access = "admin";
+
   override schema = {
     operationId: "updatePoolSettings",
     tags: ["Pools"],
@@ -13,7 +17,7 @@ export class UpdateSettings extends PoolRoute {
     request: { params: PoolParams, body: { ...contentJson(SettingsBody), required: true } },
     responses: {
       "200": { description: "The settings now in force", ...contentJson(Settings) },
-      ...errorResponses(400, 413, 415),
+      ...errorResponses(413, 415),
     },
   };
 
