@@ -317,16 +317,10 @@ export class KeyPool extends DurableObject<Env> {
   private settleDue(now: number, limit: number): { expiriesLeft: boolean; releasesLeft: boolean } {
     const expired = this.store.dueExpiries(now, limit);
     for (const { record } of expired) this.store.delete(record.keyId);
-    this.record(
-      "expired",
-      expired.map(({ record }) => record.keyId),
-    );
+    this.record("expired", idsOf(expired));
     const released = this.store.dueReleases(now, limit);
     for (const stored of released) this.store.save(stored, unblock(stored.record));
-    this.record(
-      "released",
-      released.map(({ record }) => record.keyId),
-    );
+    this.record("released", idsOf(released));
     return { expiriesLeft: expired.length === limit, releasesLeft: released.length === limit };
   }
 
@@ -359,6 +353,10 @@ export class KeyPool extends DurableObject<Env> {
     this.armedAt = at;
     void this.ctx.storage.setAlarm(at);
   }
+}
+
+function idsOf(keys: readonly StoredKey[]): string[] {
+  return keys.map(({ record }) => record.keyId);
 }
 
 /** A uniform 32-bit word from the platform's cryptographic generator. */

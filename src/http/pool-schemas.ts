@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { MAX_TTL_SECONDS } from "../pool/config";
-import { COUNTERS } from "../pool/events";
 import { MAX_LIST_LIMIT } from "../pool/listing";
 import { KeyInfo, PoolName } from "./schemas";
 
@@ -40,15 +39,11 @@ export const PoolStatsBody = z
     keys: z
       .object({ total: Count, free: Count, blocked: Count })
       .openapi({ description: "Keys in the pool now: total = free + blocked." }),
-    counters: z
-      .object(
-        Object.fromEntries(COUNTERS.map((name) => [name, Count])) as Record<(typeof COUNTERS)[number], typeof Count>,
-      )
-      .openapi({
-        description:
-          "Events since the pool began: keys created, assigned by GET /keys, released automatically when " +
-          "their block ran out, expired, and deleted. Blocks and unblocks by PUT are not counted.",
-      }),
+    counters: z.object({ created: Count, assigned: Count, released: Count, expired: Count, deleted: Count }).openapi({
+      description:
+        "Events since the pool began: keys created, assigned by GET /keys, released automatically when " +
+        "their block ran out, expired, and deleted. Blocks and unblocks by PUT are not counted.",
+    }),
     settings: Settings,
   })
   .openapi("PoolStats");
