@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { clock } from "./clock";
-import { parseTimings } from "./pool/config";
+import { parseMaxHoldMs, parseTimings } from "./pool/config";
 import { EFFECTS, eventLog, type PoolEvent } from "./pool/events";
+import { decide, IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "./pool/idempotency";
 import {
   type ListedKey,
   type ListPosition,
@@ -14,7 +15,9 @@ import { type Outcome, ok, refuse } from "./pool/outcome";
 import {
   block,
   createKey,
+  holdFor,
   isBlockDue,
+  isBlocked,
   iso,
   type KeyInfo,
   type KeyRecord,
@@ -23,6 +26,7 @@ import {
   MAX_BULK_CREATE,
   nextDeadline,
   type PoolTimings,
+  renew,
   settle,
   toInfo,
   unblock,
@@ -31,6 +35,7 @@ import {
 import { applyPatch, effectiveTimings, type PoolSettings, type SettingsPatch, toSettings } from "./pool/settings";
 import { isUuid } from "./pool/uuid";
 import { CountedSql } from "./storage/counted-sql";
+import { IdempotencyStore } from "./storage/idempotency-store";
 import { KeyListing } from "./storage/key-listing";
 import { KeyStore, type StoredKey } from "./storage/key-store";
 import { PoolSettingsStore } from "./storage/pool-settings";
@@ -50,6 +55,13 @@ export interface Assignment {
 
 /** The info view, plus the lease when the call itself blocked or renewed the key. */
 export type BlockResult = KeyInfo & { readonly lease?: number };
+
+export interface AssignOptions {
+  /** Block for this many whole seconds (1..MAX_HOLD_SECONDS) instead of the pool's block time. */
+  readonly holdSeconds?: number | undefined;
+  /** Do it at most once for this key: a repeat answers the first outcome. */
+  readonly idempotency?: IdempotencyToken | undefined;
+}
 
 /** What `GET /pools/{pool}` shows, but the pool's name. */
 export interface PoolStats {
@@ -77,9 +89,13 @@ export class KeyPool extends DurableObject<Env> {
   private readonly stats: PoolStatsStore;
   private readonly settingsStore: PoolSettingsStore;
   private readonly listing: KeyListing;
+  /** Answers kept for `Idempotency-Key` replays. */
+  private readonly answers: IdempotencyStore;
   /** The [vars] timings, and those in force: the defaults with this pool's settings applied. */
   private readonly defaults: PoolTimings;
   private timings: PoolTimings;
+  /** The longest hold an assignment may ask for (MAX_HOLD_SECONDS). */
+  private readonly maxHoldMs: number;
   /**
    * The pool's name for log lines. `ctx.id.name` is the name the Worker passed to `getByName`, also
    * when the object wakes up for an alarm with no request, so no call needs to carry it and nothing
@@ -97,8 +113,10 @@ export class KeyPool extends DurableObject<Env> {
     this.stats = new PoolStatsStore(this.ops);
     this.settingsStore = new PoolSettingsStore(this.ops);
     this.listing = new KeyListing(this.ops);
+    this.answers = new IdempotencyStore(new CountedSql(ctx.storage.sql));
     this.defaults = parseTimings(env);
     this.timings = effectiveTimings(this.defaults, this.settingsStore.read());
+    this.maxHoldMs = parseMaxHoldMs(env);
     this.poolName = ctx.id.name ?? ctx.id.toString();
     ctx.blockConcurrencyWhile(async () => {
       this.armedAt = await ctx.storage.getAlarm();
@@ -107,47 +125,62 @@ export class KeyPool extends DurableObject<Env> {
 
   /** Creates `count` free keys in one transaction and returns their ids. */
   create(count: number): string[] {
+    const now = clock.now();
+    return this.ctx.storage.transactionSync(() => this.insertKeys(count, now));
+  }
+
+  /** `create`, done at most once per idempotency key; the key reused for another request is refused. */
+  createOnce(count: number, idempotency: IdempotencyToken): Outcome<string[]> {
+    const now = clock.now();
+    return this.ctx.storage.transactionSync(() => this.once(idempotency, now, () => ok(this.insertKeys(count, now))));
+  }
+
+  /**
+   * Blocks a key chosen uniformly at random among the free ones and hands it out, for the pool's
+   * block time or the hold asked for; with an idempotency key, at most once.
+   */
+  assign(options: AssignOptions = {}): Outcome<Assignment> {
+    const holdMs = holdFor(options.holdSeconds, this.timings, this.maxHoldMs);
+    if (holdMs === null) throw new RangeError("holdSeconds must be a whole number from 1 to MAX_HOLD_SECONDS");
+    const now = clock.now();
+    return this.ctx.storage.transactionSync(() => this.once(options.idempotency, now, () => this.pick(now, holdMs)));
+  }
+
+  private insertKeys(count: number, now: number): string[] {
     if (!Number.isInteger(count) || count < 1 || count > MAX_BULK_CREATE) {
       throw new RangeError(`count must be an integer from 1 to ${MAX_BULK_CREATE}`);
     }
-    const now = clock.now();
-    const ids = this.ctx.storage.transactionSync(() => {
-      const created: string[] = [];
-      for (let i = 0; i < count; i++) {
-        const record = createKey(crypto.randomUUID(), crypto.randomUUID(), now, this.timings);
-        this.store.insert(record);
-        created.push(record.keyId);
-      }
-      this.record("created", created);
-      return created;
-    });
+    const created: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const record = createKey(crypto.randomUUID(), crypto.randomUUID(), now, this.timings);
+      this.store.insert(record);
+      created.push(record.keyId);
+    }
+    this.record("created", created);
     this.armAtMost(now + this.timings.keyTtlMs);
-    return ids;
+    return created;
   }
 
-  /** Blocks a key chosen uniformly at random among the free ones and hands it out. */
-  assign(): Outcome<Assignment> {
-    const now = clock.now();
-    return this.ctx.storage.transactionSync(() => {
-      const { releasesLeft } = this.settleDue(now, ASSIGN_SETTLE_BATCH);
-      for (;;) {
-        const stored = this.drawFree(now, releasesLeft);
-        if (stored === null) return refuse("none_free");
-        const current = settle(stored.record, now);
-        if (current === null) {
-          // Expired, and more overdue than the settle batch covered: drop it and draw again.
-          this.store.delete(stored.record.keyId);
-          this.record("expired", [stored.record.keyId]);
-          continue;
-        }
-        const blocked = block(current, now, this.store.nextLease(), this.timings);
-        this.save(stored, blocked, now);
-        this.armAtMost(nextDeadline(blocked));
-        this.record("assigned", [blocked.keyId]);
-        const { lease, releaseAt } = blocked.block;
-        return ok({ keyId: blocked.keyId, key: blocked.key, lease, releaseAt: iso(releaseAt) });
+  /** Blocks a uniformly drawn free key for `holdMs`. Runs inside the caller's transaction. */
+  private pick(now: number, holdMs: number): Outcome<Assignment> {
+    const { releasesLeft } = this.settleDue(now, ASSIGN_SETTLE_BATCH);
+    for (;;) {
+      const stored = this.drawFree(now, releasesLeft);
+      if (stored === null) return refuse("none_free");
+      const current = settle(stored.record, now);
+      if (current === null) {
+        // Expired, and more overdue than the settle batch covered: drop it and draw again.
+        this.store.delete(stored.record.keyId);
+        this.record("expired", [stored.record.keyId]);
+        continue;
       }
-    });
+      const blocked = block(current, now, this.store.nextLease(), this.timings, holdMs);
+      this.save(stored, blocked, now);
+      this.armAtMost(nextDeadline(blocked));
+      this.record("assigned", [blocked.keyId]);
+      const { lease, releaseAt } = blocked.block;
+      return ok({ keyId: blocked.keyId, key: blocked.key, lease, releaseAt: iso(releaseAt) });
+    }
   }
 
   /**
@@ -201,7 +234,8 @@ export class KeyPool extends DurableObject<Env> {
         return ok(toInfo(next));
       }
       if (current.block !== null && lease === undefined) return refuse("held");
-      const next = block(current, now, lease ?? this.store.nextLease(), this.timings);
+      // A lease that passed the guard is the current block's: renew it with the hold it was given.
+      const next = isBlocked(current) ? renew(current, now) : block(current, now, this.store.nextLease(), this.timings);
       this.save(stored, next, now);
       this.armAtMost(nextDeadline(next));
       if (current.block === null) this.record("blocked", [keyId]);
@@ -271,15 +305,36 @@ export class KeyPool extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.armedAt = null; // this alarm is spent; whatever follows must be armed anew
     const now = clock.now();
-    const left = this.ctx.storage.transactionSync(() => this.settleDue(now, ALARM_BATCH));
-    if (left.expiriesLeft || left.releasesLeft) {
+    const more = this.ctx.storage.transactionSync(() => {
+      const left = this.settleDue(now, ALARM_BATCH);
+      const answersLeft = this.answers.deleteDue(now, ALARM_BATCH) === ALARM_BATCH;
+      return left.expiriesLeft || left.releasesLeft || answersLeft;
+    });
+    if (more) {
       // Yield between batches so requests are answered while a mass expiry drains.
       this.arm(now);
       return;
     }
-    const next = this.store.earliestDeadline();
+    const next = earliest(this.store.earliestDeadline(), this.answers.earliestExpiry());
     if (next === null) await this.ctx.storage.deleteAlarm();
     else this.arm(next);
+  }
+
+  /**
+   * Runs `work` at most once per idempotency key, inside the caller's transaction: a repeat of the
+   * same request answers the recorded outcome (refusals too) without doing anything, the same key
+   * with another request is refused. Without a key, it simply runs `work`.
+   */
+  private once<T>(token: IdempotencyToken | undefined, now: number, work: () => Outcome<T>): Outcome<T> {
+    if (token === undefined) return work();
+    const decision = decide(this.answers.get(token.keyHash), token.requestHash, now);
+    if (decision.kind === "replay") return JSON.parse(decision.outcome) as Outcome<T>;
+    if (decision.kind === "mismatch") return refuse("idempotency_mismatch");
+    const outcome = work();
+    const expiresAt = now + IDEMPOTENCY_TTL_MS;
+    this.answers.put(token.keyHash, { requestHash: token.requestHash, expiresAt, outcome: JSON.stringify(outcome) });
+    this.armAtMost(expiresAt);
+    return outcome;
   }
 
   /** The key as it stands now, passed deadlines applied, without writing anything. */
@@ -353,6 +408,12 @@ export class KeyPool extends DurableObject<Env> {
     this.armedAt = at;
     void this.ctx.storage.setAlarm(at);
   }
+}
+
+/** The earlier of two optional deadlines. */
+function earliest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.min(a, b);
 }
 
 function idsOf(keys: readonly StoredKey[]): string[] {

@@ -21,6 +21,10 @@ const REFUSALS: Record<Refusal, { status: number; message: string }> = {
   lease_conflict: { status: 409, message: "Lease is not the key's current lease" },
   held: { status: 409, message: "Key is already blocked; only its current lease can renew it" },
   none_free: { status: 404, message: "No free key available" },
+  idempotency_mismatch: {
+    status: 422,
+    message: "Idempotency-Key was already used for a different request in this pool",
+  },
 };
 
 export function refusalError(refusal: Refusal): HttpError {

@@ -2,12 +2,14 @@ import { coerceInputs, contentJson, OpenAPIRoute, type OpenAPIRouteSchema } from
 import type { IRequest } from "itty-router";
 import { z } from "zod";
 import type { KeyPool } from "../key-pool";
+import type { IdempotencyToken } from "../pool/idempotency";
 import type { Outcome } from "../pool/outcome";
 import { type Access, withAccess } from "./access-openapi";
 import { requireAdmin } from "./auth";
 import { readJsonBody } from "./body";
 import { HttpError, refusalError } from "./errors";
-import { DEFAULT_POOL, ErrorBody, PoolName } from "./schemas";
+import { idempotencyToken } from "./idempotency";
+import { DEFAULT_POOL, ErrorBody, IDEMPOTENCY_HEADER, PoolName } from "./schemas";
 
 /** What the router passes a handler after the request. */
 export type WorkerArgs = [env: Env, ctx: ExecutionContext];
@@ -20,6 +22,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: "Lease conflict",
   413: "Body larger than 64 KiB",
   415: "Content-Type is not application/json",
+  422: "The Idempotency-Key was already used for a different request",
   500: "Internal error (e.g. a misconfigured variable); never caused by client input",
 };
 
@@ -68,6 +71,10 @@ export class PoolRoute extends OpenAPIRoute<RouteArgs> {
       const [name] = searchParams.keys();
       throw new HttpError(400, `Unknown query parameter "${String(name).slice(0, 64)}"`);
     }
+    if (parts?.headers && !Array.isArray(parts.headers)) {
+      const names = Object.keys(parts.headers.shape);
+      data.headers = Object.fromEntries(names.map((name) => [name, request.headers.get(name) ?? undefined]));
+    }
     if (parts?.body) data.body = await readJsonBody(request);
     this.unvalidatedData = data;
     return data;
@@ -78,6 +85,17 @@ export class PoolRoute extends OpenAPIRoute<RouteArgs> {
     const { params } = await this.getValidatedData();
     const name = (params as { pool?: string } | undefined)?.pool ?? DEFAULT_POOL;
     return this.args[1].KEY_POOL.getByName(name);
+  }
+
+  /** The digests for the `Idempotency-Key` this request carries, after validation; none without one. */
+  protected async idempotency(): Promise<IdempotencyToken | undefined> {
+    const { headers, query, body } = (await this.getValidatedData()) as {
+      headers?: Record<string, string | undefined>;
+      query?: unknown;
+      body?: unknown;
+    };
+    const key = headers?.[IDEMPOTENCY_HEADER];
+    return key === undefined ? undefined : idempotencyToken(key, this.args[0], { query, body });
   }
 }
 

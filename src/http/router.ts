@@ -1,6 +1,6 @@
 import { ApiException, fromIttyRouter } from "chanfana";
 import { AutoRouter, cors, type IRequest } from "itty-router";
-import { ConfigError, parseTimings } from "../pool/config";
+import { ConfigError, parseMaxHoldMs, parseTimings } from "../pool/config";
 import { BEARER_SCHEME, bearerScheme } from "./access-openapi";
 import { authenticate } from "./auth";
 import { AssignKey } from "./endpoints/assign-key";
@@ -76,6 +76,7 @@ const checkedEnvs = new WeakSet<Env>();
 function checkConfig(_request: IRequest, env: Env): undefined {
   if (checkedEnvs.has(env)) return;
   parseTimings(env);
+  parseMaxHoldMs(env);
   checkedEnvs.add(env);
 }
 

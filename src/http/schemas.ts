@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN } from "../pool/idempotency";
 import { MAX_BULK_CREATE } from "../pool/rules";
 
 /**
@@ -85,6 +86,37 @@ export const UpdateBody = z
     }),
   })
   .openapi("UpdateKey");
+
+export const IDEMPOTENCY_HEADER = "Idempotency-Key";
+
+/** The `Idempotency-Key` request header, on the calls that are done at most once per key. */
+export const IdempotencyHeaders = z.object({
+  [IDEMPOTENCY_HEADER]: z
+    .string()
+    .regex(
+      IDEMPOTENCY_KEY_PATTERN,
+      `Idempotency-Key must be 1-${IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters (no spaces)`,
+    )
+    .optional()
+    .openapi({
+      description:
+        "Makes the call safe to retry: a repeat with the same key and the same request (method, path, query, " +
+        "body) in the same pool within 24 hours answers the first call's status and body without doing it " +
+        "again; the same key with a different request answers 422. A random UUID per logical call is ideal.",
+      example: "5b0d3f4e-8f8a-4b51-9d1c-6a7e2c3b9f10",
+    }),
+});
+
+export const HoldSeconds = z
+  .number()
+  .int()
+  .min(1)
+  .openapi({
+    description:
+      "Block the key for this many seconds instead of BLOCK_TTL_SECONDS: a whole number from 1 to " +
+      "MAX_HOLD_SECONDS (default 3600). Renewals by the holder restart the block with the same hold.",
+    example: 600,
+  });
 
 export const ErrorBody = z
   .object({

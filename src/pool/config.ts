@@ -4,10 +4,12 @@ import type { PoolTimings } from "./rules";
 export interface ConfigVars {
   readonly KEY_TTL_SECONDS?: string | undefined;
   readonly BLOCK_TTL_SECONDS?: string | undefined;
+  readonly MAX_HOLD_SECONDS?: string | undefined;
 }
 
 export const DEFAULT_KEY_TTL_SECONDS = 300;
 export const DEFAULT_BLOCK_TTL_SECONDS = 60;
+export const DEFAULT_MAX_HOLD_SECONDS = 3600;
 
 /** A configuration value that cannot be used; the message names the variable. */
 export class ConfigError extends Error {
@@ -20,6 +22,11 @@ export function parseTimings(vars: ConfigVars): PoolTimings {
     keyTtlMs: seconds(vars, "KEY_TTL_SECONDS", DEFAULT_KEY_TTL_SECONDS) * 1000,
     blockTtlMs: seconds(vars, "BLOCK_TTL_SECONDS", DEFAULT_BLOCK_TTL_SECONDS) * 1000,
   };
+}
+
+/** The longest hold an assignment may ask for (`GET /keys?holdSeconds=`), in milliseconds. */
+export function parseMaxHoldMs(vars: ConfigVars): number {
+  return seconds(vars, "MAX_HOLD_SECONDS", DEFAULT_MAX_HOLD_SECONDS) * 1000;
 }
 
 // A year is far beyond any sensible TTL and keeps every deadline a safe integer of milliseconds.

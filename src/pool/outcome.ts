@@ -9,7 +9,9 @@ export type Refusal =
   /** The key is blocked and the caller, giving no lease, tried to block it too. */
   | "held"
   /** Every key is blocked or the pool is empty. */
-  | "none_free";
+  | "none_free"
+  /** The `Idempotency-Key` was already used for a different request. */
+  | "idempotency_mismatch";
 
 export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly refusal: Refusal };
 

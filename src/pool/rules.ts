@@ -33,6 +33,7 @@ export interface Block {
 /** Timings a pool applies to the deadlines it sets, in milliseconds. */
 export interface PoolTimings {
   readonly keyTtlMs: number;
+  /** How long a block lasts when its assignment asked for no hold of its own. */
   readonly blockTtlMs: number;
 }
 
@@ -78,9 +79,40 @@ export function keepAlive(record: KeyRecord, now: number, timings: PoolTimings):
 /** A key while it is blocked. */
 export type BlockedKey = KeyRecord & { readonly block: Block };
 
-/** Block (or renew a block) from now on, under the given lease. */
-export function block(record: KeyRecord, now: number, lease: number, timings: PoolTimings): BlockedKey {
-  return { ...record, block: { blockedAt: now, releaseAt: now + timings.blockTtlMs, lease } };
+export function isBlocked(record: KeyRecord): record is BlockedKey {
+  return record.block !== null;
+}
+
+/** Block from now on, under the given lease, for `holdMs` (the pool's block time unless the caller asked). */
+export function block(
+  record: KeyRecord,
+  now: number,
+  lease: number,
+  timings: PoolTimings,
+  holdMs: number = timings.blockTtlMs,
+): BlockedKey {
+  return { ...record, block: { blockedAt: now, releaseAt: now + holdMs, lease } };
+}
+
+/**
+ * The holder's renewal: the block starts again from now for the same hold and keeps its lease. The
+ * hold is read back from the block itself (`releaseAt - blockedAt`), so an assignment's own
+ * `holdSeconds` survives every renewal without being stored anywhere else.
+ */
+export function renew(record: BlockedKey, now: number): BlockedKey {
+  const { blockedAt, releaseAt, lease } = record.block;
+  return { ...record, block: { blockedAt: now, releaseAt: now + (releaseAt - blockedAt), lease } };
+}
+
+/** Whether an assignment may ask for this hold: a whole number of seconds from 1 to the longest allowed. */
+export function isValidHold(holdSeconds: number, maxHoldMs: number): boolean {
+  return Number.isInteger(holdSeconds) && holdSeconds >= 1 && holdSeconds * 1000 <= maxHoldMs;
+}
+
+/** The hold an assignment gets, in milliseconds: the one it asked for if valid (else null), or the pool's block time. */
+export function holdFor(holdSeconds: number | undefined, timings: PoolTimings, maxHoldMs: number): number | null {
+  if (holdSeconds === undefined) return timings.blockTtlMs;
+  return isValidHold(holdSeconds, maxHoldMs) ? holdSeconds * 1000 : null;
 }
 
 export function unblock(record: KeyRecord): KeyRecord {

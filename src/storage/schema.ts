@@ -51,4 +51,13 @@ export const SCHEMA: readonly string[] = [
      key_ttl_ms INTEGER,
      block_ttl_ms INTEGER
    )`,
+  // Answers kept for `Idempotency-Key` replays: digests, not requests, so an entry stays small.
+  `CREATE TABLE IF NOT EXISTS idempotency (
+     key_hash BLOB PRIMARY KEY NOT NULL,
+     request_hash BLOB NOT NULL,
+     expires_at INTEGER NOT NULL,
+     outcome TEXT NOT NULL
+   ) WITHOUT ROWID`,
+  // Due entries, oldest first, and the earliest one for the alarm.
+  "CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency (expires_at)",
 ];

@@ -1,7 +1,7 @@
 import { contentJson } from "chanfana";
 import type { Access } from "../access-openapi";
-import { errorResponses, json, PoolRoute } from "../route";
-import { CreateBody, Created, CreatedMany } from "../schemas";
+import { errorResponses, json, PoolRoute, unwrap } from "../route";
+import { CreateBody, Created, CreatedMany, IdempotencyHeaders } from "../schemas";
 
 export class CreateKeys extends PoolRoute {
   protected override readonly access: Access = "admin";
@@ -10,23 +10,27 @@ export class CreateKeys extends PoolRoute {
     operationId: "createKeys",
     tags: ["Keys"],
     summary: "Create a key, or `count` keys in one transaction",
-    request: { body: { ...contentJson(CreateBody.optional()), required: false } },
+    description: "With an `Idempotency-Key`, a retry answers the same ids instead of creating more keys.",
+    request: {
+      body: { ...contentJson(CreateBody.optional()), required: false },
+      headers: IdempotencyHeaders,
+    },
     responses: {
       "201": {
         description: 'Created: {"keyId"}, or {"keyIds": [...]} when `count` was given',
         ...contentJson(Created.or(CreatedMany)),
       },
-      ...errorResponses(413, 415),
+      ...errorResponses(413, 415, 422),
     },
   };
 
   override async handle() {
     const { body } = await this.getValidatedData<typeof this.schema>();
     const pool = await this.pool();
-    if (body?.count === undefined) {
-      const [keyId] = await pool.create(1);
-      return json({ keyId }, 201);
-    }
-    return json({ keyIds: await pool.create(body.count) }, 201);
+    const count = body?.count ?? 1;
+    const idempotency = await this.idempotency();
+    const keyIds =
+      idempotency === undefined ? await pool.create(count) : unwrap(await pool.createOnce(count, idempotency));
+    return body?.count === undefined ? json({ keyId: keyIds[0] }, 201) : json({ keyIds }, 201);
   }
 }
