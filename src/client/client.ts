@@ -1,0 +1,173 @@
+import { KeyPoolError } from "./errors";
+import { Lease, type LeaseCalls, type LeaseOptions } from "./lease";
+import { DEFAULT_RETRY, type RetryPolicy } from "./retry";
+import { platformTimers, type Timers } from "./timers";
+import { type CallInput, type FetchFunction, send, type TransportConfig } from "./transport";
+import type { Assignment, BlockResult, Created, CreatedMany, Deleted, KeyInfo, KeyValue, UpdateBody } from "./types";
+
+export interface KeyPoolClientOptions {
+  /** Where KeyPool answers, e.g. `https://keypool.example.com`; any origin with a service binding. */
+  readonly baseUrl: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  readonly token?: string | undefined;
+  /** The pool to use (`/pools/{pool}/keys`); without it, the pool `default` (`/keys`). */
+  readonly pool?: string | undefined;
+  /**
+   * How requests are sent: the global `fetch` by default, or a service binding (pass the binding
+   * itself, `env.KEYPOOL`, or a function that calls `env.KEYPOOL.fetch(request)`).
+   */
+  readonly fetch?: FetchFunction | { fetch(request: Request): Promise<Response> };
+  /** Retries after network errors, timeouts, 5xx and 429. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Longest wait for one attempt's answer (default 10 s). */
+  readonly timeoutMs?: number;
+  /** Clock and timers for backoff and lease renewal (tests inject fake ones). */
+  readonly timers?: Timers;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * The `Idempotency-Key` for a mutating call; a random one is made per call when absent. Reuse a
+   * stored one to make a call safe to repeat across process restarts.
+   */
+  readonly idempotencyKey?: string;
+}
+
+export interface AssignOptions extends CallOptions {
+  /** Block for this many seconds (1..MAX_HOLD_SECONDS) instead of the pool's block time. */
+  readonly holdSeconds?: number;
+}
+
+export interface AcquireOptions extends AssignOptions, LeaseOptions {}
+
+export interface HolderOptions extends CallOptions {
+  /** Act only as the holder of this lease (else the call fails with 409). */
+  readonly lease?: number;
+}
+
+/**
+ * A typed client for KeyPool. It has no dependency beyond `fetch` and runs unchanged in Workers,
+ * Node >= 22 and browsers. Every call is retried with backoff after a network error, a timeout, a
+ * 5xx or a 429 (honouring `Retry-After`); every mutating call carries an `Idempotency-Key`, the same
+ * on each retry, so a retried create or assignment is answered from the first attempt instead of
+ * creating or blocking again. Error answers throw `KeyPoolError` (status, message, details).
+ */
+export class KeyPoolClient {
+  readonly #config: TransportConfig;
+  readonly #timers: Timers;
+
+  constructor(options: KeyPoolClientOptions) {
+    const custom = options.fetch;
+    const fetcher: FetchFunction =
+      custom === undefined
+        ? (request) => globalThis.fetch(request)
+        : typeof custom === "function"
+          ? (request) => custom(request)
+          : (request) => custom.fetch(request);
+    this.#timers = options.timers ?? platformTimers;
+    this.#config = {
+      baseUrl: options.baseUrl,
+      token: options.token,
+      pool: options.pool,
+      fetch: fetcher,
+      retry: { ...DEFAULT_RETRY, ...options.retry },
+      timers: this.#timers,
+      timeoutMs: options.timeoutMs ?? 10_000,
+    };
+  }
+
+  /** `POST /keys`: creates one key. */
+  createKey(options: CallOptions = {}): Promise<Created> {
+    return this.#send("createKeys", options);
+  }
+
+  /** `POST /keys {"count"}`: creates `count` keys (1-1000) in one transaction. */
+  createKeys(count: number, options: CallOptions = {}): Promise<CreatedMany> {
+    return this.#send("createKeys", { ...options, body: { count } });
+  }
+
+  /**
+   * `GET /keys`: blocks a free key and hands it to you, with nothing in the background. Prefer
+   * `acquire`, which also keeps it. Fails with 404 when no key is free.
+   */
+  assign(options: AssignOptions = {}): Promise<Assignment> {
+    return this.#send("assignKey", { ...options, query: { holdSeconds: options.holdSeconds } });
+  }
+
+  /**
+   * Assigns a key and holds it: the returned `Lease` keeps it alive and renews its block in the
+   * background until `release()` or the end of an `await using` scope. Use the lease's `signal`,
+   * `"lost"` event or `onLost` to learn if it is lost.
+   */
+  async acquire(options: AcquireOptions = {}): Promise<Lease> {
+    const assignment = await this.assign(options);
+    const lease = new Lease(this.#leaseCalls(), assignment, this.#timers, options);
+    if (options.keepAlive === false) return lease;
+    try {
+      await lease.start();
+    } catch (error) {
+      await lease.release().catch(() => undefined); // best effort; the block expires by itself anyway
+      throw error;
+    }
+    return lease;
+  }
+
+  /** `GET /keys/{id}`: the key's value, if it is not blocked (else 403). */
+  getKey(keyId: string, options: CallOptions = {}): Promise<KeyValue> {
+    return this.#send("getKey", { ...options, keyId });
+  }
+
+  /** `GET /keys/{id}/info`: state and deadlines, never the value. */
+  info(keyId: string, options: CallOptions = {}): Promise<KeyInfo> {
+    return this.#send("getKeyInfo", { ...options, keyId });
+  }
+
+  /**
+   * `DELETE /keys/{id}`. A delete that had to be sent again and then finds no key resolves as
+   * deleted: the earlier attempt whose answer was lost most likely deleted it.
+   */
+  async deleteKey(keyId: string, options: CallOptions = {}): Promise<Deleted> {
+    try {
+      return await this.#send<Deleted>("deleteKey", { ...options, keyId });
+    } catch (error) {
+      if (error instanceof KeyPoolError && error.status === 404 && error.attempts > 1) {
+        return { keyId, deleted: true };
+      }
+      throw error;
+    }
+  }
+
+  /** `PUT /keys/{id}`: the raw update (`{"blocked"}`, optional `"lease"`). */
+  update(keyId: string, body: UpdateBody, options: CallOptions = {}): Promise<BlockResult> {
+    return this.#send("updateKey", { ...options, keyId, body });
+  }
+
+  /** Blocks a free key (answers its lease), or with `lease`, renews the holder's block. */
+  block(keyId: string, options: HolderOptions = {}): Promise<BlockResult> {
+    return this.update(keyId, { blocked: true, lease: options.lease }, options);
+  }
+
+  /** Unblocks a key; with `lease`, only if it is still the holder's. */
+  unblock(keyId: string, options: HolderOptions = {}): Promise<BlockResult> {
+    return this.update(keyId, { blocked: false, lease: options.lease }, options);
+  }
+
+  /** `PUT /keys/{id}/alive`: the key lives another KEY_TTL; with `lease`, only for the holder. */
+  keepAlive(keyId: string, options: HolderOptions = {}): Promise<KeyInfo> {
+    return this.#send("keepAlive", { ...options, keyId, query: { lease: options.lease } });
+  }
+
+  #leaseCalls(): LeaseCalls {
+    return {
+      keepAlive: (keyId, lease) => this.keepAlive(keyId, { lease }),
+      renew: (keyId, lease) => this.block(keyId, { lease }),
+      release: (keyId, lease) => this.unblock(keyId, { lease }),
+    };
+  }
+
+  #send<T>(operationId: Parameters<typeof send>[1], input: CallInput): Promise<T> {
+    return send<T>(this.#config, operationId, input);
+  }
+}

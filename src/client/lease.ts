@@ -1,0 +1,245 @@
+import { KeyPoolError } from "./errors";
+import { deadlinesFrom, firstDeadline, type LeaseDeadlines, renewalTimes } from "./schedule";
+import type { Timers } from "./timers";
+import type { Assignment, BlockResult, KeyInfo } from "./types";
+
+/** The calls a lease makes, each as the holder (with its lease number). */
+export interface LeaseCalls {
+  keepAlive(keyId: string, lease: number): Promise<KeyInfo>;
+  renew(keyId: string, lease: number): Promise<BlockResult>;
+  release(keyId: string, lease: number): Promise<BlockResult>;
+}
+
+export type LeaseState = "held" | "lost" | "released";
+
+/** Dispatched (type `"lost"`) when the lease is lost: renewal stopped and the key must not be used. */
+export class LeaseLostEvent extends Event {
+  constructor(readonly error: KeyPoolError) {
+    super("lost");
+  }
+}
+
+export interface LeaseOptions {
+  /** Renew the block and keep the key alive in the background (default true). */
+  readonly keepAlive?: boolean;
+  /** Called once if the lease is lost; the same as listening for the `"lost"` event. */
+  readonly onLost?: (error: KeyPoolError, lease: Lease) => void;
+}
+
+/** Least wait before trying a failed renewal again, so a run of failures never spins. */
+const RETRY_FLOOR_MS = 100;
+
+/**
+ * A key held by this caller. In the background it keeps the key alive and renews its block before
+ * either deadline passes; `release()` (or leaving an `await using` scope) unblocks it with the lease.
+ * If a renewal shows the lease is gone (404 or 409, or no renewal succeeded before a deadline), it
+ * stops, aborts `signal`, and dispatches a `"lost"` event: never silently.
+ */
+export class Lease extends EventTarget implements AsyncDisposable {
+  readonly keyId: string;
+  /** The key value: a secret. */
+  readonly key: string;
+  /** The fencing number that proves this caller holds the key. */
+  readonly lease: number;
+
+  readonly #calls: LeaseCalls;
+  readonly #timers: Timers;
+  readonly #background: boolean;
+  readonly #aborter = new AbortController();
+  #releaseAt: string;
+  #expiresAt: string | undefined;
+  #state: LeaseState = "held";
+  #error: KeyPoolError | undefined;
+  #deadlines: LeaseDeadlines | undefined;
+  #timer: unknown;
+  /** Renewals run one at a time, background and manual alike. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #released: Promise<boolean> | undefined;
+
+  /** Made by `KeyPoolClient.acquire`. */
+  constructor(calls: LeaseCalls, assignment: Assignment, timers: Timers, options: LeaseOptions = {}) {
+    super();
+    this.keyId = assignment.keyId;
+    this.key = assignment.key;
+    this.lease = assignment.lease;
+    this.#releaseAt = assignment.releaseAt;
+    this.#calls = calls;
+    this.#timers = timers;
+    this.#background = options.keepAlive ?? true;
+    const { onLost } = options;
+    if (onLost !== undefined) {
+      this.addEventListener("lost", (event) => onLost((event as LeaseLostEvent).error, this), { once: true });
+    }
+  }
+
+  /** When the block ends unless renewed (ISO-8601, server time). */
+  get releaseAt(): string {
+    return this.#releaseAt;
+  }
+
+  /** When the key expires unless kept alive (ISO-8601, server time), once a keep-alive has told. */
+  get expiresAt(): string | undefined {
+    return this.#expiresAt;
+  }
+
+  get state(): LeaseState {
+    return this.#state;
+  }
+
+  /** Why the lease was lost, once it is. */
+  get error(): KeyPoolError | undefined {
+    return this.#error;
+  }
+
+  /** Aborted when the lease is lost (reason: the error) or released: hand it to work that uses the key. */
+  get signal(): AbortSignal {
+    return this.#aborter.signal;
+  }
+
+  /**
+   * Keeps the key alive and renews its block now. Background renewal does this by itself; call it
+   * when `keepAlive` is off. Throws the error if it fails; a 404/409 also marks the lease lost.
+   */
+  renew(): Promise<void> {
+    return this.#serial(async () => {
+      await this.#keepAlive();
+      await this.#renewBlock();
+    });
+  }
+
+  /**
+   * Unblocks the key with the lease and stops renewing. Resolves true when this released it, false
+   * when it was no longer held (lost, expired, or released already by an earlier attempt whose answer
+   * was lost). Safe to call more than once.
+   */
+  release(): Promise<boolean> {
+    this.#released ??= this.#release();
+    return this.#released;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+
+  /** Starts holding: the first keep-alive now (it also learns both deadlines), then the background loop. */
+  async start(): Promise<void> {
+    await this.#serial(() => this.#keepAlive());
+    this.#schedule();
+  }
+
+  async #release(): Promise<boolean> {
+    if (this.#state === "lost") return false;
+    this.#state = "released";
+    this.#stopTimer();
+    this.#aborter.abort(new DOMException("The lease was released", "AbortError"));
+    try {
+      await this.#calls.release(this.keyId, this.lease);
+      return true;
+    } catch (error) {
+      if (error instanceof KeyPoolError && error.isLeaseLoss) return false;
+      throw error;
+    }
+  }
+
+  async #keepAlive(): Promise<void> {
+    const sentAt = this.#timers.now();
+    const info = await this.#asHolder(() => this.#calls.keepAlive(this.keyId, this.lease));
+    this.#learn(info, info.lastActivity, sentAt);
+  }
+
+  async #renewBlock(): Promise<void> {
+    const sentAt = this.#timers.now();
+    const info = await this.#asHolder(() => this.#calls.renew(this.keyId, this.lease));
+    if (info.blockedAt !== null) this.#learn(info, info.blockedAt, sentAt);
+  }
+
+  /** Runs a holder's call; an answer that the lease is gone marks it lost before the error goes on. */
+  async #asHolder<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof KeyPoolError && isFatal(error)) this.#lose(error);
+      throw error;
+    }
+  }
+
+  #learn(info: KeyInfo, serverNow: string, sentAt: number): void {
+    if (this.#state !== "held") return; // an answer that arrived after release: nothing to learn
+    const deadlines = deadlinesFrom(info, serverNow, sentAt);
+    if (deadlines === null) {
+      this.#lose(new KeyPoolError(409, "Lease lost: the key is no longer blocked"));
+      return;
+    }
+    this.#deadlines = deadlines;
+    this.#releaseAt = info.releaseAt ?? this.#releaseAt;
+    this.#expiresAt = info.expiresAt;
+    this.dispatchEvent(new Event("renew"));
+  }
+
+  #schedule(delayMs?: number): void {
+    this.#stopTimer();
+    if (this.#state !== "held" || !this.#background || this.#deadlines === undefined) return;
+    const { renewBlockAt, keepAliveAt } = renewalTimes(this.#deadlines);
+    const wait = delayMs ?? Math.max(0, Math.min(renewBlockAt, keepAliveAt) - this.#timers.now());
+    this.#timer = this.#timers.setTimeout(() => this.#tick(), wait);
+  }
+
+  /** One background round: whatever renewal is due, then the next round. */
+  #tick(): Promise<void> {
+    this.#timer = undefined;
+    return this.#serial(async () => {
+      const deadlines = this.#deadlines;
+      if (this.#state !== "held" || deadlines === undefined) return;
+      const now = this.#timers.now();
+      const { renewBlockAt, keepAliveAt } = renewalTimes(deadlines);
+      try {
+        if (now >= keepAliveAt) await this.#keepAlive();
+        if (now >= renewBlockAt) await this.#renewBlock();
+        this.#schedule();
+      } catch (error) {
+        if (this.#state !== "held") return; // lost (already reported) or released meanwhile
+        const after = this.#timers.now();
+        const deadline = firstDeadline(deadlines);
+        if (after >= deadline) {
+          this.#lose(
+            new KeyPoolError(0, `Lease lost: no renewal succeeded before its deadline (${describe(error)})`, {
+              cause: error,
+            }),
+          );
+          return;
+        }
+        // The call already retried with backoff; try again well before the deadline.
+        this.#schedule(Math.max(RETRY_FLOOR_MS, (deadline - after) / 3));
+      }
+    });
+  }
+
+  #lose(error: KeyPoolError): void {
+    if (this.#state !== "held") return;
+    this.#state = "lost";
+    this.#error = error;
+    this.#stopTimer();
+    this.#aborter.abort(error);
+    this.dispatchEvent(new LeaseLostEvent(error));
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** An answer no retry will change: the lease is gone (404/409) or the call itself is refused (400/401/403). */
+function isFatal(error: KeyPoolError): boolean {
+  return error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

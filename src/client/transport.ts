@@ -1,0 +1,109 @@
+import { KeyPoolError } from "./errors";
+import { OPERATIONS, type OperationId } from "./operations";
+import { backoffMs, isRetryableStatus, parseRetryAfter, type RetryPolicy } from "./retry";
+import { sleep, type Timers } from "./timers";
+
+/** A `fetch` for one request: the global one, or a service binding's. */
+export type FetchFunction = (request: Request) => Promise<Response>;
+
+export interface TransportConfig {
+  readonly baseUrl: string;
+  readonly token: string | undefined;
+  readonly pool: string | undefined;
+  readonly fetch: FetchFunction;
+  readonly retry: RetryPolicy;
+  readonly timers: Timers;
+  readonly timeoutMs: number;
+}
+
+export interface CallInput {
+  readonly keyId?: string;
+  readonly query?: Readonly<Record<string, number | undefined>>;
+  readonly body?: unknown;
+  /** Sent on every attempt of a mutating call; a fresh one is made when absent. */
+  readonly idempotencyKey?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Sends one API call: builds the request, sends it, and sends it again with backoff after a network
+ * error, a timeout, a 5xx or a 429 (after `Retry-After` when the server sent one). A mutating call
+ * carries the same `Idempotency-Key` on every attempt, so a retry after a lost answer is answered
+ * from the first attempt where the server deduplicates. Error answers become `KeyPoolError`s.
+ */
+export async function send<T>(config: TransportConfig, operationId: OperationId, input: CallInput = {}): Promise<T> {
+  const operation = OPERATIONS[operationId];
+  const url = urlFor(config, operation.path, input);
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (config.token !== undefined) headers.authorization = `Bearer ${config.token}`;
+  if (operation.mutates) headers["idempotency-key"] = input.idempotencyKey ?? randomKey();
+  const body = input.body === undefined ? undefined : JSON.stringify(input.body);
+  if (body !== undefined) headers["content-type"] = "application/json";
+
+  for (let attempt = 1; ; attempt++) {
+    const last = attempt >= config.retry.attempts;
+    let response: Response;
+    try {
+      const signal = attemptSignal(config.timeoutMs, input.signal);
+      response = await config.fetch(new Request(url, { method: operation.method, headers, body, signal }));
+    } catch (error) {
+      if (input.signal?.aborted) throw input.signal.reason;
+      if (last) {
+        throw new KeyPoolError(0, `No answer from KeyPool: ${describe(error)}`, { attempts: attempt, cause: error });
+      }
+      await sleep(config.timers, backoffMs(attempt, config.retry));
+      continue;
+    }
+    if (response.ok) return (await response.json()) as T;
+
+    const failure = await errorFrom(response, attempt, config.timers.now());
+    if (last || !isRetryableStatus(response.status)) throw failure;
+    const wait = failure.retryAfterMs ?? backoffMs(attempt, config.retry);
+    if (wait > config.retry.maxRetryAfterMs) throw failure;
+    await sleep(config.timers, wait);
+  }
+}
+
+function urlFor(config: TransportConfig, path: string, input: CallInput): string {
+  const base = config.pool === undefined ? "/keys" : `/pools/${encodeURIComponent(config.pool)}/keys`;
+  const id = input.keyId === undefined ? "" : encodeURIComponent(input.keyId);
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(input.query ?? {}))
+    if (value !== undefined) search.set(name, String(value));
+  const query = search.size === 0 ? "" : `?${search}`;
+  return `${config.baseUrl.replace(/\/+$/, "")}${base}${path.replace("{id}", id)}${query}`;
+}
+
+/** Aborts an attempt that takes longer than `timeoutMs`, or when the caller aborts. */
+function attemptSignal(timeoutMs: number, caller: AbortSignal | undefined): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return caller === undefined ? timeout : AbortSignal.any([timeout, caller]);
+}
+
+async function errorFrom(response: Response, attempts: number, now: number): Promise<KeyPoolError> {
+  let body: { error?: unknown; details?: unknown } | undefined;
+  try {
+    body = (await response.json()) as typeof body;
+  } catch {
+    body = undefined; // not JSON: a proxy or platform error page
+  }
+  const message = typeof body?.error === "string" ? body.error : `HTTP ${response.status}`;
+  const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), now);
+  return new KeyPoolError(response.status, message, { details: body?.details, retryAfterMs, attempts });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * A random UUIDv4 for `Idempotency-Key`. Built on `getRandomValues`, which every runtime has, since
+ * `crypto.randomUUID` is missing in browsers outside secure contexts.
+ */
+export function randomKey(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = ((b[6] as number) & 0x0f) | 0x40;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

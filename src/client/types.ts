@@ -1,0 +1,19 @@
+/**
+ * The client's request and answer shapes, inferred from the very zod schemas the server validates
+ * with and publishes in /openapi.json, so they cannot drift apart. Type-only imports: nothing of zod
+ * or the server reaches the client's bundle.
+ */
+import type {} from "chanfana"; // its zod augmentation types the schemas' `.openapi()` calls
+import type { z } from "zod";
+import type * as api from "../http/schemas";
+
+export type Created = z.infer<typeof api.Created>;
+export type CreatedMany = z.infer<typeof api.CreatedMany>;
+export type Assignment = z.infer<typeof api.Assignment>;
+export type KeyValue = z.infer<typeof api.KeyValue>;
+export type KeyInfo = z.infer<typeof api.KeyInfo>;
+export type BlockResult = z.infer<typeof api.BlockResult>;
+export type Deleted = z.infer<typeof api.Deleted>;
+export type UpdateBody = z.input<typeof api.UpdateBody>;
+export type CreateBody = z.input<typeof api.CreateBody>;
+export type ErrorBody = z.infer<typeof api.ErrorBody>;

@@ -1,0 +1,119 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { KeyPoolError } from "../../src/client";
+import { testClient } from "../support/client";
+import { call, uniquePool } from "../support/http";
+
+/**
+ * A fetch to the real Worker that loses the answer of the `nth` request (after the Worker has
+ * handled it) and any whose method/path match, as a dropped connection would: the server did the
+ * work, the caller sees a network error.
+ */
+function losingAnswers(lose: (request: Request, index: number) => boolean) {
+  let index = 0;
+  const seen: Request[] = [];
+  const fetch = async (request: Request): Promise<Response> => {
+    seen.push(request.clone());
+    const response = await exports.default.fetch(request);
+    if (lose(request, index++)) {
+      await response.body?.cancel();
+      throw new TypeError("Network connection lost");
+    }
+    return response;
+  };
+  return { fetch, seen };
+}
+
+describe("the client against the Worker", () => {
+  it("calls every endpoint with typed answers", async () => {
+    const pool = uniquePool();
+    const client = testClient({ pool });
+    const { keyId } = await client.createKey();
+    const { keyIds } = await client.createKeys(2);
+    expect(keyIds).toHaveLength(2);
+    expect(await client.getKey(keyId)).toEqual({ keyId, key: expect.any(String) });
+    expect(await client.info(keyId)).toMatchObject({ isBlocked: false, blockedAt: null });
+    const blocked = await client.block(keyId);
+    expect(blocked).toMatchObject({ isBlocked: true, lease: expect.any(Number) });
+    expect(await client.block(keyId, { lease: blocked.lease })).toMatchObject({ lease: blocked.lease });
+    expect(await client.keepAlive(keyId, { lease: blocked.lease })).toMatchObject({ isBlocked: true });
+    expect(await client.unblock(keyId, { lease: blocked.lease })).toMatchObject({ isBlocked: false });
+    const assigned = await client.assign({ holdSeconds: 30 });
+    expect(Date.parse(assigned.releaseAt) - Date.now()).toBeGreaterThan(25_000);
+    expect(await client.update(assigned.keyId, { blocked: false })).toMatchObject({ isBlocked: false });
+    expect(await client.deleteKey(keyId)).toEqual({ keyId, deleted: true });
+  });
+
+  it("throws KeyPoolError with the server's status, message and details", async () => {
+    const client = testClient({ pool: uniquePool() });
+    const missing = await client.info(crypto.randomUUID()).catch((e) => e);
+    expect(missing).toBeInstanceOf(KeyPoolError);
+    expect(missing).toMatchObject({ status: 404, message: "Key not found", attempts: 1 });
+    const { keyId } = await client.createKey();
+    await client.block(keyId);
+    await expect(client.getKey(keyId)).rejects.toMatchObject({ status: 403 });
+    await expect(client.keepAlive(keyId, { lease: 999_999 })).rejects.toMatchObject({ status: 409 });
+    await expect(client.assign()).rejects.toMatchObject({ status: 404, message: "No free key available" });
+    const invalid = await client.createKeys(0).catch((e) => e);
+    expect(invalid).toMatchObject({ status: 400, details: [expect.objectContaining({ path: "body.count" })] });
+    await expect(client.assign({ holdSeconds: 3601 })).rejects.toMatchObject({ status: 400 });
+  });
+
+  it("uses the pool `default` without a pool", async () => {
+    const client = testClient();
+    const { keyId } = await client.createKey();
+    expect((await call("GET", `/pools/default/keys/${keyId}/info`)).status).toBe(200);
+  });
+});
+
+describe("lost answers", () => {
+  it("a retried assignment whose first answer was lost returns the same key, and blocks no other", async () => {
+    const pool = uniquePool();
+    await testClient({ pool }).createKeys(5);
+    const { fetch, seen } = losingAnswers((request, i) => request.method === "GET" && i === 0);
+    const assigned = await testClient({ pool, fetch }).assign();
+    expect(seen).toHaveLength(2);
+    expect(seen[0]?.headers.get("idempotency-key")).toBe(seen[1]?.headers.get("idempotency-key"));
+    // The Worker handled both requests but blocked one key: four are still free.
+    const info = await testClient({ pool }).info(assigned.keyId);
+    expect(info.isBlocked).toBe(true);
+    const rest = await Promise.allSettled(Array.from({ length: 5 }, () => testClient({ pool }).assign()));
+    expect(rest.filter((r) => r.status === "fulfilled")).toHaveLength(4);
+    const later = rest.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    expect(later.map((a) => a.keyId)).not.toContain(assigned.keyId);
+    expect(Math.min(...later.map((a) => a.lease))).toBe(assigned.lease + 1);
+  });
+
+  it("acquire survives a lost assignment answer the same way", async () => {
+    const pool = uniquePool();
+    await testClient({ pool }).createKeys(2);
+    const { fetch } = losingAnswers((request, i) => request.method === "GET" && i === 0);
+    const lease = await testClient({ pool, fetch }).acquire({ keepAlive: false });
+    expect(await testClient({ pool }).assign()).toMatchObject({ lease: lease.lease + 1 });
+    expect(await lease.release()).toBe(true);
+  });
+
+  it("a retried create whose first answer was lost creates the keys once", async () => {
+    const pool = uniquePool();
+    const { fetch } = losingAnswers((_request, i) => i < 2);
+    const { keyIds } = await testClient({ pool, fetch }).createKeys(3);
+    expect(keyIds).toHaveLength(3);
+    const assigned = await Promise.allSettled(Array.from({ length: 4 }, () => testClient({ pool }).assign()));
+    expect(assigned.filter((r) => r.status === "fulfilled")).toHaveLength(3);
+  });
+
+  it("a retried delete whose first answer was lost resolves as deleted", async () => {
+    const pool = uniquePool();
+    const { keyId } = await testClient({ pool }).createKey();
+    const { fetch, seen } = losingAnswers((_request, i) => i === 0);
+    expect(await testClient({ pool, fetch }).deleteKey(keyId)).toEqual({ keyId, deleted: true });
+    expect(seen).toHaveLength(2);
+    await expect(testClient({ pool }).info(keyId)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("a delete of a key that never existed still fails with 404", async () => {
+    await expect(testClient({ pool: uniquePool() }).deleteKey(crypto.randomUUID())).rejects.toMatchObject({
+      status: 404,
+    });
+  });
+});

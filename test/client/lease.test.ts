@@ -1,0 +1,175 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { KeyPoolError, LeaseLostEvent } from "../../src/client";
+import { testClient } from "../support/client";
+import { useFakeClock } from "../support/clock";
+import { uniquePool } from "../support/http";
+import { FakeTimers } from "../support/timers";
+
+const KEY_TTL = 300_000;
+const BLOCK_TTL = 60_000;
+
+/** A pool of its own with `keys` keys, a client on fake timers sharing the pool's fake clock. */
+async function setup(keys = 1, options: Parameters<typeof testClient>[0] = {}) {
+  const clock = useFakeClock();
+  const timers = new FakeTimers(clock);
+  const pool = uniquePool();
+  const client = testClient({ pool, timers, ...options });
+  const admin = testClient({ pool });
+  if (keys > 0) await admin.createKeys(keys);
+  return { clock, timers, pool, client, admin, stub: env.KEY_POOL.getByName(pool) };
+}
+
+describe("a lease", () => {
+  it("holds its key over many hold periods and past the key TTL, while the alarm runs", async () => {
+    const { timers, client, admin, stub } = await setup(1);
+    const lease = await client.acquire({ holdSeconds: 10 });
+    const renewals: string[] = [];
+    lease.addEventListener("renew", () => renewals.push(lease.releaseAt));
+    // 40 hold periods (400 s) is also longer than the 300 s key TTL.
+    for (let step = 0; step < 80; step++) {
+      await timers.advance(5_000);
+      await runDurableObjectAlarm(stub);
+      const info = await admin.info(lease.keyId);
+      expect(info.isBlocked, `still held after ${(step + 1) * 5} s`).toBe(true);
+      await expect(admin.assign()).rejects.toMatchObject({ status: 404 });
+    }
+    expect(lease.state).toBe("held");
+    expect(renewals.length).toBeGreaterThanOrEqual(60);
+    // It renewed the block with its own 10 s hold and the same lease each time.
+    const info = await admin.info(lease.keyId);
+    expect(Date.parse(info.releaseAt as string) - Date.parse(info.blockedAt as string)).toBe(10_000);
+    expect(await lease.release()).toBe(true);
+    expect(timers.pending).toBe(0);
+    expect((await admin.info(lease.keyId)).isBlocked).toBe(false);
+  });
+
+  it("with the pool's block time, renews before 60 s and keeps the key alive before 300 s", async () => {
+    const { clock, timers, client, admin, stub } = await setup(1);
+    const t0 = clock.nowMs;
+    const lease = await client.acquire();
+    await timers.advance(KEY_TTL * 2);
+    await runDurableObjectAlarm(stub);
+    const info = await admin.info(lease.keyId);
+    expect(info.isBlocked).toBe(true);
+    expect(Date.parse(info.releaseAt as string)).toBeGreaterThan(t0 + KEY_TTL * 2);
+    expect(Date.parse(info.releaseAt as string) - Date.parse(info.blockedAt as string)).toBe(BLOCK_TTL);
+    expect(Date.parse(info.expiresAt)).toBeGreaterThan(t0 + KEY_TTL * 2);
+    await lease.release();
+  });
+
+  it("reports a lost lease when the key is deleted, and stops renewing", async () => {
+    const { timers, client, admin } = await setup(1);
+    const lost: KeyPoolError[] = [];
+    const lease = await client.acquire({ holdSeconds: 30, onLost: (error) => lost.push(error) });
+    const events: LeaseLostEvent[] = [];
+    lease.addEventListener("lost", (event) => events.push(event as LeaseLostEvent));
+    await admin.deleteKey(lease.keyId);
+    await timers.advance(30_000);
+    expect(lease.state).toBe("lost");
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ status: 404 });
+    expect(events).toHaveLength(1);
+    expect(events[0]?.error).toBe(lost[0]);
+    expect(lease.signal.aborted).toBe(true);
+    expect(lease.signal.reason).toBe(lost[0]);
+    expect(timers.pending).toBe(0);
+    expect(await lease.release()).toBe(false);
+  });
+
+  it("reports a lost lease when someone else takes the key over (409)", async () => {
+    const { timers, client, admin } = await setup(1);
+    const lease = await client.acquire({ holdSeconds: 30 });
+    await admin.unblock(lease.keyId);
+    const thief = await admin.assign();
+    expect(thief.keyId).toBe(lease.keyId);
+    const lost = new Promise<KeyPoolError>((resolve) =>
+      lease.addEventListener("lost", (event) => resolve((event as LeaseLostEvent).error)),
+    );
+    await timers.advance(30_000);
+    expect(await lost).toMatchObject({ status: 409 });
+    // The thief's block is untouched by the stale holder.
+    expect((await admin.info(thief.keyId)).isBlocked).toBe(true);
+    expect(await lease.release()).toBe(false);
+    expect((await admin.info(thief.keyId)).isBlocked).toBe(true);
+  });
+
+  it("survives a renewal that fails for a while, then declares the lease lost once its deadline passes", async () => {
+    let failing = false;
+    const fetch = async (request: Request) =>
+      failing ? new Response('{"error":"down"}', { status: 503 }) : exports.default.fetch(request);
+    const { timers, client } = await setup(1, { fetch, retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 10 } });
+    const lease = await client.acquire({ holdSeconds: 30 });
+    failing = true;
+    await timers.advance(22_000); // the renewal at 20 s fails
+    expect(lease.state).toBe("held");
+    failing = false;
+    await timers.advance(5_000); // a retry before the 30 s deadline succeeds
+    expect(lease.state).toBe("held");
+    failing = true;
+    await timers.advance(60_000);
+    expect(lease.state).toBe("lost");
+    expect(lease.error).toMatchObject({ status: 0, message: expect.stringContaining("deadline") });
+    expect(timers.pending).toBe(0);
+  });
+
+  it("is released by `await using` when the scope throws", async () => {
+    const { client, admin } = await setup(1);
+    let keyId = "";
+    const work = async () => {
+      await using lease = await client.acquire();
+      keyId = lease.keyId;
+      expect((await admin.info(keyId)).isBlocked).toBe(true);
+      throw new Error("the caller's work failed");
+    };
+    await expect(work()).rejects.toThrow("the caller's work failed");
+    expect((await admin.info(keyId)).isBlocked).toBe(false);
+    // Free again: the next caller gets it.
+    expect((await admin.assign()).keyId).toBe(keyId);
+  });
+
+  it("is released by `await using` at the end of a normal scope, and aborts its signal", async () => {
+    const { client, admin, timers } = await setup(1);
+    let signal: AbortSignal | undefined;
+    {
+      await using lease = await client.acquire();
+      signal = lease.signal;
+      expect(signal.aborted).toBe(false);
+    }
+    expect(signal.aborted).toBe(true);
+    expect(timers.pending).toBe(0);
+    await expect(admin.assign()).resolves.toMatchObject({ keyId: expect.any(String) });
+  });
+
+  it("release is safe to call twice and sends one request", async () => {
+    const requests: string[] = [];
+    const fetch = (request: Request) => {
+      requests.push(`${request.method} ${new URL(request.url).pathname}`);
+      return exports.default.fetch(request);
+    };
+    const { client } = await setup(1, { fetch });
+    const lease = await client.acquire({ keepAlive: false });
+    const [first, second] = await Promise.all([lease.release(), lease.release()]);
+    expect([first, second]).toEqual([true, true]);
+    expect(requests.filter((r) => r.startsWith("PUT"))).toHaveLength(1);
+  });
+
+  it("without keepAlive, renews only when asked", async () => {
+    const { timers, client, admin, clock } = await setup(1);
+    const lease = await client.acquire({ holdSeconds: 20, keepAlive: false });
+    expect(timers.pending).toBe(0);
+    await timers.advance(15_000);
+    await lease.renew();
+    expect(Date.parse(lease.releaseAt)).toBe(clock.nowMs + 20_000);
+    await timers.advance(25_000);
+    expect((await admin.info(lease.keyId)).isBlocked).toBe(false);
+    await expect(lease.renew()).rejects.toMatchObject({ status: 409 });
+    expect(lease.state).toBe("lost");
+  });
+
+  it("fails to acquire when no key is free", async () => {
+    const { client } = await setup(0);
+    await expect(client.acquire()).rejects.toMatchObject({ status: 404 });
+  });
+});

@@ -1,0 +1,89 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { KeyPoolClient } from "../../src/client";
+import { OPERATIONS } from "../../src/client/operations";
+import { call } from "../support/http";
+
+type Doc = { paths: Record<string, Record<string, any>> };
+let doc: Doc;
+
+beforeAll(async () => {
+  doc = (await call("GET", "/openapi.json")).body;
+});
+
+const MOUNTS = [
+  { base: "/keys", suffix: "" },
+  { base: "/pools/{pool}/keys", suffix: "InPool" },
+];
+
+/** Every operation in the document: method, path template, the operation. */
+function documented(): Array<{ method: string; path: string; operation: any }> {
+  return Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })),
+  );
+}
+
+describe("the client and /openapi.json agree", () => {
+  it.each(Object.entries(OPERATIONS))("%s: method, path, statuses, query and headers", (operationId, op) => {
+    for (const { base, suffix } of MOUNTS) {
+      const entry = doc.paths[base + op.path]?.[op.method.toLowerCase()];
+      expect(entry, `${op.method} ${base}${op.path}`).toBeDefined();
+      expect(entry.operationId).toBe(operationId + suffix);
+      const statuses = Object.keys(entry.responses).map(Number);
+      expect(statuses).toContain(op.success);
+      for (const status of op.handles) expect(statuses, `${operationId} documents ${status}`).toContain(status);
+      const params: Array<{ in: string; name: string }> = entry.parameters ?? [];
+      for (const name of op.query) expect(params).toContainEqual(expect.objectContaining({ in: "query", name }));
+      const header = params.some((p) => p.in === "header" && p.name === "Idempotency-Key");
+      expect(header, `${operationId} documents Idempotency-Key`).toBe(op.deduplicated);
+    }
+  });
+
+  it("the client covers every documented operation", () => {
+    const ids = Object.keys(OPERATIONS);
+    for (const { method, path, operation } of documented()) {
+      if (!path.includes("/keys")) continue;
+      const id = String(operation.operationId).replace(/InPool$/, "");
+      expect(ids, `${method} ${path}`).toContain(id);
+    }
+  });
+
+  it("every client method sends a documented method and path, with the body or query the document declares", async () => {
+    const sent: Request[] = [];
+    const fetch = async (request: Request) => {
+      sent.push(request.clone());
+      const body = { keyId: crypto.randomUUID(), key: "k", lease: 1, releaseAt: "", isBlocked: true, blockedAt: "x" };
+      return new Response(JSON.stringify(body), { status: request.method === "POST" ? 201 : 200 });
+    };
+    const id = crypto.randomUUID();
+    for (const pool of [undefined, "p"]) {
+      const client = new KeyPoolClient({ baseUrl: "https://k.example", pool, fetch });
+      await client.createKey();
+      await client.createKeys(2);
+      await client.assign({ holdSeconds: 5 });
+      await client.getKey(id);
+      await client.info(id);
+      await client.deleteKey(id);
+      await client.update(id, { blocked: false });
+      await client.block(id, { lease: 3 });
+      await client.unblock(id);
+      await client.keepAlive(id, { lease: 3 });
+      const lease = await client.acquire({ keepAlive: false });
+      await lease.release();
+    }
+    const templates = documented().map(({ method, path, operation }) => ({
+      method,
+      pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, "[^/]+")}$`),
+      operation,
+    }));
+    for (const request of sent) {
+      const url = new URL(request.url);
+      const match = templates.find((t) => t.method === request.method && t.pattern.test(url.pathname));
+      expect(match, `${request.method} ${url.pathname}`).toBeDefined();
+      const declared = new Set((match?.operation.parameters ?? []).map((p: { name: string }) => p.name));
+      for (const name of url.searchParams.keys()) expect(declared, `${url.pathname}?${name}`).toContain(name);
+      const text = await request.text();
+      if (text !== "") expect(match?.operation.requestBody, `${request.method} ${url.pathname} body`).toBeDefined();
+    }
+    expect(sent.length).toBe(24);
+  });
+});

@@ -1,0 +1,23 @@
+/// <reference types="vite/client" />
+import { expect, it } from "vitest";
+
+// The client's own source, as text (Vite's raw import), to check what it depends on at run time.
+const sources = import.meta.glob<string>("../../src/client/*.ts", { query: "?raw", import: "default", eager: true });
+
+it("the client imports nothing at run time but its own modules", () => {
+  expect(Object.keys(sources).length).toBeGreaterThan(5);
+  for (const [file, text] of Object.entries(sources)) {
+    const imports = [...text.matchAll(/^\s*(import|export)\s+(type\s+)?[^;]*?from\s+"([^"]+)"/gms)];
+    for (const [statement, , typeOnly, from] of imports) {
+      if (typeOnly !== undefined) continue; // erased: verbatimModuleSyntax keeps no type-only import
+      expect(from, `${file}: ${statement}`).toMatch(/^\.\/[\w-]+$/);
+    }
+    expect(text, file).not.toMatch(/\bimport\s*\(|\brequire\s*\(/);
+  }
+});
+
+it("the client uses no API that only one runtime has", () => {
+  const runtimeSpecific =
+    /cloudflare:|\bprocess\.|\bBuffer\b|\bHTMLRewriter\b|\bWebSocketPair\b|\bcaches\b|\bwindow\.|\bdocument\./;
+  for (const [file, text] of Object.entries(sources)) expect(text, file).not.toMatch(runtimeSpecific);
+});
