@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestHarness } from "wrangler";
+import { KeyPoolClient, KeyPoolError } from "../../src/client";
+
+/**
+ * The client in Node (>= 22), over real HTTP to KeyPool run locally by wrangler's test harness, and
+ * the example consumer run as a Worker of its own, reaching KeyPool through its [[services]] binding.
+ * Time-dependent renewal is tested in workerd with a fake clock (test/client/lease.test.ts); here the
+ * point is that the same code runs unchanged in Node.
+ */
+const POOL = `node-${crypto.randomUUID()}`;
+const ADMIN_TOKEN = `admin-${crypto.randomUUID()}`;
+const CLIENT_TOKEN = `client-${crypto.randomUUID()}`;
+const server = createTestHarness({
+  workers: [
+    { configPath: "./wrangler.toml", secrets: { ADMIN_TOKEN, CLIENT_TOKEN } },
+    {
+      configPath: "./examples/consumer/wrangler.toml",
+      vars: { KEYPOOL_POOL: POOL },
+      secrets: { KEYPOOL_TOKEN: CLIENT_TOKEN },
+    },
+  ],
+});
+/** Creates and deletes keys (admin), and holds them as callers do (client role). */
+let admin: KeyPoolClient;
+let client: KeyPoolClient;
+
+beforeAll(async () => {
+  const { url } = await server.listen();
+  admin = new KeyPoolClient({ baseUrl: url.href, token: ADMIN_TOKEN, pool: POOL });
+  client = new KeyPoolClient({ baseUrl: url.href, token: CLIENT_TOKEN, pool: POOL });
+});
+
+afterAll(() => server.close());
+
+describe("the client in Node", () => {
+  it("runs on Node 22 or later", () => {
+    expect(Number(process.versions.node.split(".")[0])).toBeGreaterThanOrEqual(22);
+  });
+
+  it("creates, acquires, renews and releases over HTTP with Node's fetch, timers and AbortSignal", async () => {
+    const { keyIds } = await admin.createKeys(2);
+    let keyId: string;
+    {
+      await using lease = await client.acquire({ holdSeconds: 60 });
+      keyId = lease.keyId;
+      expect(keyIds).toContain(keyId);
+      expect(lease.expiresAt).toBeDefined();
+      await lease.renew();
+      expect(await client.info(keyId)).toMatchObject({ isBlocked: true });
+      expect(lease.signal.aborted).toBe(false);
+    }
+    expect(await client.info(keyId)).toMatchObject({ isBlocked: false });
+  });
+
+  it("throws typed errors", async () => {
+    const error = await client.info(crypto.randomUUID()).catch((e) => e);
+    expect(error).toBeInstanceOf(KeyPoolError);
+    expect(error).toMatchObject({ status: 404, message: "Key not found" });
+    await expect(client.createKey()).rejects.toMatchObject({ status: 403 }); // admin only
+  });
+});
+
+describe("the example consumer Worker", () => {
+  it("signs with a key it holds through its service binding to KeyPool, then releases it", async () => {
+    const { keyId } = await admin.createKey();
+    const { key } = await client.getKey(keyId);
+    await admin.createKey(); // a second free key, so the consumer may draw either
+    const consumer = server.getWorker("keypool-consumer");
+    const response = await consumer.fetch("http://consumer.example/sign", { method: "POST", body: "hello" });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { keyId: string; signature: string };
+    expect(JSON.stringify(answer)).not.toContain(key); // the key value never leaves the consumer
+    // Released at the end of its request: every key is free again.
+    const infos = await Promise.all([keyId, answer.keyId].map((id) => client.info(id)));
+    expect(infos.map((i) => i.isBlocked)).toEqual([false, false]);
+  });
+
+  it("answers 503 with Retry-After when no key is free", async () => {
+    // Block every key of the pool (the earlier tests made four).
+    const busy: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const taken = await client.assign().catch((e: KeyPoolError) => e);
+      if (taken instanceof KeyPoolError) break;
+      busy.push(taken.keyId);
+    }
+    const response = await server.getWorker("keypool-consumer").fetch("http://consumer.example/sign", {
+      method: "POST",
+      body: "x",
+    });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect(busy).toHaveLength(4);
+  });
+});
