@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { KeyPoolError } from "../../src/client";
-import { testClient } from "../support/client";
+import { adminClient, testClient } from "../support/client";
 import { call, uniquePool } from "../support/http";
 
 /**
@@ -28,40 +28,53 @@ describe("the client against the Worker", () => {
   it("calls every endpoint with typed answers", async () => {
     const pool = uniquePool();
     const client = testClient({ pool });
-    const { keyId } = await client.createKey();
-    const { keyIds } = await client.createKeys(2);
+    const admin = adminClient({ pool });
+    const { keyId } = await admin.createKey();
+    const { keyIds } = await admin.createKeys(2);
     expect(keyIds).toHaveLength(2);
     expect(await client.getKey(keyId)).toEqual({ keyId, key: expect.any(String) });
     expect(await client.info(keyId)).toMatchObject({ isBlocked: false, blockedAt: null });
-    const blocked = await client.block(keyId);
+    const blocked = await admin.block(keyId);
     expect(blocked).toMatchObject({ isBlocked: true, lease: expect.any(Number) });
     expect(await client.block(keyId, { lease: blocked.lease })).toMatchObject({ lease: blocked.lease });
     expect(await client.keepAlive(keyId, { lease: blocked.lease })).toMatchObject({ isBlocked: true });
     expect(await client.unblock(keyId, { lease: blocked.lease })).toMatchObject({ isBlocked: false });
     const assigned = await client.assign({ holdSeconds: 30 });
     expect(Date.parse(assigned.releaseAt) - Date.now()).toBeGreaterThan(25_000);
-    expect(await client.update(assigned.keyId, { blocked: false })).toMatchObject({ isBlocked: false });
-    expect(await client.deleteKey(keyId)).toEqual({ keyId, deleted: true });
+    expect(await client.update(assigned.keyId, { blocked: false, lease: assigned.lease })).toMatchObject({
+      isBlocked: false,
+    });
+    expect(await admin.deleteKey(keyId)).toEqual({ keyId, deleted: true });
   });
 
   it("throws KeyPoolError with the server's status, message and details", async () => {
-    const client = testClient({ pool: uniquePool() });
+    const pool = uniquePool();
+    const client = testClient({ pool });
+    const admin = adminClient({ pool });
     const missing = await client.info(crypto.randomUUID()).catch((e) => e);
     expect(missing).toBeInstanceOf(KeyPoolError);
     expect(missing).toMatchObject({ status: 404, message: "Key not found", attempts: 1 });
-    const { keyId } = await client.createKey();
-    await client.block(keyId);
+    const { keyId } = await admin.createKey();
+    await admin.block(keyId);
     await expect(client.getKey(keyId)).rejects.toMatchObject({ status: 403 });
     await expect(client.keepAlive(keyId, { lease: 999_999 })).rejects.toMatchObject({ status: 409 });
     await expect(client.assign()).rejects.toMatchObject({ status: 404, message: "No free key available" });
-    const invalid = await client.createKeys(0).catch((e) => e);
+    const invalid = await admin.createKeys(0).catch((e) => e);
     expect(invalid).toMatchObject({ status: 400, details: [expect.objectContaining({ path: "body.count" })] });
     await expect(client.assign({ holdSeconds: 3601 })).rejects.toMatchObject({ status: 400 });
   });
 
+  it("sends the token: none is 401, the client role may not create keys (403), the admin role may", async () => {
+    const pool = uniquePool();
+    await expect(testClient({ pool, token: undefined }).info(crypto.randomUUID())).rejects.toMatchObject({
+      status: 401,
+    });
+    await expect(testClient({ pool }).createKey()).rejects.toMatchObject({ status: 403 });
+    await expect(adminClient({ pool }).createKey()).resolves.toMatchObject({ keyId: expect.any(String) });
+  });
+
   it("uses the pool `default` without a pool", async () => {
-    const client = testClient();
-    const { keyId } = await client.createKey();
+    const { keyId } = await adminClient().createKey();
     expect((await call("GET", `/pools/default/keys/${keyId}/info`)).status).toBe(200);
   });
 });
@@ -69,7 +82,7 @@ describe("the client against the Worker", () => {
 describe("lost answers", () => {
   it("a retried assignment whose first answer was lost returns the same key, and blocks no other", async () => {
     const pool = uniquePool();
-    await testClient({ pool }).createKeys(5);
+    await adminClient({ pool }).createKeys(5);
     const { fetch, seen } = losingAnswers((request, i) => request.method === "GET" && i === 0);
     const assigned = await testClient({ pool, fetch }).assign();
     expect(seen).toHaveLength(2);
@@ -86,7 +99,7 @@ describe("lost answers", () => {
 
   it("acquire survives a lost assignment answer the same way", async () => {
     const pool = uniquePool();
-    await testClient({ pool }).createKeys(2);
+    await adminClient({ pool }).createKeys(2);
     const { fetch } = losingAnswers((request, i) => request.method === "GET" && i === 0);
     const lease = await testClient({ pool, fetch }).acquire({ keepAlive: false });
     expect(await testClient({ pool }).assign()).toMatchObject({ lease: lease.lease + 1 });
@@ -96,7 +109,7 @@ describe("lost answers", () => {
   it("a retried create whose first answer was lost creates the keys once", async () => {
     const pool = uniquePool();
     const { fetch } = losingAnswers((_request, i) => i < 2);
-    const { keyIds } = await testClient({ pool, fetch }).createKeys(3);
+    const { keyIds } = await adminClient({ pool, fetch }).createKeys(3);
     expect(keyIds).toHaveLength(3);
     const assigned = await Promise.allSettled(Array.from({ length: 4 }, () => testClient({ pool }).assign()));
     expect(assigned.filter((r) => r.status === "fulfilled")).toHaveLength(3);
@@ -104,15 +117,15 @@ describe("lost answers", () => {
 
   it("a retried delete whose first answer was lost resolves as deleted", async () => {
     const pool = uniquePool();
-    const { keyId } = await testClient({ pool }).createKey();
+    const { keyId } = await adminClient({ pool }).createKey();
     const { fetch, seen } = losingAnswers((_request, i) => i === 0);
-    expect(await testClient({ pool, fetch }).deleteKey(keyId)).toEqual({ keyId, deleted: true });
+    expect(await adminClient({ pool, fetch }).deleteKey(keyId)).toEqual({ keyId, deleted: true });
     expect(seen).toHaveLength(2);
     await expect(testClient({ pool }).info(keyId)).rejects.toMatchObject({ status: 404 });
   });
 
   it("a delete of a key that never existed still fails with 404", async () => {
-    await expect(testClient({ pool: uniquePool() }).deleteKey(crypto.randomUUID())).rejects.toMatchObject({
+    await expect(adminClient({ pool: uniquePool() }).deleteKey(crypto.randomUUID())).rejects.toMatchObject({
       status: 404,
     });
   });
