@@ -3,7 +3,21 @@ import { Lease, type LeaseCalls, type LeaseOptions } from "./lease";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry";
 import { platformTimers, type Timers } from "./timers";
 import { type CallInput, type FetchFunction, send, type TransportConfig } from "./transport";
-import type { Assignment, BlockResult, Created, CreatedMany, Deleted, KeyInfo, KeyValue, UpdateBody } from "./types";
+import type {
+  Assignment,
+  BlockResult,
+  Created,
+  CreatedMany,
+  Deleted,
+  KeyInfo,
+  KeyPage,
+  KeyValue,
+  ListQuery,
+  PoolSettings,
+  PoolStats,
+  SettingsPatch,
+  UpdateBody,
+} from "./types";
 
 export interface KeyPoolClientOptions {
   /** Where KeyPool answers, e.g. `https://keypool.example.com`; any origin with a service binding. */
@@ -157,6 +171,21 @@ export class KeyPoolClient {
   /** `PUT /keys/{id}/alive`: the key lives another KEY_TTL; with `lease`, only for the holder. */
   keepAlive(keyId: string, options: HolderOptions = {}): Promise<KeyInfo> {
     return this.#send("keepAlive", { ...options, keyId, query: { lease: options.lease } });
+  }
+
+  /** `GET /pools/{pool}` (admin): key counts, event counters and settings of the client's pool. */
+  poolStats(options: CallOptions = {}): Promise<PoolStats> {
+    return this.#send("getPool", options);
+  }
+
+  /** `GET /pools/{pool}/list` (admin): one page of keys, never their values; pass `cursor` on. */
+  listKeys(query: ListQuery = {}, options: CallOptions = {}): Promise<KeyPage> {
+    return this.#send("listKeys", { ...options, query: { ...query } });
+  }
+
+  /** `PUT /pools/{pool}/settings` (admin): the pool's TTLs (`null` restores the default). */
+  updateSettings(patch: SettingsPatch, options: CallOptions = {}): Promise<PoolSettings> {
+    return this.#send("updatePoolSettings", { ...options, body: patch });
   }
 
   #leaseCalls(): LeaseCalls {

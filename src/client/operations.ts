@@ -6,8 +6,12 @@
  */
 export interface Operation {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
-  /** Below the pool's base path (`/keys` or `/pools/{pool}/keys`). */
-  readonly path: "" | "/{id}" | "/{id}/info" | "/{id}/alive";
+  /**
+   * `keys`: below the pool's keys (`/keys`, or `/pools/{pool}/keys` when the client has a pool);
+   * `pool`: the operator API below `/pools/{pool}` (the pool `default` when the client has none).
+   */
+  readonly scope: "keys" | "pool";
+  readonly path: "" | "/{id}" | "/{id}/info" | "/{id}/alive" | "/list" | "/settings";
   readonly success: number;
   /** Error statuses the client acts on (lease loss, release, replays); the server must document them. */
   readonly handles: readonly number[];
@@ -18,48 +22,36 @@ export interface Operation {
   readonly deduplicated: boolean;
 }
 
-const read = { mutates: false, deduplicated: false, query: [] } as const;
+const read = { scope: "keys", mutates: false, deduplicated: false, query: [] } as const;
+const write = { scope: "keys", mutates: true, deduplicated: false, query: [] } as const;
+const operator = { scope: "pool", handles: [], deduplicated: false, query: [] } as const;
 
 export const OPERATIONS = {
-  createKeys: { method: "POST", path: "", success: 201, handles: [422], query: [], mutates: true, deduplicated: true },
+  createKeys: { ...write, method: "POST", path: "", success: 201, handles: [422], deduplicated: true },
   assignKey: {
+    ...write,
     method: "GET",
     path: "",
     success: 200,
     handles: [404, 422],
     query: ["holdSeconds"],
-    mutates: true,
     deduplicated: true,
   },
   getKey: { ...read, method: "GET", path: "/{id}", success: 200, handles: [403, 404] },
   getKeyInfo: { ...read, method: "GET", path: "/{id}/info", success: 200, handles: [404] },
-  deleteKey: {
-    method: "DELETE",
-    path: "/{id}",
+  deleteKey: { ...write, method: "DELETE", path: "/{id}", success: 200, handles: [404] },
+  updateKey: { ...write, method: "PUT", path: "/{id}", success: 200, handles: [404, 409] },
+  keepAlive: { ...write, method: "PUT", path: "/{id}/alive", success: 200, handles: [404, 409], query: ["lease"] },
+  getPool: { ...operator, method: "GET", path: "", success: 200, mutates: false },
+  listKeys: {
+    ...operator,
+    method: "GET",
+    path: "/list",
     success: 200,
-    handles: [404],
-    query: [],
-    mutates: true,
-    deduplicated: false,
+    mutates: false,
+    query: ["state", "limit", "cursor"],
   },
-  updateKey: {
-    method: "PUT",
-    path: "/{id}",
-    success: 200,
-    handles: [404, 409],
-    query: [],
-    mutates: true,
-    deduplicated: false,
-  },
-  keepAlive: {
-    method: "PUT",
-    path: "/{id}/alive",
-    success: 200,
-    handles: [404, 409],
-    query: ["lease"],
-    mutates: true,
-    deduplicated: false,
-  },
+  updatePoolSettings: { ...operator, method: "PUT", path: "/settings", success: 200, mutates: true },
 } as const satisfies Record<string, Operation>;
 
 export type OperationId = keyof typeof OPERATIONS;

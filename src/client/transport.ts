@@ -1,7 +1,10 @@
 import { KeyPoolError } from "./errors";
-import { OPERATIONS, type OperationId } from "./operations";
+import { OPERATIONS, type Operation, type OperationId } from "./operations";
 import { backoffMs, isRetryableStatus, parseRetryAfter, type RetryPolicy } from "./retry";
 import { sleep, type Timers } from "./timers";
+
+/** The pool `/keys` addresses. */
+const DEFAULT_POOL = "default";
 
 /** A `fetch` for one request: the global one, or a service binding's. */
 export type FetchFunction = (request: Request) => Promise<Response>;
@@ -18,7 +21,7 @@ export interface TransportConfig {
 
 export interface CallInput {
   readonly keyId?: string;
-  readonly query?: Readonly<Record<string, number | undefined>>;
+  readonly query?: Readonly<Record<string, string | number | undefined>>;
   readonly body?: unknown;
   /** Sent on every attempt of a mutating call; a fresh one is made when absent. */
   readonly idempotencyKey?: string | undefined;
@@ -33,7 +36,7 @@ export interface CallInput {
  */
 export async function send<T>(config: TransportConfig, operationId: OperationId, input: CallInput = {}): Promise<T> {
   const operation = OPERATIONS[operationId];
-  const url = urlFor(config, operation.path, input);
+  const url = urlFor(config, operation, input);
   const headers: Record<string, string> = { accept: "application/json" };
   if (config.token !== undefined) headers.authorization = `Bearer ${config.token}`;
   if (operation.mutates) headers["idempotency-key"] = input.idempotencyKey ?? randomKey();
@@ -64,14 +67,15 @@ export async function send<T>(config: TransportConfig, operationId: OperationId,
   }
 }
 
-function urlFor(config: TransportConfig, path: string, input: CallInput): string {
-  const base = config.pool === undefined ? "/keys" : `/pools/${encodeURIComponent(config.pool)}/keys`;
+function urlFor(config: TransportConfig, operation: Operation, input: CallInput): string {
+  const pool = `/pools/${encodeURIComponent(config.pool ?? DEFAULT_POOL)}`;
+  const base = operation.scope === "pool" ? pool : config.pool === undefined ? "/keys" : `${pool}/keys`;
   const id = input.keyId === undefined ? "" : encodeURIComponent(input.keyId);
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(input.query ?? {}))
     if (value !== undefined) search.set(name, String(value));
   const query = search.size === 0 ? "" : `?${search}`;
-  return `${config.baseUrl.replace(/\/+$/, "")}${base}${path.replace("{id}", id)}${query}`;
+  return `${config.baseUrl.replace(/\/+$/, "")}${base}${operation.path.replace("{id}", id)}${query}`;
 }
 
 /** Aborts an attempt that takes longer than `timeoutMs`, or when the caller aborts. */

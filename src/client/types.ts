@@ -5,6 +5,7 @@
  */
 import type {} from "chanfana"; // its zod augmentation types the schemas' `.openapi()` calls
 import type { z } from "zod";
+import type * as pools from "../http/pool-schemas";
 import type * as api from "../http/schemas";
 
 export type Created = z.infer<typeof api.Created>;
@@ -17,3 +18,8 @@ export type Deleted = z.infer<typeof api.Deleted>;
 export type UpdateBody = z.input<typeof api.UpdateBody>;
 export type CreateBody = z.input<typeof api.CreateBody>;
 export type ErrorBody = z.infer<typeof api.ErrorBody>;
+export type PoolStats = z.infer<typeof pools.PoolStatsBody>;
+export type PoolSettings = z.infer<typeof pools.Settings>;
+export type SettingsPatch = z.input<typeof pools.SettingsBody>;
+export type ListQuery = z.input<typeof pools.ListQuery>;
+export type KeyPage = z.infer<typeof pools.KeyPageBody>;

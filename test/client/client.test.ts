@@ -73,6 +73,20 @@ describe("the client against the Worker", () => {
     await expect(adminClient({ pool }).createKey()).resolves.toMatchObject({ keyId: expect.any(String) });
   });
 
+  it("calls the operator API as admin", async () => {
+    const pool = uniquePool();
+    const admin = adminClient({ pool });
+    await admin.createKeys(3);
+    await testClient({ pool }).assign();
+    expect(await admin.updateSettings({ blockTtlSeconds: 30 })).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 30 });
+    expect(await admin.poolStats()).toMatchObject({ pool, keys: { total: 3, free: 2, blocked: 1 } });
+    const first = await admin.listKeys({ state: "all", limit: 2 });
+    expect(first.keys).toHaveLength(2);
+    const rest = await admin.listKeys({ state: "all", limit: 2, cursor: first.cursor ?? undefined });
+    expect(rest).toMatchObject({ keys: [expect.objectContaining({ keyId: expect.any(String) })], cursor: null });
+    await expect(testClient({ pool }).poolStats()).rejects.toMatchObject({ status: 403 });
+  });
+
   it("uses the pool `default` without a pool", async () => {
     const { keyId } = await adminClient().createKey();
     expect((await call("GET", `/pools/default/keys/${keyId}/info`)).status).toBe(200);
