@@ -1,6 +1,6 @@
 /**
- * KeyPool's client. Import from here: `import { KeyPoolClient } from "keypool/src/client"`.
- * It depends on nothing but `fetch`; its types come from the server's own schemas.
+ * KeyPool's client: import everything from this module (`src/client`). It depends on nothing but
+ * `fetch`; its types come from the server's own schemas.
  */
 export {
   type AcquireOptions,
