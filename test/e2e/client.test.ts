@@ -1,12 +1,15 @@
+import { resolve } from "node:path";
+import { chromium } from "playwright-core";
+import { build, type Rolldown } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestHarness } from "wrangler";
 import { KeyPoolClient, KeyPoolError } from "../../src/client";
 
 /**
- * The client in Node (>= 22), over real HTTP to KeyPool run locally by wrangler's test harness, and
- * the example consumer run as a Worker of its own, reaching KeyPool through its [[services]] binding.
- * Time-dependent renewal is tested in workerd with a fake clock (test/client/lease.test.ts); here the
- * point is that the same code runs unchanged in Node.
+ * The client in Node (>= 22) and in a browser (Debian's Chromium), over real HTTP to KeyPool run
+ * locally by wrangler's test harness, and the example consumer run as a Worker of its own, reaching
+ * KeyPool through its [[services]] binding. Time-dependent renewal is tested in workerd with a fake
+ * clock (test/client/lease.test.ts); here the point is that the same code runs unchanged everywhere.
  */
 const POOL = `node-${crypto.randomUUID()}`;
 const ADMIN_TOKEN = `admin-${crypto.randomUUID()}`;
@@ -24,11 +27,13 @@ const server = createTestHarness({
 /** Creates and deletes keys (admin), and holds them as callers do (client role). */
 let admin: KeyPoolClient;
 let client: KeyPoolClient;
+let baseUrl: string;
 
 beforeAll(async () => {
   const { url } = await server.listen();
-  admin = new KeyPoolClient({ baseUrl: url.href, token: ADMIN_TOKEN, pool: POOL });
-  client = new KeyPoolClient({ baseUrl: url.href, token: CLIENT_TOKEN, pool: POOL });
+  baseUrl = url.href;
+  admin = new KeyPoolClient({ baseUrl, token: ADMIN_TOKEN, pool: POOL });
+  client = new KeyPoolClient({ baseUrl, token: CLIENT_TOKEN, pool: POOL });
 });
 
 afterAll(() => server.close());
@@ -91,5 +96,81 @@ describe("the example consumer Worker", () => {
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(busy).toHaveLength(4);
+  });
+});
+
+/**
+ * Runs in the page: loads the bundle as a module and uses it as a web app would. Plain JavaScript in
+ * a string, so the test runner's own module transform leaves its `import()` alone.
+ */
+const IN_THE_PAGE = `async ({ code, baseUrl, token, pool }) => {
+  const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  const { KeyPoolClient, KeyPoolError } = await import(url);
+  const keypool = new KeyPoolClient({ baseUrl, token, pool });
+  const lease = await keypool.acquire({ holdSeconds: 60 });
+  await lease.renew();
+  const held = (await keypool.info(lease.keyId)).isBlocked;
+  const released = await lease.release();
+  const free = !(await keypool.info(lease.keyId)).isBlocked;
+  const error = await keypool.info(crypto.randomUUID()).catch((e) => e);
+  return {
+    keyId: lease.keyId,
+    held,
+    released,
+    free,
+    aborted: lease.signal.aborted,
+    typedError: error instanceof KeyPoolError && error.status === 404,
+    disposable: typeof lease[Symbol.asyncDispose] === "function",
+  };
+}`;
+
+/** The client bundled as a browser would load it (one ES module), by Vite, and what went into it. */
+async function bundleClient(): Promise<{ code: string; modules: string[] }> {
+  const result = await build({
+    configFile: false,
+    logLevel: "silent",
+    build: { lib: { entry: "src/client/index.ts", formats: ["es"], fileName: "client" }, write: false, minify: true },
+  });
+  const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[];
+  const [chunk, ...others] = outputs.flatMap((output) => output.output);
+  if (chunk?.type !== "chunk" || others.length > 0) throw new Error("expected the client as one chunk");
+  return { code: chunk.code, modules: Object.keys(chunk.modules) };
+}
+
+describe("the client in a browser", () => {
+  it("bundles to one module of its own code only: nothing but fetch at run time", async () => {
+    const { modules } = await bundleClient();
+    const clientDir = resolve("src/client");
+    for (const module of modules) expect(module.startsWith(clientDir), module).toBe(true);
+  });
+
+  it("acquires, renews and releases a key from a page on another origin (CORS)", async () => {
+    const { keyIds } = await admin.createKeys(1);
+    const { code } = await bundleClient();
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+    });
+    try {
+      const page = await browser.newPage();
+      // A page on another origin (localhost, not 127.0.0.1), so every call is a CORS request; both
+      // are loopback, which Chromium's private-network rules require of a page that calls loopback.
+      const otherOrigin = new URL(baseUrl);
+      otherOrigin.hostname = "localhost";
+      await page.goto(new URL("/openapi.json", otherOrigin).href);
+      const input = { code, baseUrl, token: CLIENT_TOKEN, pool: POOL };
+      const seen = await page.evaluate(`(${IN_THE_PAGE})(${JSON.stringify(input)})`);
+      expect(seen).toEqual({
+        keyId: keyIds[0],
+        held: true,
+        released: true,
+        free: true,
+        aborted: true,
+        typedError: true,
+        disposable: true,
+      });
+    } finally {
+      await browser.close();
+    }
   });
 });
