@@ -138,6 +138,29 @@ describe("lost answers", () => {
     await expect(testClient({ pool }).info(keyId)).rejects.toMatchObject({ status: 404 });
   });
 
+  it("a release whose answer was lost resolves false, and the key is free", async () => {
+    const pool = uniquePool();
+    await adminClient({ pool }).createKey();
+    const { fetch, seen } = losingAnswers((request, i) => request.method === "PUT" && i === 1);
+    const lease = await testClient({ pool, fetch }).acquire({ keepAlive: false });
+    // The first unblock is done but its answer lost; the retry finds the lease gone (409).
+    expect(await lease.release()).toBe(false);
+    expect(seen.map((r) => r.method)).toEqual(["GET", "PUT", "PUT"]);
+    expect(lease.state).toBe("released");
+    expect((await testClient({ pool }).info(lease.keyId)).isBlocked).toBe(false);
+  });
+
+  it("acquire gives the key back and throws when its first keep-alive fails", async () => {
+    const pool = uniquePool();
+    const { keyId } = await adminClient({ pool }).createKey();
+    const fetch = async (request: Request) =>
+      request.url.includes("/alive")
+        ? new Response('{"error":"Internal error"}', { status: 500 })
+        : exports.default.fetch(request);
+    await expect(testClient({ pool, fetch }).acquire()).rejects.toMatchObject({ status: 500, attempts: 4 });
+    expect((await testClient({ pool }).info(keyId)).isBlocked).toBe(false);
+  });
+
   it("a delete of a key that never existed still fails with 404", async () => {
     await expect(adminClient({ pool: uniquePool() }).deleteKey(crypto.randomUUID())).rejects.toMatchObject({
       status: 404,
