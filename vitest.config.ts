@@ -1,12 +1,20 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// Multiplies the run counts of the model, fuzz, mass-expiry and load tests (`npm run test:long`).
+const testScale = Number(process.env.KEYPOOL_TEST_SCALE ?? "1");
+if (!(testScale > 0)) {
+  throw new Error(`KEYPOOL_TEST_SCALE must be a positive number, got "${process.env.KEYPOOL_TEST_SCALE}"`);
+}
+
 export default defineConfig({
   test: {
+    provide: { testScale },
     // The pool logs one structured object per state change; show them only for a failing test.
     silent: "passed-only",
     projects: [
       {
+        extends: true,
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
@@ -33,6 +41,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         // Browser tests drive a real `wrangler dev` with Chromium from Node, outside workerd.
         test: {
           name: "e2e",

@@ -1,0 +1,166 @@
+import fc from "fast-check";
+import { inject, it } from "vitest";
+import type { Assignment, BlockResult } from "../../src/key-pool";
+import { type Outcome, ok, refuse } from "../../src/pool/outcome";
+import {
+  block,
+  createKey,
+  iso,
+  type KeyInfo,
+  type KeyRecord,
+  keepAlive,
+  leaseMismatch,
+  nextDeadline,
+  settle,
+  toInfo,
+  unblock,
+} from "../../src/pool/rules";
+import { BLOCK_TTL, KEY_TTL, PoolModel } from "../support/model";
+import { type PoolUnderTest, poolCommands, runCount, same } from "../support/model-commands";
+
+const timings = { keyTtlMs: KEY_TTL, blockTtlMs: BLOCK_TTL };
+const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 0);
+
+/**
+ * A pool made of nothing but the pure rules and a Map: what the Durable Object does, minus storage,
+ * so a rule that disagrees with the contract shows up here first, with a readable shrunk sequence.
+ */
+class RulesPool implements PoolUnderTest {
+  private readonly records = new Map<string, KeyRecord>();
+  private leaseSeq = 0;
+  private made = 0;
+
+  constructor(private now: number) {}
+
+  async create(count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = ++this.made;
+      const record = createKey(fakeUuid(n), fakeUuid(1_000_000 + n), this.now, timings);
+      this.records.set(record.keyId, record);
+      ids.push(record.keyId);
+    }
+    return ids;
+  }
+
+  async assign(pick: number): Promise<Outcome<Assignment>> {
+    const free = [...this.records.keys()].map((id) => this.current(id)).filter((r) => r !== null && r.block === null);
+    const chosen = free[pick % Math.max(1, free.length)];
+    if (chosen == null) return refuse("none_free");
+    const blocked = block(chosen, this.now, ++this.leaseSeq, timings);
+    this.records.set(blocked.keyId, blocked);
+    return ok({
+      keyId: blocked.keyId,
+      key: blocked.key,
+      lease: blocked.block.lease,
+      releaseAt: iso(blocked.block.releaseAt),
+    });
+  }
+
+  async reveal(id: string): Promise<Outcome<{ keyId: string; key: string }>> {
+    const current = this.current(id);
+    if (current === null) return refuse("not_found");
+    return current.block === null ? ok({ keyId: current.keyId, key: current.key }) : refuse("blocked");
+  }
+
+  async info(id: string): Promise<Outcome<KeyInfo>> {
+    const current = this.current(id);
+    return current === null ? refuse("not_found") : ok(toInfo(current));
+  }
+
+  async remove(id: string): Promise<Outcome<{ keyId: string }>> {
+    const current = this.current(id);
+    if (current === null) return refuse("not_found");
+    this.records.delete(current.keyId);
+    return ok({ keyId: current.keyId });
+  }
+
+  async setBlocked(id: string, blocked: boolean, lease?: number): Promise<Outcome<BlockResult>> {
+    const current = this.current(id);
+    if (current === null) return refuse("not_found");
+    if (leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
+    if (!blocked) return ok(toInfo(this.put(unblock(current))));
+    if (current.block !== null && lease === undefined) return refuse("held");
+    const next = block(current, this.now, lease ?? ++this.leaseSeq, timings);
+    this.put(next);
+    return ok({ ...toInfo(next), lease: next.block.lease });
+  }
+
+  async keepAlive(id: string, lease?: number): Promise<Outcome<KeyInfo>> {
+    const current = this.current(id);
+    if (current === null) return refuse("not_found");
+    if (leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
+    return ok(toInfo(this.put(keepAlive(current, this.now, timings))));
+  }
+
+  setNow(now: number): void {
+    this.now = now;
+  }
+
+  /** What the alarm does: apply every due deadline. Whether it runs must never change an answer. */
+  async fireAlarm(): Promise<void> {
+    for (const id of [...this.records.keys()]) this.current(id);
+  }
+
+  async restart(): Promise<void> {}
+
+  async checkInvariants(model: PoolModel): Promise<void> {
+    for (const id of model.ids) {
+      const key = model.live(id);
+      const stored = this.records.get(id);
+      const current = stored === undefined ? null : settle(stored, this.now);
+      if (key === null) {
+        if (current !== null) throw new Error(`gone key ${id} is still live`);
+        continue;
+      }
+      if (stored === undefined || current === null) throw new Error(`live key ${id} is missing`);
+      same(toInfo(current), model.info(key), `info of ${id}`);
+      same(current.block?.lease, model.heldBlock(key)?.lease, `lease of ${id}`);
+      // Deadlines are exactly derived from the activity times they follow.
+      same(stored.expiresAt, stored.lastActivity + KEY_TTL, `expiry of ${id}`);
+      if (stored.block !== null) same(stored.block.releaseAt, stored.block.blockedAt + BLOCK_TTL, `release of ${id}`);
+      // The deadline the pool would arm for is this key's earliest pending one.
+      const held = model.heldBlock(key);
+      const expiry = key.lastActivity + KEY_TTL;
+      same(
+        nextDeadline(current),
+        held === null ? expiry : Math.min(expiry, held.blockedAt + BLOCK_TTL),
+        `deadline of ${id}`,
+      );
+    }
+    const armed = Math.min(...[...this.records.values()].map(nextDeadline));
+    const earliest = model.pendingDeadlines()[0];
+    if (earliest !== undefined && armed > earliest)
+      throw new Error(`armed for ${armed}, after the earliest deadline ${earliest}`);
+  }
+
+  private current(id: string): KeyRecord | null {
+    const stored = this.records.get(id.toLowerCase());
+    if (stored === undefined) return null;
+    const current = settle(stored, this.now);
+    if (current === null) this.records.delete(stored.keyId);
+    else this.records.set(current.keyId, current);
+    return current;
+  }
+
+  private put(record: KeyRecord): KeyRecord {
+    this.records.set(record.keyId, record);
+    return record;
+  }
+}
+
+function fakeUuid(n: number): string {
+  return `00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
+}
+
+it("the pure rules agree with the reference model over long random sequences of every operation", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.commands(poolCommands({ restarts: false }), { maxCommands: 100, size: "max" }),
+      async (commands) => {
+        await fc.asyncModelRun(() => ({ model: new PoolModel(T0), real: new RulesPool(T0) }), commands);
+      },
+    ),
+    { numRuns: runCount(1000, inject("testScale")) },
+  );
+}, 120_000);

@@ -1,0 +1,272 @@
+/**
+ * The operations of a pool as fast-check model commands, shared by the model test of the pure rules
+ * and the one of the real Durable Object: each command asks the model what the pool must answer,
+ * runs the operation on the system under test, compares, and then has the system check its internal
+ * invariants against the model.
+ */
+
+import fc from "fast-check";
+import { expect } from "vitest";
+import type { Assignment, BlockResult } from "../../src/key-pool";
+import type { Outcome } from "../../src/pool/outcome";
+import type { KeyInfo } from "../../src/pool/rules";
+import { BLOCK_TTL, KEY_TTL, type PoolModel } from "./model";
+
+/** What a pool offers a model test: the Durable Object's RPC surface plus control over time and faults. */
+export interface PoolUnderTest {
+  create(count: number): Promise<string[]>;
+  /** `pick` lets a deterministic implementation choose among free keys; the real pool draws its own. */
+  assign(pick: number): Promise<Outcome<Assignment>>;
+  reveal(id: string): Promise<Outcome<{ keyId: string; key: string }>>;
+  info(id: string): Promise<Outcome<KeyInfo>>;
+  remove(id: string): Promise<Outcome<{ keyId: string }>>;
+  setBlocked(id: string, blocked: boolean, lease?: number): Promise<Outcome<BlockResult>>;
+  keepAlive(id: string, lease?: number): Promise<Outcome<KeyInfo>>;
+  /** Moves the pool's clock forward to `now`. */
+  setNow(now: number): void;
+  /**
+   * Delivers the alarm: `due` only when one is armed at or before now (as the platform does, however
+   * late), `duplicate` whenever one is armed at all (an at-least-once redelivery, possibly early).
+   */
+  fireAlarm(mode: "due" | "duplicate"): Promise<void>;
+  /** Evicts the object from memory; the next call starts it from storage. */
+  restart(): Promise<void>;
+  /** Checks every internal invariant against the model (storage, slots, deadlines, alarm). */
+  checkInvariants(model: PoolModel): Promise<void>;
+}
+
+type Cmd = fc.AsyncCommand<PoolModel, PoolUnderTest>;
+
+/** How a command names a key: one the pool created (by position), one it never did, or not an id at all. */
+export type KeyRef =
+  | { readonly kind: "known"; readonly index: number; readonly upper: boolean }
+  | { readonly kind: "unknown"; readonly id: string }
+  | { readonly kind: "garbage"; readonly text: string };
+
+function resolve(ref: KeyRef, model: PoolModel): string {
+  if (ref.kind === "unknown") return ref.id;
+  if (ref.kind === "garbage") return ref.text;
+  const id = model.ids[ref.index % Math.max(1, model.ids.length)];
+  if (id === undefined) return "00000000-0000-4000-8000-000000000000";
+  return ref.upper ? id.toUpperCase() : id;
+}
+
+const showRef = (ref: KeyRef): string =>
+  ref.kind === "known" ? `#${ref.index}${ref.upper ? "^" : ""}` : ref.kind === "unknown" ? "unknown" : "garbage";
+
+/** Which lease a guarded call gives: none, the key's latest (current if still held), an older one, or a future one. */
+export type LeaseChoice = "none" | "latest" | "older" | "future";
+
+function leaseFor(choice: LeaseChoice, id: string, model: PoolModel): number | undefined {
+  const latest = model.keys.get(id.toLowerCase())?.block?.lease;
+  switch (choice) {
+    case "none":
+      return undefined;
+    case "latest":
+      return latest ?? Math.max(1, model.leaseSeq);
+    case "older":
+      return Math.max(1, (latest ?? model.leaseSeq) - 1);
+    case "future":
+      return model.leaseSeq + 1;
+  }
+}
+
+/**
+ * Deep equality, cheap on the hot path (a string compare) and with vitest's readable diff on failure.
+ * Tens of thousands of steps each compare several values, where `expect().toEqual` alone is slow.
+ */
+export function same(actual: unknown, expected: unknown, what: string): void {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) expect(actual, what).toEqual(expected);
+}
+
+class Create implements Cmd {
+  constructor(readonly count: number) {}
+  check = (m: Readonly<PoolModel>) => m.keys.size < 80;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const ids = await r.create(this.count);
+    if (ids.length !== this.count) throw new Error(`create(${this.count}) made ${ids.length} keys`);
+    m.created(ids);
+    await r.checkInvariants(m);
+  }
+  toString = () => `create(${this.count})`;
+}
+
+class Assign implements Cmd {
+  constructor(readonly pick: number) {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const free = m.freeKeys().length;
+    const got = await r.assign(this.pick);
+    if (free === 0) same(got, { ok: false, refusal: "none_free" }, "assign with no free key");
+    else {
+      if (!got.ok) throw new Error(`assign refused (${got.refusal}) with ${free} free keys`);
+      same(got.value, m.assigned(got.value.keyId, got.value.key), "assignment");
+    }
+    await r.checkInvariants(m);
+  }
+  toString = () => `assign(${this.pick})`;
+}
+
+class Reveal implements Cmd {
+  constructor(readonly ref: KeyRef) {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const id = resolve(this.ref, m);
+    const got = await r.reveal(id);
+    same(got, m.reveal(id, got.ok ? got.value.key : undefined), `reveal ${showRef(this.ref)}`);
+    await r.checkInvariants(m);
+  }
+  toString = () => `reveal(${showRef(this.ref)})`;
+}
+
+class Info implements Cmd {
+  constructor(readonly ref: KeyRef) {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const id = resolve(this.ref, m);
+    same(await r.info(id), m.infoOf(id), `info ${showRef(this.ref)}`);
+    await r.checkInvariants(m);
+  }
+  toString = () => `info(${showRef(this.ref)})`;
+}
+
+class Remove implements Cmd {
+  constructor(readonly ref: KeyRef) {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const id = resolve(this.ref, m);
+    const got = await r.remove(id);
+    same(got, m.remove(id), `remove ${showRef(this.ref)}`);
+    await r.checkInvariants(m);
+  }
+  toString = () => `remove(${showRef(this.ref)})`;
+}
+
+class SetBlocked implements Cmd {
+  constructor(
+    readonly ref: KeyRef,
+    readonly blocked: boolean,
+    readonly lease: LeaseChoice,
+  ) {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const id = resolve(this.ref, m);
+    const lease = leaseFor(this.lease, id, m);
+    const got = await r.setBlocked(id, this.blocked, lease);
+    same(got, m.setBlocked(id, this.blocked, lease), String(this));
+    await r.checkInvariants(m);
+  }
+  toString = () => `${this.blocked ? "block" : "unblock"}(${showRef(this.ref)}, lease ${this.lease})`;
+}
+
+class KeepAlive implements Cmd {
+  constructor(
+    readonly ref: KeyRef,
+    readonly lease: LeaseChoice,
+  ) {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const id = resolve(this.ref, m);
+    const lease = leaseFor(this.lease, id, m);
+    same(await r.keepAlive(id, lease), m.keepAlive(id, lease), String(this));
+    await r.checkInvariants(m);
+  }
+  toString = () => `keepAlive(${showRef(this.ref)}, lease ${this.lease})`;
+}
+
+class Advance implements Cmd {
+  constructor(readonly ms: number) {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    m.now += this.ms;
+    r.setNow(m.now);
+    await r.checkInvariants(m);
+  }
+  toString = () => `advance(${this.ms})`;
+}
+
+/** Moves time to one of the pending deadlines, a millisecond before it, or exactly onto it, or just past. */
+class AdvanceToDeadline implements Cmd {
+  constructor(
+    readonly pick: number,
+    readonly offset: -1 | 0 | 1,
+  ) {}
+  check = (m: Readonly<PoolModel>) => (m as PoolModel).pendingDeadlines().length > 0;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const deadlines = m.pendingDeadlines();
+    const target = (deadlines[this.pick % deadlines.length] as number) + this.offset;
+    if (target > m.now) m.now = target;
+    r.setNow(m.now);
+    await r.checkInvariants(m);
+  }
+  toString = () => `toDeadline(${this.pick}, ${this.offset >= 0 ? "+" : ""}${this.offset})`;
+}
+
+class FireAlarm implements Cmd {
+  constructor(readonly mode: "due" | "duplicate") {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    await r.fireAlarm(this.mode);
+    await r.checkInvariants(m);
+  }
+  toString = () => `alarm(${this.mode})`;
+}
+
+class Restart implements Cmd {
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    await r.restart();
+    await r.checkInvariants(m);
+  }
+  toString = () => "evict";
+}
+
+const keyRef: fc.Arbitrary<KeyRef> = fc.oneof(
+  {
+    weight: 12,
+    arbitrary: fc.record({ kind: fc.constant("known" as const), index: fc.nat(200), upper: fc.boolean() }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("unknown" as const), id: fc.uuid({ version: 4 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("garbage" as const),
+      text: fc.oneof(fc.constantFrom("", "not-a-uuid", "../keys", "00000000000000000000000000000000"), fc.string()),
+    }),
+  },
+);
+const leaseChoice: fc.Arbitrary<LeaseChoice> = fc.constantFrom("none", "latest", "latest", "older", "future");
+const advanceBy: fc.Arbitrary<number> = fc.oneof(
+  fc.integer({ min: 0, max: 2_000 }),
+  fc.integer({ min: 1, max: BLOCK_TTL }),
+  fc.constantFrom(BLOCK_TTL - 1, BLOCK_TTL, BLOCK_TTL + 1, KEY_TTL - 1, KEY_TTL, KEY_TTL + 1),
+  fc.integer({ min: BLOCK_TTL, max: 2 * KEY_TTL }),
+);
+
+/** Every operation of a pool, weighted so that sequences keep a handful of live keys around. */
+export function poolCommands(options: { restarts: boolean }): Array<fc.Arbitrary<Cmd>> {
+  const commands: Array<fc.Arbitrary<Cmd>> = [
+    fc.constantFrom(1, 1, 2, 3, 5, 8).map((count) => new Create(count)),
+    fc.nat().map((pick) => new Assign(pick)),
+    fc.nat().map((pick) => new Assign(pick)),
+    keyRef.map((ref) => new Reveal(ref)),
+    keyRef.map((ref) => new Info(ref)),
+    keyRef.map((ref) => new Remove(ref)),
+    fc.tuple(keyRef, leaseChoice).map(([ref, lease]) => new SetBlocked(ref, true, lease)),
+    fc.tuple(keyRef, leaseChoice).map(([ref, lease]) => new SetBlocked(ref, false, lease)),
+    fc.tuple(keyRef, leaseChoice).map(([ref, lease]) => new KeepAlive(ref, lease)),
+    fc.tuple(keyRef, leaseChoice).map(([ref, lease]) => new KeepAlive(ref, lease)),
+    advanceBy.map((ms) => new Advance(ms)),
+    fc
+      .tuple(fc.nat(), fc.constantFrom(-1 as const, 0 as const, 1 as const))
+      .map(([p, o]) => new AdvanceToDeadline(p, o)),
+    fc.constantFrom("due" as const, "due" as const, "duplicate" as const).map((mode) => new FireAlarm(mode)),
+  ];
+  if (options.restarts) commands.push(fc.constant(new Restart()));
+  return commands;
+}
+
+/** Reads a count from the test's provided settings, so `npm run test:long` can raise it. */
+export function runCount(base: number, scale: number): number {
+  return Math.max(1, Math.round(base * scale));
+}
