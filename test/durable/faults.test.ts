@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { useFakeClock } from "../support/clock";
+import { checkStorage, snapshot } from "../support/durable-pool";
+import { alarmWithFailingStorage, retryAlarm } from "../support/faults";
+import { BLOCK_TTL, KEY_TTL } from "../support/model";
+import { freshPool } from "../support/pool";
+
+/** A pool with `expired` keys past their expiry and `due` keys whose block is due, and one live held key. */
+async function poolWithDueWork(expired: number, due: number) {
+  const clock = useFakeClock();
+  const pool = freshPool();
+  const old = expired > 0 ? await pool.create(expired) : [];
+  clock.advance(KEY_TTL - BLOCK_TTL);
+  const blocked = due > 0 ? await pool.create(due) : [];
+  for (const id of blocked) expect(await pool.setBlocked(id, true)).toMatchObject({ ok: true });
+  clock.advance(BLOCK_TTL);
+  return { clock, pool, old, blocked };
+}
+
+describe("an alarm that fails", () => {
+  it("midway through its batch commits nothing, and the retry does the whole batch exactly once", async () => {
+    const { pool, old, blocked } = await poolWithDueWork(10, 3);
+    const before = await snapshot(pool);
+
+    // Storage fails at the 5th delete: four keys were already deleted inside the transaction.
+    expect(await alarmWithFailingStorage(pool, 5)).toBe(true);
+    const afterFailure = await snapshot(pool);
+    expect(afterFailure.rows).toEqual(before.rows);
+    expect(afterFailure.freeCount).toBe(before.freeCount);
+
+    await retryAlarm(pool);
+    const after = await snapshot(pool);
+    checkStorage(after);
+    expect(after.rows.map((r) => r.id).sort()).toEqual([...blocked].sort());
+    expect(after.rows.every((r) => r.blocked_at === null)).toBe(true);
+    expect(after.freeCount).toBe(blocked.length);
+    for (const id of old) expect(await pool.info(id)).toEqual({ ok: false, refusal: "not_found" });
+  });
+
+  it("after its batch committed is retried without releasing a block twice", async () => {
+    const { pool, blocked } = await poolWithDueWork(0, 1);
+    const id = blocked[0] as string;
+    const firstLease = (await snapshot(pool)).leaseSeq;
+
+    // The release commits, then reading the next deadline fails: the alarm throws after its work.
+    expect(await alarmWithFailingStorage(pool, 2)).toBe(true);
+    expect(await pool.info(id)).toMatchObject({ ok: true, value: { isBlocked: false } });
+    // Before the retry comes, a client is handed the released key under a new lease.
+    const held = await pool.assign();
+    expect(held).toMatchObject({ ok: true, value: { keyId: id, lease: firstLease + 1 } });
+
+    await retryAlarm(pool);
+    // The retry found nothing due: the new holder keeps its block and its lease.
+    expect(await pool.info(id)).toMatchObject({ ok: true, value: { isBlocked: true } });
+    expect(await pool.setBlocked(id, false, firstLease + 1)).toMatchObject({ ok: true });
+    checkStorage(await snapshot(pool));
+  });
+});

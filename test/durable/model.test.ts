@@ -1,0 +1,28 @@
+import fc from "fast-check";
+import { inject, it } from "vitest";
+import { useFakeClock } from "../support/clock";
+import { DurablePool } from "../support/durable-pool";
+import { PoolModel } from "../support/model";
+import { poolCommands, runCount } from "../support/model-commands";
+import { freshPool } from "../support/pool";
+
+// A year ahead of real time: every alarm the pools arm lies in the real future, so workerd never
+// fires one by itself and only the model's alarm commands deliver them.
+const T0 = Date.now() + 365 * 24 * 3600 * 1000;
+
+it("the Durable Object agrees with the reference model over random operations, alarms and evictions", async () => {
+  const clock = useFakeClock(T0);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.commands(poolCommands({ restarts: true }), { maxCommands: 60, size: "max" }),
+      async (commands) => {
+        clock.set(T0);
+        await fc.asyncModelRun(
+          () => ({ model: new PoolModel(T0), real: new DurablePool(freshPool(), clock) }),
+          commands,
+        );
+      },
+    ),
+    { numRuns: runCount(150, inject("testScale")) },
+  );
+}, 600_000);

@@ -1,0 +1,49 @@
+import { runInDurableObject } from "cloudflare:test";
+import type { KeyPool } from "../../src/key-pool";
+import { storeOf } from "./pool";
+
+/** The error an injected storage failure throws, so a test can tell it from a real one. */
+export class InjectedFailure extends Error {
+  override readonly name = "InjectedFailure";
+}
+
+/**
+ * The store calls an alarm makes, in order: deletes and saves inside its transaction, then the
+ * earliest-deadline read after the batch has committed. Failing the n-th of them is a storage error
+ * at that exact point, which reaches the object as an exception out of the store, as a SQLite error would.
+ */
+const FAILABLE = ["delete", "save", "earliestDeadline"] as const;
+
+/**
+ * Runs the pool's alarm handler with storage failing at its `failAt`-th store call (1-based), then
+ * puts the store back. Answers whether the failure was hit (a short batch may finish first). The
+ * seam is the object's own KeyStore instance, patched from inside the object for this one call: no
+ * production code knows about it.
+ */
+export function alarmWithFailingStorage(stub: DurableObjectStub<KeyPool>, failAt: number): Promise<boolean> {
+  return runInDurableObject(stub, async (instance: KeyPool) => {
+    const store = storeOf(instance) as unknown as Record<string, unknown>;
+    let calls = 0;
+    for (const method of FAILABLE) {
+      const original = (store[method] as (...args: unknown[]) => unknown).bind(store);
+      store[method] = (...args: unknown[]) => {
+        if (++calls === failAt) throw new InjectedFailure(`injected failure at store call ${failAt} (${method})`);
+        return original(...args);
+      };
+    }
+    try {
+      await instance.alarm();
+      return false;
+    } catch (error) {
+      if (error instanceof InjectedFailure) return true;
+      throw error;
+    } finally {
+      for (const method of FAILABLE) delete store[method];
+    }
+  });
+}
+
+/** The platform's retry of a failed alarm: the handler runs again, whatever the alarm in storage says. */
+export function retryAlarm(stub: DurableObjectStub<KeyPool>): Promise<void> {
+  return runInDurableObject(stub, (instance: KeyPool) => instance.alarm());
+}
