@@ -401,7 +401,14 @@ export class KeyPool extends DurableObject<Env> {
 
   /** Makes sure the alarm fires no later than `at`; writes only when that moves it earlier. */
   private armAtMost(at: number): void {
-    if (this.armedAt === null || at < this.armedAt) this.arm(at);
+    if (this.armedAt !== null) {
+      if (at < this.armedAt) this.arm(at);
+      return;
+    }
+    // Nothing armed does not mean nothing is due: an alarm whose retries ran out leaves overdue work
+    // in storage with no alarm, so arm for the earliest deadline stored, not only for this one.
+    const earliest = this.store.earliestDeadline();
+    this.arm(earliest === null ? at : Math.min(at, earliest));
   }
 
   private arm(at: number): void {

@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { checkStorage, snapshot } from "../support/durable-pool";
@@ -54,5 +55,17 @@ describe("an alarm that fails", () => {
     expect(await pool.info(id)).toMatchObject({ ok: true, value: { isBlocked: true } });
     expect(await pool.setBlocked(id, false, firstLease + 1)).toMatchObject({ ok: true });
     checkStorage(await snapshot(pool));
+  });
+
+  it("for good (retries exhausted) leaves the next change to re-arm the alarm for the overdue work", async () => {
+    const { clock, pool } = await poolWithDueWork(4, 0);
+    expect(await alarmWithFailingStorage(pool, 1)).toBe(true);
+    // The platform gives up after its last retry: no alarm is stored, the expired keys still are.
+    await runInDurableObject(pool, (_instance, state) => state.storage.deleteAlarm());
+    clock.advance(1);
+    await pool.create(1);
+    const s = await snapshot(pool);
+    expect(s.rows).toHaveLength(5);
+    checkStorage(s);
   });
 });
