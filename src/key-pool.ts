@@ -45,6 +45,8 @@ import { PoolStatsStore, type StoredStats } from "./storage/pool-stats";
 export const ALARM_BATCH = 500;
 /** Overdue deadlines an assignment settles first, in case the alarm is late. */
 const ASSIGN_SETTLE_BATCH = 64;
+/** Random draws an assignment makes among the free slots before it looks a live key up by index. */
+const ASSIGN_MAX_DRAWS = 64;
 
 export interface Assignment {
   readonly keyId: string;
@@ -164,23 +166,20 @@ export class KeyPool extends DurableObject<Env> {
   /** Blocks a uniformly drawn free key for `holdMs`. Runs inside the caller's transaction. */
   private pick(now: number, holdMs: number): Outcome<Assignment> {
     const { releasesLeft } = this.settleDue(now, ASSIGN_SETTLE_BATCH);
-    for (;;) {
+    for (let draw = 0; draw < ASSIGN_MAX_DRAWS; draw++) {
       const stored = this.drawFree(now, releasesLeft);
       if (stored === null) return refuse("none_free");
       const current = settle(stored.record, now);
-      if (current === null) {
-        // Expired, and more overdue than the settle batch covered: drop it and draw again.
-        this.store.delete(stored.record.keyId);
-        this.record("expired", [stored.record.keyId]);
-        continue;
-      }
-      const blocked = block(current, now, this.store.nextLease(), this.timings, holdMs);
-      this.save(stored, blocked, now);
-      this.armAtMost(nextDeadline(blocked));
-      this.record("assigned", [blocked.keyId]);
-      const { lease, releaseAt } = blocked.block;
-      return ok({ keyId: blocked.keyId, key: blocked.key, lease, releaseAt: iso(releaseAt) });
+      if (current !== null) return ok(this.grant(stored, current, now, holdMs));
+      // Expired, and more overdue than the settle batch covered: drop it and draw again.
+      this.store.delete(stored.record.keyId);
+      this.record("expired", [stored.record.keyId]);
     }
+    // Every draw hit an expired key: the alarm is still draining a mass expiry. Deleting them all
+    // here would make this one request do the alarm's work; look a live key up by index instead.
+    const stored = this.store.latestAvailable(now);
+    const current = stored === null ? null : settle(stored.record, now);
+    return stored === null || current === null ? refuse("none_free") : ok(this.grant(stored, current, now, holdMs));
   }
 
   /**
@@ -335,6 +334,16 @@ export class KeyPool extends DurableObject<Env> {
     this.answers.put(token.keyHash, { requestHash: token.requestHash, expiresAt, outcome: JSON.stringify(outcome) });
     this.armAtMost(expiresAt);
     return outcome;
+  }
+
+  /** Blocks `current` (the settled form of `stored`) for `holdMs` under a new lease and hands it out. */
+  private grant(stored: StoredKey, current: KeyRecord, now: number, holdMs: number): Assignment {
+    const blocked = block(current, now, this.store.nextLease(), this.timings, holdMs);
+    this.save(stored, blocked, now);
+    this.armAtMost(nextDeadline(blocked));
+    this.record("assigned", [blocked.keyId]);
+    const { lease, releaseAt } = blocked.block;
+    return { keyId: blocked.keyId, key: blocked.key, lease, releaseAt: iso(releaseAt) };
   }
 
   /** The key as it stands now, passed deadlines applied, without writing anything. */

@@ -107,6 +107,21 @@ export class KeyStore {
     return row === undefined ? null : fromRow(row);
   }
 
+  /**
+   * The live key latest to expire that is free or whose block is due, or null if there is none. For
+   * an assignment whose random draws keep hitting expired keys during a mass expiry: walking the
+   * expiry index down from the top visits no expired key at all, only live keys still held.
+   */
+  latestAvailable(now: number): StoredKey | null {
+    const [row] = this.run<KeyRow>(
+      `SELECT ${COLUMNS} FROM keys INDEXED BY keys_by_expiry
+       WHERE expires_at > ? AND (free_slot IS NOT NULL OR release_at <= ?) ORDER BY expires_at DESC LIMIT 1`,
+      now,
+      now,
+    );
+    return row === undefined ? null : fromRow(row);
+  }
+
   /** The next fencing number: grows with every block in the pool, never reused. */
   nextLease(): number {
     const [row] = this.run<{ lease_seq: number }>(
