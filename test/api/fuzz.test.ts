@@ -1,15 +1,16 @@
 import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { expect, inject, it } from "vitest";
+import type { KeyPool } from "../../src/key-pool";
 import { type PoolSnapshot, snapshot } from "../support/durable-pool";
-import { uniquePool } from "../support/http";
+import { ADMIN_TOKEN, CLIENT_TOKEN, uniquePool } from "../support/http";
 
 const ORIGIN = "http://keypool.test";
 
 /** A pool with free and blocked keys for the fuzzer to aim at, and its ids and leases. */
 async function seededPool() {
   const name = uniquePool();
-  const stub = env.KEY_POOL.getByName(name);
+  const stub = env.KEY_POOL.getByName(name) as DurableObjectStub<KeyPool>;
   // Enough keys that the fuzzer's successful deletes and assignments do not use them all up.
   const ids = await stub.create(400);
   const leases: number[] = [];
@@ -155,7 +156,19 @@ const method = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("PATCH", "HEAD", "OPTIONS", "TRACE", "put", "get", "PROPFIND") },
 );
 
+/** Mostly the admin token, so requests reach the pool; sometimes a client's, none, or a broken header. */
+const authorization = fc.oneof(
+  { weight: 12, arbitrary: fc.constant(`Bearer ${ADMIN_TOKEN}`) },
+  { weight: 2, arbitrary: fc.constant(`Bearer ${CLIENT_TOKEN}`) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(undefined, "", "Bearer", "Bearer ", `bearer ${ADMIN_TOKEN}`, `Basic ${ADMIN_TOKEN}`),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 600 }).map((token) => `Bearer ${token}`) },
+);
+
 interface FuzzRequest {
+  authorization: string | undefined;
   method: string;
   path: string;
   contentType: string | undefined;
@@ -166,6 +179,7 @@ interface FuzzRequest {
 function toRequest(r: FuzzRequest): Request | null {
   const headers = new Headers();
   try {
+    if (r.authorization !== undefined) headers.set("authorization", r.authorization);
     if (r.contentType !== undefined) headers.set("content-type", r.contentType);
     if (r.contentLength !== undefined) headers.set("content-length", r.contentLength);
     const hasBody = r.body !== undefined && !["GET", "HEAD"].includes(r.method.toUpperCase());
@@ -185,6 +199,7 @@ it("answers every fuzzed request without a 5xx, with a JSON error for every 4xx,
   await fc.assert(
     fc.asyncProperty(
       fc.record({
+        authorization,
         method,
         path: path(seed),
         contentType,
@@ -215,12 +230,12 @@ it("answers every fuzzed request without a 5xx, with a JSON error for every 4xx,
         }
       },
     ),
-    { numRuns: Math.round(1500 * inject("testScale")) },
+    { numRuns: Math.round(1000 * inject("testScale")) },
   );
   console.log(
     `fuzz: ${stats.requests} requests, ${stats.rejected} rejected; statuses ${JSON.stringify([...stats.byStatus].sort())}`,
   );
   // The fuzzer must reach the pool, not only the router: some requests succeed, and many kinds are refused.
-  for (const status of [200, 201, 400, 404, 405, 409, 413, 415])
+  for (const status of [200, 201, 400, 401, 403, 404, 405, 409, 413, 415])
     expect(stats.byStatus.get(status), `status ${status}`).toBeGreaterThan(0);
 }, 300_000);
