@@ -13,11 +13,17 @@ export interface DevServer {
 /**
  * Starts the real Worker as `npm start` would, on a free port of `ports` (this test's range), and
  * waits until it answers. `vars` are passed as `--var`, so tests can set tokens and short TTLs.
+ * `persistTo` keeps state in a folder the caller owns (and removes), so a second server can start
+ * on the same state; without it the state is a temporary folder removed on stop.
  */
-export async function startDevServer(ports: [number, number], vars: Record<string, string>): Promise<DevServer> {
+export async function startDevServer(
+  ports: [number, number],
+  vars: Record<string, string>,
+  persistTo?: string,
+): Promise<DevServer> {
   const port = await freePort(ports[0], ports[1]);
   const inspector = await freePort(port + 1, ports[1]);
-  const state = mkdtempSync(join(tmpdir(), "keypool-e2e-"));
+  const state = persistTo ?? mkdtempSync(join(tmpdir(), "keypool-e2e-"));
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector)];
   args.push("--persist-to", state, "--show-interactive-dev-session=false");
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
@@ -36,7 +42,7 @@ export async function startDevServer(ports: [number, number], vars: Record<strin
   const origin = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await stopGroup(child);
-    rmSync(state, { recursive: true, force: true });
+    if (persistTo === undefined) rmSync(state, { recursive: true, force: true });
   };
   try {
     await waitUntilUp(origin, child, () => output);

@@ -1,0 +1,99 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { afterAll, expect, it } from "vitest";
+import { api, CLIENT_TOKENS, removeDir, TOKEN_VARS, tempDir } from "./client";
+import { type DevServer, startDevServer } from "./server";
+
+// Short TTLs so the test can watch the deadlines fire after the restart, long enough that they do
+// not fire during it (a cold `wrangler dev` start takes seconds on a loaded machine).
+const KEY_TTL_S = 40;
+const BLOCK_TTL_S = 20;
+const VARS = { ...TOKEN_VARS, KEY_TTL_SECONDS: String(KEY_TTL_S), BLOCK_TTL_SECONDS: String(BLOCK_TTL_S) };
+// This file's share of the reliability port range (the load test has 9250-9299).
+const PORTS: [number, number] = [9200, 9249];
+const POOL = "/pools/restart/keys";
+
+const dir = tempDir();
+let server: DevServer | undefined;
+afterAll(async () => {
+  await server?.stop();
+  removeDir(dir);
+});
+
+const sleepUntil = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+
+/** Every key row left in the persisted SQLite files of the server's Durable Objects. */
+function persistedRows(): number {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(d, entry.name));
+      else if (entry.name.endsWith(".sqlite")) files.push(join(d, entry.name));
+    }
+  };
+  walk(dir);
+  let rows = 0;
+  for (const file of files) {
+    const db = new DatabaseSync(file, { readOnly: true });
+    const hasKeys = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'keys'").get();
+    if (hasKeys !== undefined) rows += Number((db.prepare("SELECT count(*) AS n FROM keys").get() as { n: number }).n);
+    db.close();
+  }
+  if (files.length === 0) throw new Error(`no SQLite file under ${dir}`);
+  return rows;
+}
+
+it("keeps keys, blocks, leases and pending expiries across a restart of the real server", async () => {
+  server = await startDevServer(PORTS, VARS, dir);
+  const created = await api(server.origin, "POST", POOL, { json: { count: 4 } });
+  expect(created.status).toBe(201);
+  const [held, blocked, kept, deleted] = created.body.keyIds as string[];
+  // A client is handed one key (the only free one once the others are blocked or deleted).
+  expect((await api(server.origin, "PUT", `${POOL}/${blocked}`, { json: { blocked: true } })).status).toBe(200);
+  expect((await api(server.origin, "DELETE", `${POOL}/${deleted}`)).status).toBe(200);
+  expect((await api(server.origin, "PUT", `${POOL}/${kept}/alive`)).status).toBe(200);
+  const grant = await api(server.origin, "GET", POOL, { token: CLIENT_TOKENS[0] });
+  expect(grant.status).toBe(200);
+  // Two free keys (held, kept) were candidates; note which one the client got.
+  const holder = grant.body as { keyId: string; lease: number };
+  const free = holder.keyId === held ? kept : held;
+  const infos = new Map<string, unknown>();
+  for (const id of [held, blocked, kept] as string[])
+    infos.set(id, (await api(server.origin, "GET", `${POOL}/${id}/info`)).body);
+
+  await server.stop();
+  server = await startDevServer(PORTS, VARS, dir);
+
+  // Everything as it was: same state, same deadlines to the millisecond; the deleted key stays gone.
+  for (const [id, info] of infos) expect((await api(server.origin, "GET", `${POOL}/${id}/info`)).body).toEqual(info);
+  expect((await api(server.origin, "GET", `${POOL}/${deleted}/info`)).status).toBe(404);
+  // The holder's lease still works after the restart, and nobody else can take its key.
+  expect(
+    (
+      await api(server.origin, "PUT", `${POOL}/${holder.keyId}/alive?lease=${holder.lease}`, {
+        token: CLIENT_TOKENS[0],
+      })
+    ).status,
+  ).toBe(200);
+  expect((await api(server.origin, "GET", `${POOL}/${holder.keyId}`, { token: CLIENT_TOKENS[1] })).status).toBe(403);
+  const next = await api(server.origin, "GET", POOL, { token: CLIENT_TOKENS[1] });
+  expect(next.body).toMatchObject({ keyId: free });
+  expect(next.body.lease).toBeGreaterThan(holder.lease);
+
+  // The pending deadlines fire after the restart: blocks release, then every key expires, and the
+  // alarm (armed before the restart) deletes them from storage; reads alone would delete nothing.
+  const blockedInfo = (await api(server.origin, "GET", `${POOL}/${blocked}/info`)).body;
+  await sleepUntil(Date.parse(blockedInfo.releaseAt) + 500);
+  expect((await api(server.origin, "GET", `${POOL}/${blocked}/info`)).body).toMatchObject({ isBlocked: false });
+  const restarted = server;
+  const expiries = await Promise.all(
+    [held, blocked, kept].map(async (id) => (await api(restarted.origin, "GET", `${POOL}/${id}/info`)).body.expiresAt),
+  );
+  const lastExpiry = Math.max(...expiries.map((at: string) => Date.parse(at)));
+  await sleepUntil(lastExpiry + 2_000);
+  for (const id of [held, blocked, kept])
+    expect((await api(server.origin, "GET", `${POOL}/${id}/info`)).status).toBe(404);
+  await server.stop();
+  expect(persistedRows()).toBe(0);
+});
