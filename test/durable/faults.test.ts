@@ -69,3 +69,29 @@ describe("an alarm that fails", () => {
     checkStorage(s);
   });
 });
+
+describe("an alarm that arrives late or twice", () => {
+  it("changes nothing a client sees, however long after its deadlines it runs, and again after that", async () => {
+    const clock = useFakeClock();
+    const pool = freshPool();
+    const ids: string[] = [...(await pool.create(6))];
+    const [blocked, kept] = ids as [string, string];
+    expect(await pool.setBlocked(blocked, true)).toMatchObject({ ok: true });
+    expect(await pool.assign()).toMatchObject({ ok: true });
+    clock.advance(KEY_TTL - 1_000);
+    expect(await pool.keepAlive(kept)).toMatchObject({ ok: true });
+    // Long past every deadline but the kept key's: releases due, five keys expired, nothing run yet.
+    clock.advance(KEY_TTL - 1);
+    const answers = async () => Promise.all(ids.map((id) => pool.info(id)));
+    const before = await answers();
+    expect(before.filter((a) => a.ok)).toHaveLength(1);
+
+    await retryAlarm(pool); // late: everything due at once
+    expect(await answers()).toEqual(before);
+    await retryAlarm(pool); // delivered again: nothing left to do
+    expect(await answers()).toEqual(before);
+    const s = await snapshot(pool);
+    checkStorage(s);
+    expect(s.rows.map((r) => r.id)).toEqual([kept]);
+  });
+});

@@ -10,11 +10,11 @@ import { freshPool } from "../support/pool";
 // fires one by itself and only the model's alarm commands deliver them.
 const T0 = Date.now() + 365 * 24 * 3600 * 1000;
 
-it("the Durable Object agrees with the reference model over random operations, alarms and evictions", async () => {
+it("the Durable Object agrees with the reference model over random operations, alarms, failing alarms and evictions", async () => {
   const clock = useFakeClock(T0);
   await fc.assert(
     fc.asyncProperty(
-      fc.commands(poolCommands({ restarts: true }), { maxCommands: 60, size: "max" }),
+      fc.commands(poolCommands({ faults: true }), { maxCommands: 60, size: "max" }),
       async (commands) => {
         clock.set(T0);
         await fc.asyncModelRun(

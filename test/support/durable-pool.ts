@@ -4,6 +4,7 @@ import type { Outcome } from "../../src/pool/outcome";
 import type { KeyInfo } from "../../src/pool/rules";
 import { bytesToUuid } from "../../src/pool/uuid";
 import type { FakeClock } from "./clock";
+import { alarmWithFailingStorage, retryAlarm } from "./faults";
 import { BLOCK_TTL, KEY_TTL, type PoolModel } from "./model";
 import type { PoolUnderTest } from "./model-commands";
 
@@ -164,6 +165,10 @@ export class DurablePool implements PoolUnderTest {
     // Eviction needs a running object; a model step may come first thing or right after another eviction.
     await runInDurableObject(this.stub, () => undefined);
     await evictDurableObject(this.stub);
+  }
+
+  async failingAlarm(failAt: number): Promise<void> {
+    if (await alarmWithFailingStorage(this.stub, failAt)) await retryAlarm(this.stub);
   }
 
   async checkInvariants(model: PoolModel): Promise<void> {

@@ -31,6 +31,11 @@ export interface PoolUnderTest {
   fireAlarm(mode: "due" | "duplicate"): Promise<void>;
   /** Evicts the object from memory; the next call starts it from storage. */
   restart(): Promise<void>;
+  /**
+   * Runs the alarm with storage failing at its `failAt`-th store call, then the platform's retry.
+   * Only the Durable Object has storage to fail; the pure pool has no such fault.
+   */
+  failingAlarm(failAt: number): Promise<void>;
   /** Checks every internal invariant against the model (storage, slots, deadlines, alarm). */
   checkInvariants(model: PoolModel): Promise<void>;
 }
@@ -212,6 +217,16 @@ class FireAlarm implements Cmd {
   toString = () => `alarm(${this.mode})`;
 }
 
+class FailingAlarm implements Cmd {
+  constructor(readonly failAt: number) {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    await r.failingAlarm(this.failAt);
+    await r.checkInvariants(m);
+  }
+  toString = () => `alarm(fails at store call ${this.failAt}, then retried)`;
+}
+
 class Restart implements Cmd {
   check = () => true;
   async run(m: PoolModel, r: PoolUnderTest) {
@@ -243,8 +258,11 @@ const advanceBy: fc.Arbitrary<number> = fc.oneof(
   fc.integer({ min: BLOCK_TTL, max: 2 * KEY_TTL }),
 );
 
-/** Every operation of a pool, weighted so that sequences keep a handful of live keys around. */
-export function poolCommands(options: { restarts: boolean }): Array<fc.Arbitrary<Cmd>> {
+/**
+ * Every operation of a pool, weighted so that sequences keep a handful of live keys around; with
+ * `faults`, also evictions and alarms whose storage fails midway.
+ */
+export function poolCommands(options: { faults: boolean }): Array<fc.Arbitrary<Cmd>> {
   const commands: Array<fc.Arbitrary<Cmd>> = [
     fc.constantFrom(1, 1, 2, 3, 5, 8).map((count) => new Create(count)),
     fc.nat().map((pick) => new Assign(pick)),
@@ -262,7 +280,12 @@ export function poolCommands(options: { restarts: boolean }): Array<fc.Arbitrary
       .map(([p, o]) => new AdvanceToDeadline(p, o)),
     fc.constantFrom("due" as const, "due" as const, "duplicate" as const).map((mode) => new FireAlarm(mode)),
   ];
-  if (options.restarts) commands.push(fc.constant(new Restart()));
+  if (options.faults) {
+    commands.push(
+      fc.constant(new Restart()),
+      fc.integer({ min: 1, max: 12 }).map((n) => new FailingAlarm(n)),
+    );
+  }
   return commands;
 }
 
