@@ -7,8 +7,8 @@ import { type DevServer, startDevServer } from "./server";
 
 // Short TTLs so the test can watch the deadlines fire after the restart, long enough that they do
 // not fire during it (a cold `wrangler dev` start takes seconds on a loaded machine).
-const KEY_TTL_S = 40;
-const BLOCK_TTL_S = 20;
+const KEY_TTL_S = 50;
+const BLOCK_TTL_S = 30;
 const VARS = { ...TOKEN_VARS, KEY_TTL_SECONDS: String(KEY_TTL_S), BLOCK_TTL_SECONDS: String(BLOCK_TTL_S) };
 // This file's share of the reliability port range (the load test has 9250-9299).
 const PORTS: [number, number] = [9200, 9249];
