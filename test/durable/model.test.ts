@@ -3,7 +3,7 @@ import { inject, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { DurablePool } from "../support/durable-pool";
 import { PoolModel } from "../support/model";
-import { poolCommands, runCount } from "../support/model-commands";
+import { poolCommands, runCount, Tally } from "../support/model-commands";
 import { freshPool } from "../support/pool";
 
 // A year ahead of real time: every alarm the pools arm lies in the real future, so workerd never
@@ -12,6 +12,7 @@ const T0 = Date.now() + 365 * 24 * 3600 * 1000;
 
 it("the Durable Object agrees with the reference model over random operations, alarms, failing alarms and evictions", async () => {
   const clock = useFakeClock(T0);
+  const tally = new Tally();
   await fc.assert(
     fc.asyncProperty(
       fc.commands(poolCommands({ faults: true }), { maxCommands: 60, size: "max" }),
@@ -21,8 +22,10 @@ it("the Durable Object agrees with the reference model over random operations, a
           () => ({ model: new PoolModel(T0), real: new DurablePool(freshPool(), clock) }),
           commands,
         );
+        tally.add(commands);
       },
     ),
     { numRuns: runCount(150, inject("testScale")) },
   );
+  console.log(`durable model: ${tally}`);
 }, 600_000);

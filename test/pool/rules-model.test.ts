@@ -16,7 +16,7 @@ import {
   unblock,
 } from "../../src/pool/rules";
 import { BLOCK_TTL, KEY_TTL, PoolModel } from "../support/model";
-import { type PoolUnderTest, poolCommands, runCount, same } from "../support/model-commands";
+import { type PoolUnderTest, poolCommands, runCount, same, Tally } from "../support/model-commands";
 
 const timings = { keyTtlMs: KEY_TTL, blockTtlMs: BLOCK_TTL };
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 0);
@@ -158,13 +158,16 @@ function fakeUuid(n: number): string {
 }
 
 it("the pure rules agree with the reference model over long random sequences of every operation", async () => {
+  const tally = new Tally();
   await fc.assert(
     fc.asyncProperty(
       fc.commands(poolCommands({ faults: false }), { maxCommands: 100, size: "max" }),
       async (commands) => {
         await fc.asyncModelRun(() => ({ model: new PoolModel(T0), real: new RulesPool(T0) }), commands);
+        tally.add(commands);
       },
     ),
     { numRuns: runCount(1000, inject("testScale")) },
   );
+  console.log(`rules model: ${tally}`);
 }, 120_000);

@@ -293,3 +293,26 @@ export function poolCommands(options: { faults: boolean }): Array<fc.Arbitrary<C
 export function runCount(base: number, scale: number): number {
   return Math.max(1, Math.round(base * scale));
 }
+
+/** How many sequences and steps a model test ran, and of which operations, for RELIABILITY.md. */
+export class Tally {
+  sequences = 0;
+  steps = 0;
+  private readonly byOperation = new Map<string, number>();
+
+  add(commands: Iterable<fc.AsyncCommand<PoolModel, PoolUnderTest>>): void {
+    this.sequences++;
+    for (const command of commands) {
+      // fast-check wraps each command and marks the ones that ran (a failed `check` skips one).
+      if (!(command as { hasRan?: boolean }).hasRan) continue;
+      this.steps++;
+      const operation = String(command).replace(/\(.*$/, "");
+      this.byOperation.set(operation, (this.byOperation.get(operation) ?? 0) + 1);
+    }
+  }
+
+  toString(): string {
+    const operations = [...this.byOperation].sort(([a], [b]) => a.localeCompare(b));
+    return `${this.sequences} sequences, ${this.steps} steps: ${operations.map(([o, n]) => `${o} ${n}`).join(", ")}`;
+  }
+}
