@@ -1,9 +1,10 @@
 import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
-import { expect, inject, it } from "vitest";
+import { expect, it } from "vitest";
 import type { KeyPool } from "../../src/key-pool";
 import { type PoolSnapshot, snapshot } from "../support/durable-pool";
 import { ADMIN_TOKEN, CLIENT_TOKEN, uniquePool } from "../support/http";
+import { scaled } from "../support/scale";
 
 const ORIGIN = "http://keypool.test";
 
@@ -250,7 +251,7 @@ it("answers every fuzzed request without a 5xx, with a JSON error for every 4xx,
         }
       },
     ),
-    { numRuns: Math.round(1000 * inject("testScale")) },
+    { numRuns: scaled(1000) },
   );
   console.log(
     `fuzz: ${stats.requests} requests, ${stats.rejected} rejected; statuses ${JSON.stringify([...stats.byStatus].sort())}`,

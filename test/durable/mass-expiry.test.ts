@@ -1,13 +1,14 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { expect, inject, it } from "vitest";
+import { expect, it } from "vitest";
 import { ALARM_BATCH, type KeyPool } from "../../src/key-pool";
 import { useFakeClock } from "../support/clock";
 import { checkStorage, snapshot } from "../support/durable-pool";
 import { KEY_TTL } from "../support/model";
 import { freshPool } from "../support/pool";
+import { scaled } from "../support/scale";
 
 // 20,000 in the default run; `npm run test:long` (scale 5) drains the 100,000 the figures quote.
-const KEYS = Math.round(20_000 * inject("testScale"));
+const KEYS = scaled(20_000);
 
 /** Keys stored, from the free counter (every key here is free): a point read, not a scan. */
 function storedFree(stub: DurableObjectStub<KeyPool>): Promise<number> {

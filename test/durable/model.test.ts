@@ -1,10 +1,11 @@
 import fc from "fast-check";
-import { inject, it } from "vitest";
+import { it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { DurablePool } from "../support/durable-pool";
 import { PoolModel } from "../support/model";
-import { poolCommands, runCount, Tally } from "../support/model-commands";
+import { poolCommands, Tally } from "../support/model-commands";
 import { freshPool } from "../support/pool";
+import { scaled } from "../support/scale";
 
 // A year ahead of real time: every alarm the pools arm lies in the real future, so workerd never
 // fires one by itself and only the model's alarm commands deliver them.
@@ -25,7 +26,7 @@ it("the Durable Object agrees with the reference model over random operations, a
         tally.add(commands);
       },
     ),
-    { numRuns: runCount(150, inject("testScale")) },
+    { numRuns: scaled(150) },
   );
   console.log(`durable model: ${tally}`);
 }, 600_000);

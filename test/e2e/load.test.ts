@@ -1,12 +1,13 @@
-import { afterAll, expect, inject, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
+import { scaled } from "../support/scale";
 import { api, CLIENT_TOKENS, TOKEN_VARS } from "./client";
 import { type DevServer, startDevServer } from "./server";
 
 // Bounded: a fixed number of requests, a time limit, loopback only. TTLs far longer than the test,
 // so every block and every key lives until a client releases or deletes it, and the final state
 // follows from what the clients saw alone.
-const REQUESTS = Math.round(3_000 * inject("testScale"));
-const TIME_LIMIT_MS = 150_000 * Math.max(1, inject("testScale"));
+const REQUESTS = scaled(3_000);
+const TIME_LIMIT_MS = Math.max(150_000, scaled(150_000));
 const CLIENTS = 64;
 const POOL = "/pools/load/keys";
 const VARS = { ...TOKEN_VARS, KEY_TTL_SECONDS: "3600", BLOCK_TTL_SECONDS: "3600" };

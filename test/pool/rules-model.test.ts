@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { inject, it } from "vitest";
+import { it } from "vitest";
 import type { Assignment, BlockResult } from "../../src/key-pool";
 import { type Outcome, ok, refuse } from "../../src/pool/outcome";
 import {
@@ -16,7 +16,8 @@ import {
   unblock,
 } from "../../src/pool/rules";
 import { BLOCK_TTL, KEY_TTL, PoolModel } from "../support/model";
-import { type PoolUnderTest, poolCommands, runCount, same, Tally } from "../support/model-commands";
+import { type PoolUnderTest, poolCommands, same, Tally } from "../support/model-commands";
+import { scaled } from "../support/scale";
 
 const timings = { keyTtlMs: KEY_TTL, blockTtlMs: BLOCK_TTL };
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 0);
@@ -167,7 +168,7 @@ it("the pure rules agree with the reference model over long random sequences of 
         tally.add(commands);
       },
     ),
-    { numRuns: runCount(1000, inject("testScale")) },
+    { numRuns: scaled(1000) },
   );
   console.log(`rules model: ${tally}`);
 }, 120_000);

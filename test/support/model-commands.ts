@@ -289,11 +289,6 @@ export function poolCommands(options: { faults: boolean }): Array<fc.Arbitrary<C
   return commands;
 }
 
-/** Reads a count from the test's provided settings, so `npm run test:long` can raise it. */
-export function runCount(base: number, scale: number): number {
-  return Math.max(1, Math.round(base * scale));
-}
-
 /** How many sequences and steps a model test ran, and of which operations, for RELIABILITY.md. */
 export class Tally {
   sequences = 0;
