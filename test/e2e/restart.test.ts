@@ -111,4 +111,4 @@ it("keeps keys, blocks, leases and pending expiries across a restart of the real
     expect((await api(server.origin, "GET", `${POOL}/${id}/info`)).status).toBe(404);
   await server.stop();
   expect(persistedRows()).toBe(0);
-});
+}, 180_000); // two server starts and the wait for the deadlines: about a minute
