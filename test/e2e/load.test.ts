@@ -6,7 +6,7 @@ import { type DevServer, startDevServer } from "./server";
 // Bounded: a fixed number of requests, a time limit, loopback only. TTLs far longer than the test,
 // so every block and every key lives until a client releases or deletes it, and the final state
 // follows from what the clients saw alone.
-const REQUESTS = scaled(3_000);
+const REQUESTS = scaled(2_000);
 const TIME_LIMIT_MS = Math.max(150_000, scaled(150_000));
 const CLIENTS = 64;
 const POOL = "/pools/load/keys";
