@@ -25,6 +25,8 @@ export interface PoolSnapshot {
   rows: KeyRow[];
   freeCount: number;
   leaseSeq: number;
+  /** The `pool_stats` row (GET /pools/{pool}): stored keys and event counters. */
+  stats: Record<string, number>;
   alarm: number | null;
   armedAt: number | null;
 }
@@ -34,7 +36,7 @@ export function snapshot(stub: DurableObjectStub<KeyPool>): Promise<PoolSnapshot
     const sql = state.storage.sql;
     const rows = sql
       .exec<Omit<KeyRow, "id"> & { id: ArrayBuffer }>(
-        "SELECT id, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot FROM keys",
+        "SELECT id, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot FROM keys ORDER BY id",
       )
       .toArray()
       .map((row) => ({ ...row, id: bytesToUuid(row.id) }));
@@ -45,6 +47,7 @@ export function snapshot(stub: DurableObjectStub<KeyPool>): Promise<PoolSnapshot
       rows,
       freeCount: meta.free_count,
       leaseSeq: meta.lease_seq,
+      stats: sql.exec<Record<string, number>>("SELECT * FROM pool_stats").one(),
       alarm: await state.storage.getAlarm(),
       armedAt: (instance as unknown as { armedAt: number | null }).armedAt,
     };
@@ -82,6 +85,7 @@ export function checkStorage(s: PoolSnapshot): void {
     }
   }
   if (slots.size !== s.freeCount) fail(`${slots.size} free keys but free_count ${s.freeCount}`, s);
+  if (s.stats.total !== s.rows.length) fail(`${s.rows.length} keys stored but pool_stats.total ${s.stats.total}`, s);
   for (let slot = 0; slot < s.freeCount; slot++) if (!slots.has(slot)) fail(`free slot ${slot} is empty`, s);
 
   if (s.alarm !== s.armedAt) fail(`alarm in storage ${s.alarm}, but the object believes ${s.armedAt}`, s);
