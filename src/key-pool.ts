@@ -416,8 +416,8 @@ export class KeyPool extends DurableObject<Env> {
     }
     // Nothing armed does not mean nothing is due: an alarm whose retries ran out leaves overdue work
     // in storage with no alarm, so arm for the earliest deadline stored, not only for this one.
-    const earliest = this.store.earliestDeadline();
-    this.arm(earliest === null ? at : Math.min(at, earliest));
+    const stored = earliest(this.store.earliestDeadline(), this.answers.earliestExpiry());
+    this.arm(stored === null ? at : Math.min(at, stored));
   }
 
   private arm(at: number): void {
