@@ -6,7 +6,7 @@ import { alarmWithFailingStorage, retryAlarm } from "../support/faults";
 import { BLOCK_TTL, KEY_TTL } from "../support/model";
 import { freshPool } from "../support/pool";
 
-/** A pool with `expired` keys past their expiry and `due` keys whose block is due, and one live held key. */
+/** A pool with `expired` keys past their expiry and `due` live keys whose block is due. */
 async function poolWithDueWork(expired: number, due: number) {
   const clock = useFakeClock();
   const pool = freshPool();
@@ -28,6 +28,7 @@ describe("an alarm that fails", () => {
     const afterFailure = await snapshot(pool);
     expect(afterFailure.rows).toEqual(before.rows);
     expect(afterFailure.freeCount).toBe(before.freeCount);
+    expect(afterFailure.stats).toEqual(before.stats);
 
     await retryAlarm(pool);
     const after = await snapshot(pool);
