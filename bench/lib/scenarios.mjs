@@ -1,0 +1,133 @@
+/**
+ * What the bench drives: the platform's ceilings, each pool operation over RPC from the driver
+ * Worker (no router, no validation) and each endpoint through the full HTTP stack. Every scenario is
+ * an autocannon request sequence that each connection repeats; ids are drawn at random from a
+ * sample of the pool's keys so reads and writes touch the whole table, not one cached row.
+ */
+import { jsonHeaders, pick } from "./load.mjs";
+
+/** Remembers the key and lease an assignment or a block answered, for the unblock that follows. */
+function remember(unwrap) {
+  return (_status, body, context) => {
+    const value = unwrap(JSON.parse(body));
+    context.id = value?.keyId ?? context.id;
+    context.lease = value?.lease;
+  };
+}
+const fromRpc = (answer) => (answer?.ok ? answer.value : undefined);
+const fromHttp = (answer) => answer;
+
+/** Sets a request's path (and body) just before it is sent. */
+function at(makePath, makeBody) {
+  return (request, context) => {
+    request.path = makePath(context);
+    if (makeBody !== undefined) request.body = JSON.stringify(makeBody(context));
+    return request;
+  };
+}
+
+/** The platform's own ceilings, served by the driver Worker. */
+export const CEILINGS = {
+  noop: { label: "no-op RPC", requests: () => [{ method: "GET", path: "/noop" }] },
+  write: { label: "one-row SQLite write", requests: () => [{ method: "POST", path: "/write" }] },
+};
+
+/**
+ * The pool operations, each as the driver calls it over RPC and as a client calls the endpoint.
+ * `ceiling` is what the figure is compared with: reads with the no-op RPC, writes with the bare write.
+ * `perCycle` is how many requests one pass of the sequence sends.
+ */
+export const OPERATIONS = [
+  {
+    endpoint: "POST /keys",
+    rpc: "create(1)",
+    ceiling: "write",
+    driver: ({ pool }) => [{ method: "POST", path: `/create/${pool}` }],
+    http: ({ pool }) => [{ method: "POST", path: `/pools/${pool}/keys` }],
+  },
+  {
+    endpoint: "GET /keys + unblock",
+    rpc: "assign() + setBlocked(false, lease)",
+    ceiling: "write",
+    driver: ({ pool }) => [
+      { method: "GET", path: `/assign/${pool}`, onResponse: remember(fromRpc) },
+      { method: "PUT", setupRequest: at((c) => `/block/${pool}/${c.id}?blocked=false&lease=${c.lease}`) },
+    ],
+    http: ({ pool }) => [
+      { method: "GET", path: `/pools/${pool}/keys`, onResponse: remember(fromHttp) },
+      {
+        method: "PUT",
+        headers: jsonHeaders,
+        setupRequest: at(
+          (c) => `/pools/${pool}/keys/${c.id}`,
+          (c) => ({ blocked: false, lease: c.lease }),
+        ),
+      },
+    ],
+  },
+  {
+    endpoint: "GET /keys/{id}",
+    rpc: "reveal(id)",
+    ceiling: "noop",
+    driver: ({ pool, ids }) => [{ method: "GET", setupRequest: at(() => `/reveal/${pool}/${pick(ids)}`) }],
+    http: ({ pool, ids }) => [{ method: "GET", setupRequest: at(() => `/pools/${pool}/keys/${pick(ids)}`) }],
+  },
+  {
+    endpoint: "GET /keys/{id}/info",
+    rpc: "info(id)",
+    ceiling: "noop",
+    driver: ({ pool, ids }) => [{ method: "GET", setupRequest: at(() => `/info/${pool}/${pick(ids)}`) }],
+    http: ({ pool, ids }) => [{ method: "GET", setupRequest: at(() => `/pools/${pool}/keys/${pick(ids)}/info`) }],
+  },
+  {
+    endpoint: "PUT /keys/{id}/alive",
+    rpc: "keepAlive(id)",
+    ceiling: "write",
+    driver: ({ pool, ids }) => [{ method: "PUT", setupRequest: at(() => `/alive/${pool}/${pick(ids)}`) }],
+    http: ({ pool, ids }) => [{ method: "PUT", setupRequest: at(() => `/pools/${pool}/keys/${pick(ids)}/alive`) }],
+  },
+  {
+    endpoint: "PUT /keys/{id} block + unblock",
+    rpc: "setBlocked(true) + setBlocked(false, lease)",
+    ceiling: "write",
+    driver: ({ pool, ids }) => [
+      {
+        method: "PUT",
+        setupRequest: at((c) => {
+          c.id = pick(ids);
+          return `/block/${pool}/${c.id}?blocked=true`;
+        }),
+        onResponse: remember(fromRpc),
+      },
+      {
+        method: "PUT",
+        setupRequest: at((c) => `/block/${pool}/${c.id}?blocked=false${c.lease ? `&lease=${c.lease}` : ""}`),
+      },
+    ],
+    http: ({ pool, ids }) => [
+      {
+        method: "PUT",
+        headers: jsonHeaders,
+        setupRequest: at(
+          (c) => {
+            c.id = pick(ids);
+            return `/pools/${pool}/keys/${c.id}`;
+          },
+          () => ({ blocked: true }),
+        ),
+        onResponse: remember(fromHttp),
+      },
+      {
+        method: "PUT",
+        headers: jsonHeaders,
+        setupRequest: at(
+          (c) => `/pools/${pool}/keys/${c.id}`,
+          (c) => (c.lease ? { blocked: false, lease: c.lease } : { blocked: false }),
+        ),
+      },
+    ],
+  },
+];
+
+/** The routes on which the HTTP layers are compared: a read, and a write with a JSON body. */
+export const ROUTER_ROUTES = ["GET /keys/{id}/info", "PUT /keys/{id} block + unblock"];

@@ -1,0 +1,345 @@
+/**
+ * `npm run bench`: KeyPool against the platform's own ceilings, on the workerd binary itself.
+ *
+ * Builds the production Worker, a driver Worker (RPC without router or validation, plus the no-op
+ * and one-row-write ceilings) and an itty-router + zod variant of the HTTP layer with
+ * `wrangler deploy --dry-run`, serves all three from one `workerd serve` with SQLite Durable Object
+ * storage in a temporary directory, and drives them over loopback with autocannon at fixed
+ * concurrency for a fixed time. Prints a markdown report (BENCHMARKS.md holds one, with analysis).
+ *
+ *   npm run bench                       full run: pools of 1k, 100k and 1M keys, 3 rounds (~5 min)
+ *   npm run bench -- --quick            smoke run in seconds: checks it all works, timings mean little
+ *   options: --rounds N --seconds S --connections C --sizes 1000,100000 --out FILE --json FILE
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import { load, median } from "./lib/load.mjs";
+import { report } from "./lib/report.mjs";
+import { CEILINGS, OPERATIONS, ROUTER_ROUTES } from "./lib/scenarios.mjs";
+import { build, readWranglerToml, Workerd, workerdVersion, writeConfig } from "./lib/workerd.mjs";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const PORTS = { main: 9100, driver: 9101, variant: 9102, coldStart: 9110 };
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    connections: { type: "string" },
+    sizes: { type: "string" },
+    out: { type: "string" },
+    json: { type: "string" },
+  },
+});
+const quick = flags.quick;
+const settings = {
+  quick,
+  rounds: Number(flags.rounds ?? (quick ? 1 : 3)),
+  seconds: Number(flags.seconds ?? (quick ? 0.2 : 1.5)),
+  connections: Number(flags.connections ?? 10),
+  sizes: (flags.sizes ?? (quick ? "1000" : "1000,100000,1000000")).split(",").map(Number),
+  bulkSeconds: quick ? 0.5 : 2,
+  alarmKeys: quick ? 2_000 : 100_000,
+  coldStarts: quick ? 1 : 5,
+  // Keys outlive the run, so a pool's size stays what it says; the alarm is measured on its own.
+  keyTtlSeconds: "3600",
+  // The alarm probe's keys expire one second after creation, all due by the time the bench runs it.
+  probeTtlSeconds: "1",
+};
+const SAMPLE = 10_000; // ids kept per pool to draw random targets from
+
+const log = (...args) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
+
+const work = mkdtempSync(join(tmpdir(), "keypool-bench-"));
+let server;
+try {
+  const results = await main();
+  const markdown = report(results);
+  console.log(markdown);
+  if (flags.out) writeFileSync(flags.out, markdown);
+  if (flags.json) writeFileSync(flags.json, JSON.stringify(results, null, 2));
+} finally {
+  await server?.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function main() {
+  const started = Date.now();
+  const loadBefore = loadavg();
+  log(`building into ${work}`);
+  const [main, driver, variant] = await Promise.all([
+    build(ROOT, join(work, "main")),
+    build(ROOT, join(work, "driver"), "bench/workers/driver.ts"),
+    build(ROOT, join(work, "variant"), "bench/workers/itty-zod.ts"),
+  ]);
+  const bundles = { main, driver, variant };
+  const toml = readWranglerToml(ROOT);
+  const vars = { ...toml.vars, KEY_TTL_SECONDS: settings.keyTtlSeconds };
+
+  const storage = join(work, "storage");
+  mkdirSync(storage);
+  const config = writeConfig(
+    work,
+    toml,
+    [
+      {
+        name: "main",
+        module: bundles.main,
+        port: PORTS.main,
+        vars,
+        durableObjects: [{ binding: "KEY_POOL", className: "KeyPool" }],
+      },
+      {
+        name: "driver",
+        module: bundles.driver,
+        port: PORTS.driver,
+        vars: { ...vars, KEY_TTL_SECONDS: settings.probeTtlSeconds },
+        durableObjects: [
+          { binding: "KEY_POOL", className: "KeyPool", service: "main" },
+          { binding: "CEILING", className: "Ceiling" },
+          { binding: "PROBE", className: "Probe" },
+        ],
+      },
+      {
+        name: "variant",
+        module: bundles.variant,
+        port: PORTS.variant,
+        vars,
+        durableObjects: [{ binding: "KEY_POOL", className: "KeyPool", service: "main" }],
+      },
+    ],
+    storage,
+  );
+  server = new Workerd(config);
+  await server.ready(`http://127.0.0.1:${PORTS.driver}/noop`);
+  log(`workerd ${workerdVersion} serving (pid ${server.pid})`);
+
+  const urls = {
+    main: `http://127.0.0.1:${PORTS.main}`,
+    driver: `http://127.0.0.1:${PORTS.driver}`,
+    variant: `http://127.0.0.1:${PORTS.variant}`,
+  };
+  const run = (url, requests, seconds = settings.seconds) =>
+    load(server, { url, requests, connections: settings.connections, seconds });
+
+  const pools = [];
+  for (const [index, size] of settings.sizes.entries()) {
+    const pool = `p${size}`;
+    const fill = await fillPool(urls.main, pool, size);
+    log(`pool ${pool}: ${size} keys in ${fill.seconds.toFixed(1)} s (${Math.round(size / fill.seconds)} keys/s)`);
+    const scenarios = scenariosFor({ pool, ids: fill.ids }, urls, index === 0);
+    if (index === 0 && !quick) {
+      log("warming up");
+      for (const scenario of scenarios) await run(scenario.url, scenario.requests, Math.min(0.5, settings.seconds));
+    }
+    const rounds = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      const figures = {};
+      for (const scenario of scenarios) figures[scenario.id] = await run(scenario.url, scenario.requests);
+      rounds.push(figures);
+      log(`pool ${pool}: round ${round + 1}/${settings.rounds} done`);
+    }
+    pools.push({ size, fillSeconds: fill.seconds, rounds });
+  }
+
+  const bulk = await measureBulk(urls);
+  log(`bulk creation: ${Math.round(bulk.http.keysPerSecond)} keys/s over HTTP`);
+  const alarm = await measureAlarm(urls.driver);
+  log(`alarm: ${alarm.runs} runs, longest ${alarm.maxCpuMs.toFixed(1)} ms CPU`);
+  const onDisk = diskBytes(storage);
+  await server.stop();
+  server = undefined;
+
+  const coldStart = await measureColdStarts(bundles, toml, vars);
+  return {
+    settings,
+    machine: machine(loadBefore),
+    durationSeconds: (Date.now() - started) / 1000,
+    bundles: bundleSizes(bundles),
+    pools,
+    bulk,
+    alarm,
+    onDisk,
+    coldStart,
+  };
+}
+
+/** Every scenario of one pool: the ceilings, each operation over RPC and over HTTP, and the router variants. */
+function scenariosFor(target, urls, compareRouters) {
+  const scenarios = Object.entries(CEILINGS).map(([id, ceiling]) => ({
+    id: `ceiling:${id}`,
+    url: urls.driver,
+    requests: ceiling.requests(),
+  }));
+  for (const operation of OPERATIONS) {
+    scenarios.push({ id: `rpc:${operation.endpoint}`, url: urls.driver, requests: operation.driver(target) });
+    scenarios.push({ id: `http:${operation.endpoint}`, url: urls.main, requests: operation.http(target) });
+    if (compareRouters && ROUTER_ROUTES.includes(operation.endpoint)) {
+      scenarios.push({ id: `variant:${operation.endpoint}`, url: urls.variant, requests: operation.http(target) });
+    }
+  }
+  return scenarios;
+}
+
+/** Bulk-creates `size` keys with `POST {"count": 1000}`, two requests in flight; keeps a sample of ids. */
+async function fillPool(url, pool, size) {
+  const ids = [];
+  const perCall = 1000;
+  const calls = Math.ceil(size / perCall);
+  const keepPerCall = Math.max(1, Math.ceil(SAMPLE / calls));
+  const start = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < calls) {
+      const count = Math.min(perCall, size - next * perCall);
+      next++;
+      const response = await fetch(`${url}/pools/${pool}/keys`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ count }),
+      });
+      if (response.status !== 201) throw new Error(`filling ${pool}: ${response.status} ${await response.text()}`);
+      const { keyIds } = await response.json();
+      ids.push(...keyIds.slice(0, keepPerCall));
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return { ids, seconds: (performance.now() - start) / 1000 };
+}
+
+/** `{"count": 1000}` per request, on pools of their own, over HTTP and over RPC. */
+async function measureBulk(urls) {
+  // A 1000-key create takes tens of milliseconds in the object: two in flight keep it busy.
+  const run = (url, requests) => load(server, { url, requests, connections: 2, seconds: settings.bulkSeconds });
+  const http = await run(
+    urls.main,
+    [
+      {
+        method: "POST",
+        path: "/pools/bulk-http/keys",
+        headers: { "content-type": "application/json" },
+        body: '{"count":1000}',
+      },
+    ],
+  );
+  const rpc = await run(urls.driver, [{ method: "POST", path: "/create/bulk-rpc?count=1000" }]);
+  return {
+    http: { ...http, keysPerSecond: http.rps * 1000 },
+    rpc: { ...rpc, keysPerSecond: rpc.rps * 1000 },
+  };
+}
+
+/**
+ * Creates `alarmKeys` keys in a probe pool (KeyPool whose runtime alarm deliveries are ignored), reads
+ * its database size, waits until every key has expired, then runs the real alarm one run per request
+ * and records the workerd CPU of each run.
+ */
+async function measureAlarm(driver) {
+  const pool = "alarm";
+  const calls = Math.ceil(settings.alarmKeys / 1000);
+  for (let i = 0; i < calls; i++) {
+    const response = await fetch(`${driver}/probe-create/${pool}?count=1000`, { method: "POST" });
+    if (response.status !== 200) throw new Error(`probe create: ${response.status} ${await response.text()}`);
+  }
+  const created = Date.now();
+  const storage = await (await fetch(`${driver}/probe-storage/${pool}`)).json();
+  await new Promise((resolve) =>
+    setTimeout(resolve, Number(settings.probeTtlSeconds) * 1000 + 50 - (Date.now() - created)),
+  );
+
+  const runsCpuMs = [];
+  const runsWallMs = [];
+  for (;;) {
+    const cpuBefore = server.cpuNs();
+    const wallBefore = performance.now();
+    const response = await fetch(`${driver}/probe-alarm/${pool}`);
+    const { keysLeft } = await response.json();
+    runsCpuMs.push((server.cpuNs() - cpuBefore) / 1e6);
+    runsWallMs.push(performance.now() - wallBefore);
+    if (!keysLeft) break;
+    if (runsCpuMs.length > settings.alarmKeys) throw new Error("the alarm does not drain the pool");
+  }
+  const after = await (await fetch(`${driver}/probe-storage/${pool}`)).json();
+  if (after.keys !== 0) throw new Error(`alarm runs left ${after.keys} expired keys`);
+  return {
+    keys: storage.keys,
+    databaseSize: storage.databaseSize,
+    bytesPerKey: storage.databaseSize / storage.keys,
+    runs: runsCpuMs.length,
+    maxCpuMs: Math.max(...runsCpuMs),
+    medianCpuMs: median(runsCpuMs),
+    totalCpuMs: runsCpuMs.reduce((a, b) => a + b, 0),
+    maxWallMs: Math.max(...runsWallMs),
+  };
+}
+
+/** Sizes of each SQLite database file the run left (the main namespace's pools), for bytes per key. */
+function diskBytes(storage) {
+  const dir = join(storage, "main-KeyPool");
+  return Object.fromEntries(readdirSync(dir).map((name) => [name, statSync(join(dir, name)).size]));
+}
+
+/**
+ * Start-up of each bundle on a fresh workerd (no storage yet): wall time from spawn to the first
+ * answer, and the process's CPU by then. An empty Worker gives workerd's own share.
+ */
+async function measureColdStarts(bundles, toml, vars) {
+  const empty = join(work, "empty", "empty.js");
+  mkdirSync(dirname(empty), { recursive: true });
+  writeFileSync(empty, 'export default { fetch: () => new Response("ok") };\n');
+  const candidates = { empty, main: bundles.main, variant: bundles.variant };
+  const figures = {};
+  for (const [name, module] of Object.entries(candidates)) {
+    const wall = [];
+    const cpu = [];
+    for (let i = 0; i < settings.coldStarts; i++) {
+      const dir = mkdtempSync(join(work, `cold-${name}-`));
+      const worker = { name: "cold", module, port: PORTS.coldStart, vars };
+      if (name !== "empty") worker.durableObjects = [{ binding: "KEY_POOL", className: "KeyPool" }];
+      const instance = new Workerd(writeConfig(dir, toml, [worker], dir));
+      try {
+        wall.push(await instance.ready(`http://127.0.0.1:${PORTS.coldStart}/not-a-route`));
+        cpu.push(instance.cpuNs() / 1e6);
+      } finally {
+        await instance.stop();
+      }
+    }
+    figures[name] = { wallMs: median(wall), cpuMs: median(cpu) };
+  }
+  return figures;
+}
+
+function bundleSizes(bundles) {
+  const sizes = {};
+  for (const [name, path] of Object.entries(bundles)) {
+    const bytes = readFileSync(path);
+    sizes[name] = { raw: bytes.byteLength, gzip: gzipSync(bytes).byteLength };
+  }
+  return sizes;
+}
+
+function machine(loadBefore) {
+  const packageVersion = (name) =>
+    JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+  return {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    loadBefore: loadBefore.map((l) => l.toFixed(2)).join(" "),
+    loadAfter: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" "),
+    node: process.version,
+    workerd: workerdVersion,
+    versions: Object.fromEntries(
+      ["wrangler", "autocannon", "chanfana", "itty-router", "zod", "@asteasolutions/zod-to-openapi"].map((name) => [
+        name,
+        packageVersion(name),
+      ]),
+    ),
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * Bench-only driver Worker: calls each KeyPool operation over RPC with no router and no validation,
+ * so the load generator measures the object itself. It also serves the platform's own ceilings in
+ * the same process and run (a no-op RPC and a bare one-row SQLite write), and a probe subclass that
+ * runs the real alarm one run at a time and reads the database size.
+ *
+ * Routes: /{op}/{pool}/{id?}?query. `pool` names a pool of the production Worker's KeyPool
+ * namespace (bound across services), so this driver and the HTTP stack act on the same data.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { KeyPool } from "../../src/key-pool";
+
+interface DriverEnv {
+  /** The production Worker's namespace (workerd binds it across services). */
+  KEY_POOL: DurableObjectNamespace<KeyPool>;
+  CEILING: DurableObjectNamespace<Ceiling>;
+  PROBE: DurableObjectNamespace<Probe>;
+  KEY_TTL_SECONDS: string;
+  BLOCK_TTL_SECONDS: string;
+}
+
+/** The platform's ceilings: a call that does nothing, and one that writes one row and commits it. */
+export class Ceiling extends DurableObject<DriverEnv> {
+  constructor(ctx: DurableObjectState, env: DriverEnv) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS writes (id BLOB PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID");
+  }
+
+  noop(): null {
+    return null;
+  }
+
+  /** One new row with a random 16-byte key, like a key's primary key. */
+  write(): null {
+    this.ctx.storage.sql.exec("INSERT INTO writes (id, at) VALUES (randomblob(16), ?)", Date.now());
+    return null;
+  }
+}
+
+/**
+ * KeyPool as deployed, plus what only a benchmark needs. Alarms the runtime delivers are ignored, so
+ * a mass expiry waits until the bench runs the real alarm itself, one run per call, to time each run.
+ */
+export class Probe extends KeyPool {
+  override async alarm(): Promise<void> {}
+
+  /** One alarm run; whether any key is left (every key is expired when the bench calls this). */
+  async runAlarm(): Promise<{ keysLeft: boolean }> {
+    await super.alarm();
+    return { keysLeft: this.ctx.storage.sql.exec("SELECT 1 FROM keys LIMIT 1").toArray().length > 0 };
+  }
+
+  storage(): { databaseSize: number; keys: number } {
+    const sql = this.ctx.storage.sql;
+    const keys = sql.exec<{ n: number }>("SELECT count(*) AS n FROM keys").one().n;
+    return { databaseSize: sql.databaseSize, keys };
+  }
+}
+
+// Built with the project's wrangler.toml, which declares KeyPool: exported so that build succeeds.
+export { KeyPool };
+
+function reply(value: unknown): Response {
+  return new Response(JSON.stringify(value ?? null), { headers: { "content-type": "application/json" } });
+}
+
+function lease(query: URLSearchParams): number | undefined {
+  const raw = query.get("lease");
+  return raw === null ? undefined : Number(raw);
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const [, op = "", pool = "", id = ""] = url.pathname.split("/");
+    const query = url.searchParams;
+    switch (op) {
+      case "noop":
+        return reply(await env.CEILING.getByName("ceiling").noop());
+      case "write":
+        return reply(await env.CEILING.getByName("ceiling").write());
+      case "create":
+        return reply(await env.KEY_POOL.getByName(pool).create(Number(query.get("count") ?? 1)));
+      case "assign":
+        return reply(await env.KEY_POOL.getByName(pool).assign());
+      case "reveal":
+        return reply(await env.KEY_POOL.getByName(pool).reveal(id));
+      case "info":
+        return reply(await env.KEY_POOL.getByName(pool).info(id));
+      case "alive":
+        return reply(await env.KEY_POOL.getByName(pool).keepAlive(id, lease(query)));
+      case "block":
+        return reply(await env.KEY_POOL.getByName(pool).setBlocked(id, query.get("blocked") === "true", lease(query)));
+      case "probe-create":
+        return reply(await env.PROBE.getByName(pool).create(Number(query.get("count") ?? 1)));
+      case "probe-storage":
+        return reply(await env.PROBE.getByName(pool).storage());
+      case "probe-alarm":
+        return reply(await env.PROBE.getByName(pool).runAlarm());
+      default:
+        return new Response("unknown driver route", { status: 404 });
+    }
+  },
+} satisfies ExportedHandler<DriverEnv>;
