@@ -152,15 +152,14 @@ export class KeyPool extends DurableObject<Env> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_BULK_CREATE) {
       throw new RangeError(`count must be an integer from 1 to ${MAX_BULK_CREATE}`);
     }
-    const created: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const record = createKey(crypto.randomUUID(), crypto.randomUUID(), now, this.timings);
-      this.store.insert(record);
-      created.push(record.keyId);
-    }
-    this.record("created", created);
+    const records = Array.from({ length: count }, () =>
+      createKey(crypto.randomUUID(), crypto.randomUUID(), now, this.timings),
+    );
+    const ids = records.map((record) => record.keyId);
+    this.store.insertFree(records);
+    this.record("created", ids);
     this.armAtMost(now + this.timings.keyTtlMs);
-    return created;
+    return ids;
   }
 
   /** Blocks a uniformly drawn free key for `holdMs`. Runs inside the caller's transaction. */
