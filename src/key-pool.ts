@@ -373,18 +373,18 @@ export class KeyPool extends DurableObject<Env> {
   }
 
   /**
-   * Applies up to `limit` due expiries and `limit` due releases, and says which kinds may have more
-   * due. Safe to repeat: each step reads the current row, so a retried or duplicated alarm changes
-   * nothing.
+   * Applies up to `limit` due deadlines, expiries first, each kind in one set-based statement, so a
+   * run's cost is bounded by `limit` keys however many are due; says which kinds may have more due.
+   * Safe to repeat: each step reads the current rows, so a retried or duplicated alarm changes nothing.
    */
   private settleDue(now: number, limit: number): { expiriesLeft: boolean; releasesLeft: boolean } {
-    const expired = this.store.dueExpiries(now, limit);
-    for (const { record } of expired) this.store.delete(record.keyId);
-    this.record("expired", idsOf(expired));
-    const released = this.store.dueReleases(now, limit);
-    for (const stored of released) this.store.save(stored, unblock(stored.record));
-    this.record("released", idsOf(released));
-    return { expiriesLeft: expired.length === limit, releasesLeft: released.length === limit };
+    const due = this.store.due(now);
+    const expired = due.expiries ? this.store.deleteExpired(now, limit) : [];
+    this.record("expired", expired);
+    const releaseLimit = limit - expired.length;
+    const released = due.releases && releaseLimit > 0 ? this.store.releaseDue(now, releaseLimit) : [];
+    this.record("released", released);
+    return { expiriesLeft: expired.length === limit, releasesLeft: due.releases && released.length === releaseLimit };
   }
 
   /**
@@ -429,10 +429,6 @@ export class KeyPool extends DurableObject<Env> {
 function earliest(a: number | null, b: number | null): number | null {
   if (a === null) return b;
   return b === null ? a : Math.min(a, b);
-}
-
-function idsOf(keys: readonly StoredKey[]): string[] {
-  return keys.map(({ record }) => record.keyId);
 }
 
 /** A uniform 32-bit word from the platform's cryptographic generator. */

@@ -86,7 +86,7 @@ export class KeyStore {
       slot,
       uuidToBytes(next.keyId),
     );
-    if (wasFree && !isFree) this.releaseFreeSlot(stored.freeSlot);
+    if (stored.freeSlot !== null && !isFree) this.releaseFreeSlots([stored.freeSlot]);
   }
 
   /**
@@ -94,11 +94,57 @@ export class KeyStore {
    * batch, deleting one free key moves another into its slot, so copies read before are stale.
    */
   delete(keyId: string): void {
-    const [row] = this.run<{ free_slot: number | null }>(
+    const rows = this.run<{ free_slot: number | null }>(
       "DELETE FROM keys WHERE id = ? RETURNING free_slot",
       uuidToBytes(keyId),
     );
-    if (row !== undefined && row.free_slot !== null) this.releaseFreeSlot(row.free_slot);
+    this.releaseFreeSlots(freeSlotsOf(rows));
+  }
+
+  /** Which kinds of deadline are due at `now`: two index probes, so callers run only the work there is. */
+  due(now: number): { expiries: boolean; releases: boolean } {
+    const [row] = this.run<{ expiries: number; releases: number }>(
+      `SELECT EXISTS (SELECT 1 FROM keys WHERE expires_at <= ?1) AS expiries,
+              EXISTS (SELECT 1 FROM keys WHERE release_at <= ?1) AS releases`,
+      now,
+    );
+    return { expiries: row?.expiries === 1, releases: row?.releases === 1 };
+  }
+
+  /**
+   * Deletes up to `limit` keys whose expiry is at or before `now`, earliest first, and returns their
+   * ids. A constant number of statements however many keys go (one per key made an alarm run of 500
+   * expiries cost ~50 ms of CPU).
+   */
+  deleteExpired(now: number, limit: number): string[] {
+    const rows = this.run<{ id: ArrayBuffer; free_slot: number | null }>(
+      `DELETE FROM keys WHERE id IN (SELECT id FROM keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)
+       RETURNING id, free_slot`,
+      now,
+      limit,
+    );
+    this.releaseFreeSlots(freeSlotsOf(rows));
+    return rows.map((row) => bytesToUuid(row.id));
+  }
+
+  /**
+   * Ends up to `limit` blocks whose release is at or before `now`, earliest first, and returns the
+   * keys' ids. The released keys take the next free slots, in the same order.
+   */
+  releaseDue(now: number, limit: number): string[] {
+    // The LIMIT applies before the numbering, so the keys released get exactly the ranks 1..n.
+    const rows = this.run<{ id: ArrayBuffer }>(
+      `UPDATE keys SET blocked_at = NULL, release_at = NULL, lease = NULL,
+         free_slot = (SELECT free_count FROM pool_meta WHERE id = 1) + due.rank - 1
+       FROM (SELECT id, row_number() OVER () AS rank
+             FROM (SELECT id FROM keys WHERE release_at <= ? ORDER BY release_at LIMIT ?)) AS due
+       WHERE keys.id = due.id
+       RETURNING keys.id`,
+      now,
+      limit,
+    );
+    if (rows.length > 0) this.claimFreeSlots(rows.length);
+    return rows.map((row) => bytesToUuid(row.id));
   }
 
   freeCount(): number {
@@ -132,24 +178,6 @@ export class KeyStore {
       "UPDATE pool_meta SET lease_seq = lease_seq + 1 WHERE id = 1 RETURNING lease_seq",
     );
     return (row as { lease_seq: number }).lease_seq;
-  }
-
-  /** Up to `limit` keys whose expiry is at or before `now`, earliest first. */
-  dueExpiries(now: number, limit: number): StoredKey[] {
-    return this.run<KeyRow>(
-      `SELECT ${COLUMNS} FROM keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`,
-      now,
-      limit,
-    ).map(fromRow);
-  }
-
-  /** Up to `limit` blocked keys whose release is at or before `now`, earliest first. */
-  dueReleases(now: number, limit: number): StoredKey[] {
-    return this.run<KeyRow>(
-      `SELECT ${COLUMNS} FROM keys WHERE release_at <= ? ORDER BY release_at LIMIT ?`,
-      now,
-      limit,
-    ).map(fromRow);
   }
 
   /** How many blocked keys have a release at or before `now`: O(that many) on the release index. */
@@ -198,13 +226,37 @@ export class KeyStore {
     return (row as { first: number }).first;
   }
 
-  /** Removes `slot` from the free array by moving the last free key into it. */
-  private releaseFreeSlot(slot: number): void {
-    const [row] = this.run<{ last: number }>(
-      "UPDATE pool_meta SET free_count = free_count - 1 WHERE id = 1 RETURNING free_count AS last",
+  /**
+   * Removes the keys that held `slots` (already deleted or given NULL) from the free array: the free
+   * keys left above its new end move down into the holes below it, lowest first.
+   */
+  private releaseFreeSlots(slots: readonly number[]): void {
+    if (slots.length === 0) return;
+    const [row] = this.run<{ size: number }>(
+      "UPDATE pool_meta SET free_count = free_count - ? WHERE id = 1 RETURNING free_count AS size",
+      slots.length,
     );
-    const last = (row as { last: number }).last;
-    if (slot !== last) this.run("UPDATE keys SET free_slot = ? WHERE free_slot = ?", slot, last);
+    const size = (row as { size: number }).size;
+    if (slots.length === 1) {
+      // One key left the array (the common case): the last free key, in slot `size`, takes its slot.
+      const [slot] = slots as [number];
+      if (slot < size) this.run("UPDATE keys SET free_slot = ? WHERE free_slot = ?", slot, size);
+      return;
+    }
+    const holes = slots.filter((slot) => slot < size).sort((a, b) => a - b);
+    if (holes.length === 0) return;
+    // As many free keys remain at or above `size` as there are holes below it. Sources and targets
+    // are disjoint, so no row can be moved twice within the one UPDATE.
+    const movers = this.run<{ slot: number }>(
+      "SELECT free_slot AS slot FROM keys WHERE free_slot >= ? ORDER BY free_slot",
+      size,
+    );
+    const moves = movers.map((mover, i) => [mover.slot, holes[i]]);
+    this.run(
+      `UPDATE keys SET free_slot = move.value ->> 1 FROM json_each(?) AS move
+       WHERE keys.free_slot = move.value ->> 0`,
+      JSON.stringify(moves),
+    );
   }
 
   private run<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): T[] {
@@ -214,6 +266,10 @@ export class KeyStore {
     this.rowsWritten += cursor.rowsWritten;
     return rows;
   }
+}
+
+function freeSlotsOf(rows: ReadonlyArray<{ free_slot: number | null }>): number[] {
+  return rows.flatMap((row) => (row.free_slot === null ? [] : [row.free_slot]));
 }
 
 /** A UUID as the 32 hex digits SQLite's `unhex` turns into its 16 stored bytes. */

@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ALARM_BATCH } from "../../src/key-pool";
 import { useFakeClock } from "../support/clock";
@@ -81,6 +81,36 @@ describe("the alarm", () => {
     expect(await runDurableObjectAlarm(pool)).toBe(true);
     expect(await Promise.all(ids.map((id) => pool.info(id)))).toEqual(after);
   });
+
+  it("changes at most one batch of keys per run when expiries and releases are due together", async () => {
+    const clock = useFakeClock();
+    const t0 = clock.nowMs;
+    const pool = freshPool();
+    await pool.create(400);
+    clock.advance(1_000);
+    await pool.create(600);
+    for (let i = 0; i < 400; i++) expect((await pool.assign()).ok).toBe(true);
+    clock.set(t0 + KEY_TTL); // the first 400 expire; every block is due as well
+    const blockedLater = () =>
+      runInDurableObject(
+        pool,
+        (_instance, state) =>
+          state.storage.sql
+            .exec<{ n: number }>(
+              "SELECT count(*) AS n FROM keys WHERE release_at IS NOT NULL AND expires_at > ?",
+              t0 + KEY_TTL,
+            )
+            .one().n,
+      );
+    const dueReleases = await blockedLater();
+    expect(400 + dueReleases).toBeGreaterThan(ALARM_BATCH);
+    await runDurableObjectAlarm(pool);
+    // Expiries first, then releases up to the batch: 400 + 100 keys changed in this run.
+    expect(await storedKeyCount(pool)).toBe(600);
+    expect(await blockedLater()).toBe(dueReleases - (ALARM_BATCH - 400));
+    await runDurableObjectAlarm(pool);
+    expect(await blockedLater()).toBe(0);
+  }, 30_000);
 
   it("drains a mass expiry in bounded batches, answering requests between runs", async () => {
     const clock = useFakeClock();

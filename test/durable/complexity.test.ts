@@ -48,7 +48,9 @@ describe("no operation grows with the pool", () => {
       // A random pick may or may not move a slot, so allow a couple of rows either way.
       expect(rows.read, `${operation} rows read`).toBeLessThanOrEqual(base.read + 2);
       expect(rows.written, `${operation} rows written`).toBeLessThanOrEqual(base.written + 2);
-      expect(rows.read, `${operation} rows read`).toBeLessThanOrEqual(12);
+      // A request reads a dozen rows at most; an alarm run is a fixed set of set-based statements
+      // (due check, one DELETE, one UPDATE, the next deadline), whatever the pool size.
+      expect(rows.read, `${operation} rows read`).toBeLessThanOrEqual(operation === "alarm" ? 20 : 12);
     }
     // The alarm really ran work (a release), so its count is not vacuous.
     expect(large.alarm?.written).toBeGreaterThan(0);

@@ -73,6 +73,21 @@ describe("the free-slot array", () => {
     await expectDenseFreeSlots(pool, 600 - (await blockedCount(pool)));
   });
 
+  it("fills holes from the top when expired keys leave both the middle and the end of the array", async () => {
+    const clock = useFakeClock();
+    const t0 = clock.nowMs;
+    const pool = freshPool();
+    const ids = await pool.create(10); // slots 0..9, in this order
+    clock.advance(1_000);
+    // Every key but those in slots 3 and 8 lives on, so exactly those two expire together.
+    for (const [slot, id] of ids.entries()) if (slot !== 3 && slot !== 8) await pool.keepAlive(id);
+    clock.set(t0 + KEY_TTL);
+    await runDurableObjectAlarm(pool);
+    await expectDenseFreeSlots(pool, 8);
+    expect(await pool.info(ids[3] as string)).toEqual({ ok: false, refusal: "not_found" });
+    expect(await pool.info(ids[9] as string)).toMatchObject({ ok: true });
+  });
+
   it("stays dense when many blocks are released in one alarm run, and each released key is assigned once", async () => {
     const clock = useFakeClock();
     const pool = freshPool();
@@ -96,7 +111,7 @@ describe("the free-slot array", () => {
     expect(again.size).toBe(ALARM_BATCH + 100);
     for (const id of held) expect(again.has(id)).toBe(true);
     expect(await pool.assign()).toEqual({ ok: false, refusal: "none_free" });
-  });
+  }, 30_000);
 });
 
 function blockedCount(stub: DurableObjectStub<KeyPool>): Promise<number> {
