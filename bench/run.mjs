@@ -11,7 +11,7 @@
  *   npm run bench -- --quick            smoke run in seconds: checks it all works, timings mean little
  *   options: --rounds N --seconds S --connections C --sizes 1000,100000 --out FILE --json FILE
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,7 +40,7 @@ const quick = flags.quick;
 const settings = {
   quick,
   rounds: Number(flags.rounds ?? (quick ? 1 : 3)),
-  seconds: Number(flags.seconds ?? (quick ? 0.2 : 1.5)),
+  seconds: Number(flags.seconds ?? (quick ? 0.2 : 1)),
   connections: Number(flags.connections ?? 10),
   sizes: (flags.sizes ?? (quick ? "1000" : "1000,100000,1000000")).split(",").map(Number),
   bulkSeconds: quick ? 0.5 : 2,
@@ -124,8 +124,8 @@ async function main() {
     driver: `http://127.0.0.1:${PORTS.driver}`,
     variant: `http://127.0.0.1:${PORTS.variant}`,
   };
-  const run = (url, requests, seconds = settings.seconds) =>
-    load(server, { url, requests, connections: settings.connections, seconds });
+  const run = (url, requests, seconds = settings.seconds, warmup = false) =>
+    load(server, { url, requests, connections: settings.connections, seconds, warmup });
 
   const pools = [];
   for (const [index, size] of settings.sizes.entries()) {
@@ -133,9 +133,9 @@ async function main() {
     const fill = await fillPool(urls.main, pool, size);
     log(`pool ${pool}: ${size} keys in ${fill.seconds.toFixed(1)} s (${Math.round(size / fill.seconds)} keys/s)`);
     const scenarios = scenariosFor({ pool, ids: fill.ids }, urls, index === 0);
-    if (index === 0 && !quick) {
+    if (index === 0) {
       log("warming up");
-      for (const scenario of scenarios) await run(scenario.url, scenario.requests, Math.min(0.5, settings.seconds));
+      for (const scenario of scenarios) await run(scenario.url, scenario.requests, quick ? 0.1 : 0.5, true);
     }
     const rounds = [];
     for (let round = 0; round < settings.rounds; round++) {
@@ -151,7 +151,6 @@ async function main() {
   log(`bulk creation: ${Math.round(bulk.http.keysPerSecond)} keys/s over HTTP`);
   const alarm = await measureAlarm(urls.driver);
   log(`alarm: ${alarm.runs} runs, longest ${alarm.maxCpuMs.toFixed(1)} ms CPU`);
-  const onDisk = diskBytes(storage);
   await server.stop();
   server = undefined;
 
@@ -164,7 +163,6 @@ async function main() {
     pools,
     bulk,
     alarm,
-    onDisk,
     coldStart,
   };
 }
@@ -216,17 +214,14 @@ async function fillPool(url, pool, size) {
 async function measureBulk(urls) {
   // A 1000-key create takes tens of milliseconds in the object: two in flight keep it busy.
   const run = (url, requests) => load(server, { url, requests, connections: 2, seconds: settings.bulkSeconds });
-  const http = await run(
-    urls.main,
-    [
-      {
-        method: "POST",
-        path: "/pools/bulk-http/keys",
-        headers: { "content-type": "application/json" },
-        body: '{"count":1000}',
-      },
-    ],
-  );
+  const http = await run(urls.main, [
+    {
+      method: "POST",
+      path: "/pools/bulk-http/keys",
+      headers: { "content-type": "application/json" },
+      body: '{"count":1000}',
+    },
+  ]);
   const rpc = await run(urls.driver, [{ method: "POST", path: "/create/bulk-rpc?count=1000" }]);
   return {
     http: { ...http, keysPerSecond: http.rps * 1000 },
@@ -276,12 +271,6 @@ async function measureAlarm(driver) {
     totalCpuMs: runsCpuMs.reduce((a, b) => a + b, 0),
     maxWallMs: Math.max(...runsWallMs),
   };
-}
-
-/** Sizes of each SQLite database file the run left (the main namespace's pools), for bytes per key. */
-function diskBytes(storage) {
-  const dir = join(storage, "main-KeyPool");
-  return Object.fromEntries(readdirSync(dir).map((name) => [name, statSync(join(dir, name)).size]));
 }
 
 /**
