@@ -101,9 +101,17 @@ async function main() {
         vars: { ...vars, KEY_TTL_SECONDS: settings.probeTtlSeconds },
         durableObjects: [
           { binding: "KEY_POOL", className: "KeyPool", service: "main" },
-          { binding: "CEILING", className: "Ceiling" },
+          { binding: "CEILING", className: "Ceiling", service: "ceiling" },
           { binding: "PROBE", className: "Probe" },
         ],
+      },
+      {
+        // The ceilings live in a Worker of their own, so the driver reaches them across services
+        // exactly as it reaches the production Worker's pools.
+        name: "ceiling",
+        module: bundles.driver,
+        vars,
+        durableObjects: [{ binding: "CEILING", className: "Ceiling" }],
       },
       {
         name: "variant",

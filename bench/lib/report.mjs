@@ -75,18 +75,19 @@ export function report(results) {
       "(reads: the no-op RPC, writes: the one-row write). CPU is the workerd process's, all threads, per request.",
   );
 
-  out.push("\n### Ceilings (driver Worker -> bench Durable Object over RPC)\n");
+  out.push("\n### Ceilings (driver Worker -> bench Durable Object over RPC, across services like the pools)\n");
   out.push(
     table(
-      ["pool size", ...Object.values(CEILINGS).flatMap((c) => [`${c.label} req/s`, "p50 / p99 ms", "CPU µs/req"])],
-      pools.map((pool) => [
-        sizeName(pool.size),
-        ...Object.keys(CEILINGS).flatMap((id) => [
+      ["pool size", "ceiling", "req/s", "p50 / p99 ms", "CPU µs/req"],
+      pools.flatMap((pool) =>
+        Object.entries(CEILINGS).map(([id, ceiling]) => [
+          sizeName(pool.size),
+          ceiling.label,
           int(med(pool, `ceiling:${id}`, "rps")),
           latency(pool, `ceiling:${id}`),
           int(med(pool, `ceiling:${id}`, "cpuUs")),
         ]),
-      ]),
+      ),
     ),
   );
 
@@ -123,6 +124,16 @@ export function report(results) {
           ];
         }),
       ),
+    );
+    const reads = OPERATIONS.filter((op) => op.ceiling === "noop");
+    out.push(
+      `\nReads against the one-row SQLite read (CPU): ${reads
+        .map(
+          (op) =>
+            `\`${op.endpoint}\` object ${fixed(cpuRatio(pool, `rpc:${op.endpoint}`, "read"))}, ` +
+            `HTTP ${fixed(cpuRatio(pool, `http:${op.endpoint}`, "read"))}`,
+        )
+        .join("; ")}.`,
     );
   }
 

@@ -29,6 +29,7 @@ function at(makePath, makeBody) {
 /** The platform's own ceilings, served by the driver Worker. */
 export const CEILINGS = {
   noop: { label: "no-op RPC", requests: () => [{ method: "GET", path: "/noop" }] },
+  read: { label: "one-row SQLite read", requests: () => [{ method: "GET", path: "/read" }] },
   write: { label: "one-row SQLite write", requests: () => [{ method: "POST", path: "/write" }] },
 };
 

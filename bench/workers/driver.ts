@@ -19,15 +19,26 @@ interface DriverEnv {
   BLOCK_TTL_SECONDS: string;
 }
 
-/** The platform's ceilings: a call that does nothing, and one that writes one row and commits it. */
+/**
+ * The platform's ceilings: a call that does nothing, one that reads one row, and one that writes one
+ * row and commits it.
+ */
 export class Ceiling extends DurableObject<DriverEnv> {
   constructor(ctx: DurableObjectState, env: DriverEnv) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS writes (id BLOB PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID");
+    const sql = ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS writes (id BLOB PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID");
+    sql.exec("CREATE TABLE IF NOT EXISTS one (id INTEGER PRIMARY KEY, value BLOB NOT NULL)");
+    sql.exec("INSERT OR IGNORE INTO one (id, value) VALUES (1, randomblob(16))");
   }
 
   noop(): null {
     return null;
+  }
+
+  /** The first SQLite statement of an event costs more than the ones after it: this is that cost. */
+  read(): number {
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT length(value) AS n FROM one WHERE id = 1").one().n;
   }
 
   /** One new row with a random 16-byte key, like a key's primary key. */
@@ -77,6 +88,8 @@ export default {
     switch (op) {
       case "noop":
         return reply(await env.CEILING.getByName("ceiling").noop());
+      case "read":
+        return reply(await env.CEILING.getByName("ceiling").read());
       case "write":
         return reply(await env.CEILING.getByName("ceiling").write());
       case "create":
