@@ -11,6 +11,8 @@
  *   npm run bench -- --quick            smoke run in seconds: checks it all works, timings mean little
  *   options: --rounds N --seconds S --connections C --sizes 1000,100000 --out FILE --json FILE
  */
+
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -53,6 +55,14 @@ const settings = {
 };
 const SAMPLE = 10_000; // ids kept per pool to draw random targets from
 
+// Fresh tokens for this run, configured as the Worker's secrets; HTTP requests present them.
+const token = () => randomBytes(32).toString("base64url");
+const TOKENS = { ADMIN_TOKEN: token(), CLIENT_TOKEN: token() };
+const AUTH = {
+  admin: { authorization: `Bearer ${TOKENS.ADMIN_TOKEN}` },
+  client: { authorization: `Bearer ${TOKENS.CLIENT_TOKEN}` },
+};
+
 const log = (...args) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
 const work = mkdtempSync(join(tmpdir(), "keypool-bench-"));
@@ -80,6 +90,8 @@ async function main() {
   const bundles = { main, driver, variant };
   const toml = readWranglerToml(ROOT);
   const vars = { ...toml.vars, KEY_TTL_SECONDS: settings.keyTtlSeconds };
+  // What the production Worker needs besides [vars]: its token secrets and a rate limiter binding.
+  const httpWorker = { vars: { ...vars, ...TOKENS }, rateLimiter: "RATE_LIMITER" };
 
   const storage = join(work, "storage");
   mkdirSync(storage);
@@ -91,7 +103,7 @@ async function main() {
         name: "main",
         module: bundles.main,
         port: PORTS.main,
-        vars,
+        ...httpWorker,
         durableObjects: [{ binding: "KEY_POOL", className: "KeyPool" }],
       },
       {
@@ -117,7 +129,7 @@ async function main() {
         name: "variant",
         module: bundles.variant,
         port: PORTS.variant,
-        vars,
+        ...httpWorker,
         durableObjects: [{ binding: "KEY_POOL", className: "KeyPool", service: "main" }],
       },
     ],
@@ -140,7 +152,7 @@ async function main() {
     const pool = `p${size}`;
     const fill = await fillPool(urls.main, pool, size);
     log(`pool ${pool}: ${size} keys in ${fill.seconds.toFixed(1)} s (${Math.round(size / fill.seconds)} keys/s)`);
-    const scenarios = scenariosFor({ pool, ids: fill.ids }, urls, index === 0);
+    const scenarios = scenariosFor({ pool, ids: fill.ids, auth: AUTH }, urls, index === 0);
     if (index === 0) {
       log("warming up");
       for (const scenario of scenarios) await run(scenario.url, scenario.requests, quick ? 0.1 : 0.5, true);
@@ -162,7 +174,7 @@ async function main() {
   await server.stop();
   server = undefined;
 
-  const coldStart = await measureColdStarts(bundles, toml, vars);
+  const coldStart = await measureColdStarts(bundles, toml, httpWorker);
   return {
     settings,
     machine: machine(loadBefore),
@@ -206,7 +218,7 @@ async function fillPool(url, pool, size) {
       next++;
       const response = await fetch(`${url}/pools/${pool}/keys`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { ...AUTH.admin, "content-type": "application/json" },
         body: JSON.stringify({ count }),
       });
       if (response.status !== 201) throw new Error(`filling ${pool}: ${response.status} ${await response.text()}`);
@@ -226,7 +238,7 @@ async function measureBulk(urls) {
     {
       method: "POST",
       path: "/pools/bulk-http/keys",
-      headers: { "content-type": "application/json" },
+      headers: { ...AUTH.admin, "content-type": "application/json" },
       body: '{"count":1000}',
     },
   ]);
@@ -285,7 +297,7 @@ async function measureAlarm(driver) {
  * Start-up of each bundle on a fresh workerd (no storage yet): wall time from spawn to the first
  * answer, and the process's CPU by then. An empty Worker gives workerd's own share.
  */
-async function measureColdStarts(bundles, toml, vars) {
+async function measureColdStarts(bundles, toml, httpWorker) {
   const empty = join(work, "empty", "empty.js");
   mkdirSync(dirname(empty), { recursive: true });
   writeFileSync(empty, 'export default { fetch: () => new Response("ok") };\n');
@@ -296,8 +308,16 @@ async function measureColdStarts(bundles, toml, vars) {
     const cpu = [];
     for (let i = 0; i < settings.coldStarts; i++) {
       const dir = mkdtempSync(join(work, `cold-${name}-`));
-      const worker = { name: "cold", module, port: PORTS.coldStart, vars };
-      if (name !== "empty") worker.durableObjects = [{ binding: "KEY_POOL", className: "KeyPool" }];
+      const worker =
+        name === "empty"
+          ? { name: "cold", module, port: PORTS.coldStart }
+          : {
+              name: "cold",
+              module,
+              port: PORTS.coldStart,
+              ...httpWorker,
+              durableObjects: [{ binding: "KEY_POOL", className: "KeyPool" }],
+            };
       const instance = new Workerd(writeConfig(dir, toml, [worker], dir));
       try {
         wall.push(await instance.ready(`http://127.0.0.1:${PORTS.coldStart}/not-a-route`));

@@ -23,6 +23,10 @@ export async function load(server, { url, requests, connections, seconds, warmup
     p99: result.latency.p99,
     cpuUs: cpuNs / done / 1000,
     non2xx: result.non2xx,
+    statuses: Object.entries(result.statusCodeStats)
+      .filter(([code]) => !code.startsWith("2"))
+      .map(([code, { count }]) => `${count} x ${code}`)
+      .join(", "),
     requests: done,
   };
 }

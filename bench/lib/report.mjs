@@ -46,7 +46,7 @@ function non2xx(pools) {
     for (const [index, round] of pool.rounds.entries()) {
       for (const [id, figures] of Object.entries(round)) {
         if (figures.non2xx > 0) {
-          notes.push(`${sizeName(pool.size)} round ${index + 1} ${id}: ${figures.non2xx} of ${figures.requests}`);
+          notes.push(`${sizeName(pool.size)} round ${index + 1} ${id}: ${figures.statuses} of ${figures.requests}`);
         }
       }
     }
@@ -239,7 +239,10 @@ export function report(results) {
 
   const errors = non2xx(pools);
   if (errors.length > 0) {
-    out.push("\nNon-2xx answers (expected only where a random key was blocked by a concurrent request):\n");
+    out.push(
+      "\nNon-2xx answers (expected: 403 for a random key another connection had just blocked, 409 for a block " +
+        "that lost the race for it):\n",
+    );
     for (const note of errors) out.push(`- ${note}`);
   }
   return out.join("\n");

@@ -3,6 +3,8 @@
  * Worker (no router, no validation) and each endpoint through the full HTTP stack. Every scenario is
  * an autocannon request sequence that each connection repeats; ids are drawn at random from a
  * sample of the pool's keys so reads and writes touch the whole table, not one cached row.
+ * HTTP requests carry the token a real caller needs: a client token, or the admin token for
+ * creating keys and for blocking a key without a lease (an operator's call).
  */
 import { jsonHeaders, pick } from "./load.mjs";
 
@@ -44,7 +46,7 @@ export const OPERATIONS = [
     rpc: "create(1)",
     ceiling: "write",
     driver: ({ pool }) => [{ method: "POST", path: `/create/${pool}` }],
-    http: ({ pool }) => [{ method: "POST", path: `/pools/${pool}/keys` }],
+    http: ({ pool, auth }) => [{ method: "POST", path: `/pools/${pool}/keys`, headers: auth.admin }],
   },
   {
     endpoint: "GET /keys + unblock",
@@ -54,11 +56,11 @@ export const OPERATIONS = [
       { method: "GET", path: `/assign/${pool}`, onResponse: remember(fromRpc) },
       { method: "PUT", setupRequest: at((c) => `/block/${pool}/${c.id}?blocked=false&lease=${c.lease}`) },
     ],
-    http: ({ pool }) => [
-      { method: "GET", path: `/pools/${pool}/keys`, onResponse: remember(fromHttp) },
+    http: ({ pool, auth }) => [
+      { method: "GET", path: `/pools/${pool}/keys`, headers: auth.client, onResponse: remember(fromHttp) },
       {
         method: "PUT",
-        headers: jsonHeaders,
+        headers: { ...auth.client, ...jsonHeaders },
         setupRequest: at(
           (c) => `/pools/${pool}/keys/${c.id}`,
           (c) => ({ blocked: false, lease: c.lease }),
@@ -71,21 +73,27 @@ export const OPERATIONS = [
     rpc: "reveal(id)",
     ceiling: "noop",
     driver: ({ pool, ids }) => [{ method: "GET", setupRequest: at(() => `/reveal/${pool}/${pick(ids)}`) }],
-    http: ({ pool, ids }) => [{ method: "GET", setupRequest: at(() => `/pools/${pool}/keys/${pick(ids)}`) }],
+    http: ({ pool, ids, auth }) => [
+      { method: "GET", headers: auth.client, setupRequest: at(() => `/pools/${pool}/keys/${pick(ids)}`) },
+    ],
   },
   {
     endpoint: "GET /keys/{id}/info",
     rpc: "info(id)",
     ceiling: "noop",
     driver: ({ pool, ids }) => [{ method: "GET", setupRequest: at(() => `/info/${pool}/${pick(ids)}`) }],
-    http: ({ pool, ids }) => [{ method: "GET", setupRequest: at(() => `/pools/${pool}/keys/${pick(ids)}/info`) }],
+    http: ({ pool, ids, auth }) => [
+      { method: "GET", headers: auth.client, setupRequest: at(() => `/pools/${pool}/keys/${pick(ids)}/info`) },
+    ],
   },
   {
     endpoint: "PUT /keys/{id}/alive",
     rpc: "keepAlive(id)",
     ceiling: "write",
     driver: ({ pool, ids }) => [{ method: "PUT", setupRequest: at(() => `/alive/${pool}/${pick(ids)}`) }],
-    http: ({ pool, ids }) => [{ method: "PUT", setupRequest: at(() => `/pools/${pool}/keys/${pick(ids)}/alive`) }],
+    http: ({ pool, ids, auth }) => [
+      { method: "PUT", headers: auth.client, setupRequest: at(() => `/pools/${pool}/keys/${pick(ids)}/alive`) },
+    ],
   },
   {
     endpoint: "PUT /keys/{id} block + unblock",
@@ -105,10 +113,10 @@ export const OPERATIONS = [
         setupRequest: at((c) => `/block/${pool}/${c.id}?blocked=false${c.lease ? `&lease=${c.lease}` : ""}`),
       },
     ],
-    http: ({ pool, ids }) => [
+    http: ({ pool, ids, auth }) => [
       {
         method: "PUT",
-        headers: jsonHeaders,
+        headers: { ...auth.admin, ...jsonHeaders },
         setupRequest: at(
           (c) => {
             c.id = pick(ids);
@@ -120,7 +128,7 @@ export const OPERATIONS = [
       },
       {
         method: "PUT",
-        headers: jsonHeaders,
+        headers: { ...auth.admin, ...jsonHeaders },
         setupRequest: at(
           (c) => `/pools/${pool}/keys/${c.id}`,
           (c) => (c.lease ? { blocked: false, lease: c.lease } : { blocked: false }),

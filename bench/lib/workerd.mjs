@@ -47,11 +47,15 @@ export function readWranglerToml(root) {
   return { date, flags, vars };
 }
 
+const RATE_LIMITER_MODULE = "keypool-bench:rate-limiter";
+const RATE_LIMITER_SOURCE = join(import.meta.dirname, "..", "workers", "rate-limiter.js");
+
 /**
  * A workerd config (Cap'n Proto text). `workers` is a list of
- * `{ name, module, port?, vars, durableObjects: [{ binding, className, own?, service? }] }`:
- * `own` classes are hosted by this Worker with SQLite storage on `storageDir`; other bindings point
- * at a class another Worker hosts, so several Workers share one namespace.
+ * `{ name, module, port?, vars, rateLimiter?, durableObjects: [{ binding, className, service? }] }`:
+ * classes without `service` are hosted by this Worker with SQLite storage on `storageDir`; the
+ * others point at a class another Worker hosts, so several Workers share one namespace.
+ * `rateLimiter: "NAME"` binds a stand-in for the rate limiting binding under that name.
  */
 export function writeConfig(dir, { date, flags }, workers, storageDir) {
   const services = [];
@@ -79,6 +83,12 @@ export function writeConfig(dir, { date, flags }, workers, storageDir) {
         );
       }
     }
+    if (worker.rateLimiter !== undefined) {
+      bindings.push(
+        `(name = "${worker.rateLimiter}", wrapped = (moduleName = "${RATE_LIMITER_MODULE}", innerBindings = [
+      (name = "limit", json = "1000000000"), (name = "period", json = "60") ]))`,
+      );
+    }
     for (const [name, value] of Object.entries(worker.vars ?? {})) {
       bindings.push(`(name = "${name}", text = ${JSON.stringify(value)})`);
     }
@@ -97,6 +107,8 @@ export function writeConfig(dir, { date, flags }, workers, storageDir) {
 const config :Workerd.Config = (
   services = [ ${services.join(",\n    ")} ],
   sockets = [ ${sockets.join(",\n    ")} ],
+  extensions = [ (modules = [ (name = "${RATE_LIMITER_MODULE}", internal = true,
+    esModule = embed "${relative(dir, RATE_LIMITER_SOURCE)}") ]) ],
 );
 ${definitions.join("\n")}
 `;

@@ -9,6 +9,7 @@ import "./zod-openapi";
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { AutoRouter, cors, type IRequest } from "itty-router";
 import { z } from "zod";
+import { authenticate, requireAdmin } from "../../src/http/auth";
 import { readJsonBody } from "../../src/http/body";
 import { errorResponse, HttpError, refusalError } from "../../src/http/errors";
 import {
@@ -50,6 +51,8 @@ interface Route<P extends Shape, Q extends Shape, B extends z.ZodType> {
   status: number;
   response: z.ZodType;
   errors: number[];
+  /** Only an admin token may call it (the rest take a client token too). */
+  adminOnly?: boolean;
   handle(
     input: { params: z.infer<z.ZodObject<P>>; query: z.infer<z.ZodObject<Q>>; body: z.infer<B> },
     pool: Pool,
@@ -67,6 +70,7 @@ const routes = [
     method: "post",
     path: "",
     operationId: "createKeys",
+    adminOnly: true,
     summary: "Create a key, or `count` keys in one transaction",
     params: {},
     body: CreateBody.optional(),
@@ -113,6 +117,7 @@ const routes = [
     method: "delete",
     path: "/:id",
     operationId: "deleteKey",
+    adminOnly: true,
     summary: "Remove a key for good (a blocked one too)",
     params: id,
     status: 200,
@@ -161,7 +166,7 @@ const { preflight, corsify } = cors({
 
 const registry = new OpenAPIRegistry();
 const router = AutoRouter<IRequest, [Env, ExecutionContext]>({
-  before: [preflight, checkConfig],
+  before: [preflight, checkConfig, authenticate],
   catch: toErrorResponse,
   finally: [corsify, withStandardHeaders],
   missing: () => errorResponse(new HttpError(404, "Not found")),
@@ -175,6 +180,7 @@ for (const [mount, poolParam] of [
     const params = z.object({ ...poolParam, ...spec.params });
     const query = spec.query ?? z.object({});
     router[spec.method](mount + spec.path, async (request: IRequest, env: Env) => {
+      if (spec.adminOnly) requireAdmin(request, "this call");
       const input = {
         params: validate(params, request.params, "params"),
         query: validate(query, Object.fromEntries(new URL(request.url).searchParams), "query"),
