@@ -5,12 +5,12 @@
 import { median } from "./load.mjs";
 import { CEILINGS, OPERATIONS, ROUTER_ROUTES } from "./scenarios.mjs";
 
-const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
-const fixed = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+export const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
+export const fixed = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
-const sizeName = (size) => (size >= 1e6 ? `${size / 1e6}M` : size >= 1e3 ? `${size / 1e3}k` : String(size));
+export const sizeName = (size) => (size >= 1e6 ? `${size / 1e6}M` : size >= 1e3 ? `${size / 1e3}k` : String(size));
 
-function table(header, rows) {
+export function table(header, rows) {
   return [
     `| ${header.join(" | ")} |`,
     `|${header.map(() => "---").join("|")}|`,
@@ -19,12 +19,12 @@ function table(header, rows) {
 }
 
 /** Median over rounds of one figure of one scenario. */
-function med(pool, id, field) {
+export function med(pool, id, field) {
   return median(pool.rounds.map((round) => round[id]?.[field]));
 }
 
 /** Median over rounds of a scenario's req/s divided by its ceiling's req/s in the same round. */
-function ratio(pool, id, ceiling) {
+export function ratio(pool, id, ceiling) {
   return median(pool.rounds.map((round) => round[id]?.rps / round[`ceiling:${ceiling}`]?.rps));
 }
 
@@ -32,7 +32,7 @@ function ratio(pool, id, ceiling) {
  * The same ratio from CPU per request: workerd runs every request on one thread, so when it is the
  * bottleneck, throughput is 1 / CPU per request. Steadier than req/s on a shared machine.
  */
-function cpuRatio(pool, id, ceiling) {
+export function cpuRatio(pool, id, ceiling) {
   return median(pool.rounds.map((round) => round[`ceiling:${ceiling}`]?.cpuUs / round[id]?.cpuUs));
 }
 
