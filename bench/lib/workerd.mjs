@@ -24,7 +24,7 @@ export async function build(root, outdir, entry) {
   const args = ["deploy", "--dry-run", "--outdir", outdir];
   if (entry !== undefined) args.splice(1, 0, entry, "--name", "keypool-bench");
   try {
-    await promisify(execFile)("wrangler", args, { cwd: root, env: BUILD_ENV });
+    await promisify(execFile)(join(root, "node_modules", ".bin", "wrangler"), args, { cwd: root, env: BUILD_ENV });
   } catch (error) {
     throw new Error(`wrangler build of ${entry ?? "the Worker"} failed:\n${error.stderr ?? error}`);
   }

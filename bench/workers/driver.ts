@@ -1,7 +1,8 @@
 /**
  * Bench-only driver Worker: calls each KeyPool operation over RPC with no router and no validation,
- * so the load generator measures the object itself. It also serves the platform's own ceilings in
- * the same process and run (a no-op RPC and a bare one-row SQLite write), and a probe subclass that
+ * so the load generator measures the object itself. It also calls the platform's own ceilings, in
+ * the same process and run (the `Ceiling` object: a no-op RPC, a one-row read, a one-row write; the
+ * bench hosts it in a Worker of its own built from this bundle), and a probe subclass of KeyPool that
  * runs the real alarm one run at a time and reads the database size.
  *
  * Routes: /{op}/{pool}/{id?}?query. `pool` names a pool of the production Worker's KeyPool
@@ -36,7 +37,7 @@ export class Ceiling extends DurableObject<DriverEnv> {
     return null;
   }
 
-  /** The first SQLite statement of an event costs more than the ones after it: this is that cost. */
+  /** The least a read can cost: one statement that reads one row. */
   read(): number {
     return this.ctx.storage.sql.exec<{ n: number }>("SELECT length(value) AS n FROM one WHERE id = 1").one().n;
   }
