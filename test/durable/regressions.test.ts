@@ -44,7 +44,9 @@ describe("regressions", () => {
     expect(outcome).toMatchObject({ ok: true, value: { keyId: survivor } });
     // ...without deleting them all in this request (it used to: ~15,000 rows written, seconds of work).
     expect(written).toBeLessThan(1000);
-    expect(read).toBeLessThan(1000);
+    // Reads: the settle batch is set-based (one DELETE, one UPDATE for the free slots), which seeks
+    // more index rows than it writes (~9 per key settled) but is still a fixed bound.
+    expect(read).toBeLessThan(1500);
     expect(await pool.assign()).toEqual({ ok: false, refusal: "none_free" });
     checkStorage(await snapshot(pool));
   });

@@ -8,11 +8,13 @@ export class InjectedFailure extends Error {
 }
 
 /**
- * The store calls an alarm makes, in order: deletes and saves inside its transaction, then the
- * earliest-deadline read after the batch has committed. Failing the n-th of them is a storage error
- * at that exact point, which reaches the object as an exception out of the store, as a SQLite error would.
+ * The store calls an alarm makes, in order: the batch's expiries and then its releases (one call
+ * each) inside its transaction, then the earliest-deadline read after the batch has committed.
+ * `delete` and `save` are here for the per-key paths an alarm may share with requests. Failing the
+ * n-th of them is a storage error at that exact point, which reaches the object as an exception out
+ * of the store, as a SQLite error would.
  */
-const FAILABLE = ["delete", "save", "earliestDeadline"] as const;
+const FAILABLE = ["deleteExpired", "releaseDue", "delete", "save", "earliestDeadline"] as const;
 
 /**
  * Runs the pool's alarm handler with storage failing at its `failAt`-th store call (1-based), then
