@@ -42,7 +42,7 @@ import { PoolSettingsStore } from "./storage/pool-settings";
 import { PoolStatsStore, type StoredStats } from "./storage/pool-stats";
 
 /** Due deadlines one alarm run handles before it re-arms itself to go on. */
-export const ALARM_BATCH = 500;
+export const ALARM_BATCH = 250;
 /** Overdue deadlines an assignment settles first, in case the alarm is late. */
 const ASSIGN_SETTLE_BATCH = 64;
 /** Random draws an assignment makes among the free slots before it looks a live key up by index. */

@@ -34,7 +34,7 @@ export type EventLog =
 /**
  * The log object for `event` on `keyIds` (never key values or leases). A batch — a bulk create, or an
  * alarm run that expires or releases many keys — is one object with the count and the ids, not one
- * per key: batches are bounded (1,000 creates, 500 per alarm run), so one request logs at most a
+ * per key: batches are bounded (1,000 creates, 250 per alarm run), so one request logs at most a
  * few objects of at most ~40 KB each, however large the pool.
  */
 export function eventLog(pool: string, event: PoolEvent, keyIds: readonly string[]): EventLog {
