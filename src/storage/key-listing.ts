@@ -1,17 +1,7 @@
 import type { ListedRow, ListPosition, ListState } from "../pool/listing";
 import { bytesToUuid, uuidToBytes } from "../pool/uuid";
 import type { CountedSql } from "./counted-sql";
-
-type Row = {
-  id: ArrayBuffer;
-  created_at: number;
-  last_activity: number;
-  expires_at: number;
-  blocked_at: number | null;
-  release_at: number | null;
-  lease: number | null;
-  free_slot: number | null;
-};
+import type { KeyColumns as Row } from "./key-store";
 
 // Never the `secret` column: a listing has no use for key values, so it does not read them.
 const COLUMNS = "id, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot";

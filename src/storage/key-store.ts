@@ -8,9 +8,9 @@ export interface StoredKey {
   readonly freeSlot: number | null;
 }
 
-type KeyRow = {
+/** A row of `keys` but its `secret`: what a listing reads. */
+export type KeyColumns = {
   id: ArrayBuffer;
-  secret: ArrayBuffer;
   created_at: number;
   last_activity: number;
   expires_at: number;
@@ -19,6 +19,8 @@ type KeyRow = {
   lease: number | null;
   free_slot: number | null;
 };
+
+type KeyRow = KeyColumns & { secret: ArrayBuffer };
 
 const COLUMNS = "id, secret, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot";
 
