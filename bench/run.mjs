@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { load, median } from "./lib/load.mjs";
+import { load, median, percentile } from "./lib/load.mjs";
 import { report } from "./lib/report.mjs";
 import { CEILINGS, OPERATIONS, ROUTER_ROUTES } from "./lib/scenarios.mjs";
 import { build, readWranglerToml, Workerd, workerdVersion, writeConfig } from "./lib/workerd.mjs";
@@ -115,6 +115,7 @@ async function main() {
         durableObjects: [
           { binding: "KEY_POOL", className: "KeyPool", service: "main" },
           { binding: "CEILING", className: "Ceiling", service: "ceiling" },
+          { binding: "ID_ORDER", className: "IdOrder", service: "ceiling" },
           { binding: "PROBE", className: "Probe" },
         ],
       },
@@ -124,7 +125,10 @@ async function main() {
         name: "ceiling",
         module: bundles.driver,
         vars,
-        durableObjects: [{ binding: "CEILING", className: "Ceiling" }],
+        durableObjects: [
+          { binding: "CEILING", className: "Ceiling" },
+          { binding: "ID_ORDER", className: "IdOrder" },
+        ],
       },
       {
         name: "variant",
@@ -244,10 +248,11 @@ async function measureBulk(urls) {
     },
   ]);
   const rpc = await run(urls.driver, [{ method: "POST", path: "/create/bulk-rpc?count=1000" }]);
-  return {
-    http: { ...http, keysPerSecond: http.rps * 1000 },
-    rpc: { ...rpc, keysPerSecond: rpc.rps * 1000 },
-  };
+  // What bounds it: the same store and schema with random ids (as KeyPool) and with time-ordered ids.
+  const randomIds = await run(urls.driver, [{ method: "POST", path: "/id-order/bulk-random/random?count=1000" }]);
+  const timeIds = await run(urls.driver, [{ method: "POST", path: "/id-order/bulk-time/time?count=1000" }]);
+  const perKey = (figures) => ({ ...figures, keysPerSecond: figures.rps * 1000 });
+  return { http: perKey(http), rpc: perKey(rpc), randomIds: perKey(randomIds), timeIds: perKey(timeIds) };
 }
 
 /**
@@ -289,6 +294,8 @@ async function measureAlarm(driver) {
     runs: runsCpuMs.length,
     maxCpuMs: Math.max(...runsCpuMs),
     medianCpuMs: median(runsCpuMs),
+    p99CpuMs: percentile(runsCpuMs, 0.99),
+    runsCpuMs,
     totalCpuMs: runsCpuMs.reduce((a, b) => a + b, 0),
     maxWallMs: Math.max(...runsWallMs),
   };

@@ -221,13 +221,21 @@ export function report(results) {
           `${int(bulk.http.keysPerSecond)} (p50 / p99 ${fixed(bulk.http.p50, 0)} / ${fixed(bulk.http.p99, 0)} ms, ${int(bulk.http.cpuUs / 1000)} µs CPU per key)`,
         ],
         ["`create(1000)` over RPC, keys/s", int(bulk.rpc.keysPerSecond)],
+        [
+          "bound: KeyPool's store inserting 1000 keys per call, random ids (as KeyPool), keys/s",
+          `${int(bulk.randomIds.keysPerSecond)} (${fixed(bulk.randomIds.cpuUs / 1000, 1)} µs CPU per key)`,
+        ],
+        [
+          "bound: the same with time-ordered ids, keys/s",
+          `${int(bulk.timeIds.keysPerSecond)} (${fixed(bulk.timeIds.cpuUs / 1000, 1)} µs CPU per key)`,
+        ],
         ...pools.map((pool) => [
           `filling the ${sizeName(pool.size)} pool (2 requests in flight), keys/s`,
           int(pool.size / pool.fillSeconds),
         ]),
         [
           `alarm runs to delete ${int(alarm.keys)} keys expired together`,
-          `${alarm.runs} runs; CPU per run: longest ${fixed(alarm.maxCpuMs, 1)} ms, median ${fixed(alarm.medianCpuMs, 1)} ms; total ${int(alarm.totalCpuMs)} ms; longest wall ${fixed(alarm.maxWallMs, 1)} ms`,
+          `${alarm.runs} runs; CPU per run: longest ${fixed(alarm.maxCpuMs, 1)} ms, p99 ${fixed(alarm.p99CpuMs, 1)} ms, median ${fixed(alarm.medianCpuMs, 1)} ms; total ${int(alarm.totalCpuMs)} ms; longest wall ${fixed(alarm.maxWallMs, 1)} ms`,
         ],
         [
           `storage per key at ${int(alarm.keys)} keys (\`databaseSize\`)`,

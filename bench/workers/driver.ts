@@ -10,12 +10,15 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { KeyPool } from "../../src/key-pool";
+import { createKey } from "../../src/pool/rules";
+import { KeyStore } from "../../src/storage/key-store";
 
 interface DriverEnv {
   /** The production Worker's namespace (workerd binds it across services). */
   KEY_POOL: DurableObjectNamespace<KeyPool>;
   CEILING: DurableObjectNamespace<Ceiling>;
   PROBE: DurableObjectNamespace<Probe>;
+  ID_ORDER: DurableObjectNamespace<IdOrder>;
   KEY_TTL_SECONDS: string;
   BLOCK_TTL_SECONDS: string;
 }
@@ -46,6 +49,40 @@ export class Ceiling extends DurableObject<DriverEnv> {
   write(): null {
     this.ctx.storage.sql.exec("INSERT INTO writes (id, at) VALUES (randomblob(16), ?)", Date.now());
     return null;
+  }
+}
+
+/**
+ * What bounds bulk creation: KeyPool's own store and schema, inserting `count` free keys per call,
+ * with random ids as KeyPool makes them (UUIDv4) or with time-ordered ids (a sequence number, then
+ * random bytes), which land at the right edge of the primary key's tree. Nothing else differs: same
+ * columns, indexes and statements; no idempotency, stats, log line or alarm.
+ */
+export class IdOrder extends DurableObject<DriverEnv> {
+  private readonly store: KeyStore;
+  private seq = 0;
+
+  constructor(ctx: DurableObjectState, env: DriverEnv) {
+    super(ctx, env);
+    this.store = new KeyStore(ctx.storage.sql);
+    this.store.ensureSchema();
+  }
+
+  insert(count: number, order: "random" | "time"): number {
+    const now = Date.now();
+    const timings = { keyTtlMs: 3_600_000, blockTtlMs: 60_000 };
+    const records = Array.from({ length: count }, () =>
+      createKey(order === "random" ? crypto.randomUUID() : this.timeOrderedId(), crypto.randomUUID(), now, timings),
+    );
+    this.ctx.storage.transactionSync(() => this.store.insertFree(records));
+    return count;
+  }
+
+  /** 16 bytes in UUID form: 8 bytes of a growing sequence (from the clock), then 8 random bytes. */
+  private timeOrderedId(): string {
+    this.seq = Math.max(this.seq + 1, Date.now() * 1000);
+    const hex = this.seq.toString(16).padStart(16, "0") + crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 }
 
@@ -105,6 +142,10 @@ export default {
         return reply(await env.KEY_POOL.getByName(pool).keepAlive(id, lease(query)));
       case "block":
         return reply(await env.KEY_POOL.getByName(pool).setBlocked(id, query.get("blocked") === "true", lease(query)));
+      case "id-order":
+        return reply(
+          await env.ID_ORDER.getByName(pool).insert(Number(query.get("count") ?? 1), id === "time" ? "time" : "random"),
+        );
       case "probe-create":
         return reply(await env.PROBE.getByName(pool).create(Number(query.get("count") ?? 1)));
       case "probe-storage":
