@@ -21,37 +21,27 @@ const out = [`${runs.length} runs; each cell: median over the runs (each run's o
 const sizes = runs[0].pools.map((pool) => pool.size);
 const poolOf = (run, size) => run.pools.find((pool) => pool.size === size);
 
-out.push("\n### × ceiling by CPU per request (1.00 = costs what the ceiling costs)\n");
-out.push(
-  table(
-    ["operation", "ceiling", ...sizes.flatMap((size) => [`object ${sizeName(size)}`, `HTTP ${sizeName(size)}`])],
-    OPERATIONS.map((op) => [
-      `\`${op.endpoint}\``,
-      op.ceiling,
-      ...sizes.flatMap((size) =>
-        ["rpc", "http"].map((layer) =>
-          across((run) => cpuRatio(poolOf(run, size), `${layer}:${op.endpoint}`, op.ceiling)),
+/** One row per operation, one column per layer and pool size, each cell `figure` across the runs. */
+function ratioTable(title, figure) {
+  out.push(`\n### ${title}\n`);
+  out.push(
+    table(
+      ["operation", "ceiling", ...sizes.flatMap((size) => [`object ${sizeName(size)}`, `HTTP ${sizeName(size)}`])],
+      OPERATIONS.map((op) => [
+        `\`${op.endpoint}\``,
+        op.ceiling,
+        ...sizes.flatMap((size) =>
+          ["rpc", "http"].map((layer) =>
+            across((run) => figure(poolOf(run, size), `${layer}:${op.endpoint}`, op.ceiling)),
+          ),
         ),
-      ),
-    ]),
-  ),
-);
+      ]),
+    ),
+  );
+}
 
-out.push("\n### × ceiling by req/s (same round)\n");
-out.push(
-  table(
-    ["operation", "ceiling", ...sizes.flatMap((size) => [`object ${sizeName(size)}`, `HTTP ${sizeName(size)}`])],
-    OPERATIONS.map((op) => [
-      `\`${op.endpoint}\``,
-      op.ceiling,
-      ...sizes.flatMap((size) =>
-        ["rpc", "http"].map((layer) =>
-          across((run) => ratio(poolOf(run, size), `${layer}:${op.endpoint}`, op.ceiling)),
-        ),
-      ),
-    ]),
-  ),
-);
+ratioTable("× ceiling by CPU per request (1.00 = costs what the ceiling costs)", cpuRatio);
+ratioTable("× ceiling by req/s (same round)", ratio);
 
 if (sizes.length > 1) {
   const [first, last] = [sizes[0], sizes.at(-1)];
@@ -78,12 +68,20 @@ if (sizes.length > 1) {
 out.push("\n### Per run\n");
 out.push(
   table(
-    ["run", "load before", "bulk keys/s (HTTP)", "longest alarm run, ms CPU", "bytes per key"],
+    [
+      "run",
+      "load before",
+      "bulk keys/s (HTTP)",
+      "bound: random / time-ordered ids, keys/s",
+      "alarm run, ms CPU: median / p99 / longest",
+      "bytes per key",
+    ],
     runs.map((run, index) => [
       String(index + 1),
       run.machine.loadBefore,
       int(run.bulk.http.keysPerSecond),
-      fixed(run.alarm.maxCpuMs, 1),
+      `${int(run.bulk.randomIds.keysPerSecond)} / ${int(run.bulk.timeIds.keysPerSecond)}`,
+      [run.alarm.medianCpuMs, run.alarm.p99CpuMs, run.alarm.maxCpuMs].map((ms) => fixed(ms, 1)).join(" / "),
       fixed(run.alarm.bytesPerKey, 0),
     ]),
   ),
