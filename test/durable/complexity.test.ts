@@ -1,9 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
+import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
 import { BLOCK_TTL } from "../support/model";
 import { freshPool } from "../support/pool";
-import { expectFlatCost, ROWS_PER_SETTLED_KEY, type Rows, rowsFor } from "../support/rows";
 
 /** The longest hold an assignment may ask for (MAX_HOLD_SECONDS in wrangler.toml). */
 const LONGEST_HOLD_SECONDS = 3_600;
@@ -13,7 +13,7 @@ const LONGEST_HOLD_SECONDS = 3_600;
  * that every index (expiry, release, free slot) and the table grow with `size` and a scan of any of
  * them would cost more on the larger pool. None of those holds comes due during the test.
  */
-async function measure(size: number): Promise<Record<string, Rows>> {
+async function measure(size: number): Promise<Record<string, Cost>> {
   const clock = useFakeClock();
   const stub = freshPool();
   for (let made = 0; made < size; made += 1000) await stub.create(Math.min(1000, size - made));
@@ -22,18 +22,18 @@ async function measure(size: number): Promise<Record<string, Rows>> {
   });
   const [target] = await stub.create(1);
   const id = target as string;
-  const rows: Record<string, Rows> = {};
-  rows.create = await rowsFor(stub, (p) => p.create(1));
-  rows.reveal = await rowsFor(stub, (p) => p.reveal(id));
-  rows.info = await rowsFor(stub, (p) => p.info(id));
-  rows.keepAlive = await rowsFor(stub, (p) => p.keepAlive(id));
-  rows.block = await rowsFor(stub, (p) => p.setBlocked(id, true));
-  rows.unblock = await rowsFor(stub, (p) => p.setBlocked(id, false));
-  rows.remove = await rowsFor(stub, (p) => p.remove(id));
+  const rows: Record<string, Cost> = {};
+  rows.create = await costOf(stub, (p) => p.create(1));
+  rows.reveal = await costOf(stub, (p) => p.reveal(id));
+  rows.info = await costOf(stub, (p) => p.info(id));
+  rows.keepAlive = await costOf(stub, (p) => p.keepAlive(id));
+  rows.block = await costOf(stub, (p) => p.setBlocked(id, true));
+  rows.unblock = await costOf(stub, (p) => p.setBlocked(id, false));
+  rows.remove = await costOf(stub, (p) => p.remove(id));
   // Blocks a free key for the pool's block time: the one release the alarm below has due.
-  rows.assign = await rowsFor(stub, (p) => p.assign());
+  rows.assign = await costOf(stub, (p) => p.assign());
   clock.advance(BLOCK_TTL);
-  rows.alarm = await rowsFor(stub, (p) => p.alarm());
+  rows.alarm = await costOf(stub, (p) => p.alarm());
   return rows;
 }
 

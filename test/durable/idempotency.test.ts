@@ -4,8 +4,8 @@ import { ALARM_BATCH, type KeyPool } from "../../src/key-pool";
 import { IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../../src/pool/idempotency";
 import type { IdempotencyStore } from "../../src/storage/idempotency-store";
 import { useFakeClock } from "../support/clock";
+import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
 import { armedAlarm, freshPool } from "../support/pool";
-import { expectFlatCost, ROWS_PER_SETTLED_KEY, type Rows, rowsFor } from "../support/rows";
 
 const KEY_TTL = 300_000;
 
@@ -89,25 +89,25 @@ describe("idempotency entries", () => {
 });
 
 /** Idempotent calls on a pool holding `entries` live idempotency entries. */
-async function measure(entries: number): Promise<Record<string, Rows>> {
+async function measure(entries: number): Promise<Record<string, Cost>> {
   const clock = useFakeClock();
   const stub = freshPool();
   await stub.create(10);
   await seedEntries(stub, entries, clock.nowMs + IDEMPOTENCY_TTL_MS);
   const assign = token();
   const create = token("POST /keys");
-  const rows: Record<string, Rows> = {};
-  rows.assign = await rowsFor(stub, (p) => p.assign({ idempotency: assign }));
-  rows.assignReplay = await rowsFor(stub, (p) => p.assign({ idempotency: assign }));
-  rows.assignMismatch = await rowsFor(stub, (p) =>
+  const rows: Record<string, Cost> = {};
+  rows.assign = await costOf(stub, (p) => p.assign({ idempotency: assign }));
+  rows.assignReplay = await costOf(stub, (p) => p.assign({ idempotency: assign }));
+  rows.assignMismatch = await costOf(stub, (p) =>
     p.assign({ idempotency: { ...assign, requestHash: new Uint8Array(1) } }),
   );
-  rows.create = await rowsFor(stub, (p) => p.createOnce(1, create));
-  rows.createReplay = await rowsFor(stub, (p) => p.createOnce(1, create));
+  rows.create = await costOf(stub, (p) => p.createOnce(1, create));
+  rows.createReplay = await costOf(stub, (p) => p.createOnce(1, create));
   // An alarm with one idempotency entry due among `entries`.
   await seedEntries(stub, 1, clock.nowMs + 1);
   clock.advance(1);
-  rows.alarm = await rowsFor(stub, (p) => p.alarm());
+  rows.alarm = await costOf(stub, (p) => p.alarm());
   return rows;
 }
 

@@ -2,13 +2,13 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ListPosition } from "../../src/pool/listing";
 import { useFakeClock } from "../support/clock";
+import { type Cost, costOf, expectFlatCost } from "../support/cost";
 import { freshPool } from "../support/pool";
-import { expectFlatCost, type Rows, rowsFor } from "../support/rows";
 
 const PAGE = 50;
 
 /** Statistics and pages deep into each listing, on a pool of `size` keys (a fifth of them blocked). */
-async function measure(size: number): Promise<Record<string, Rows>> {
+async function measure(size: number): Promise<Record<string, Cost>> {
   useFakeClock();
   const stub = freshPool();
   for (let made = 0; made < size; made += 1000) await stub.create(Math.min(1000, size - made));
@@ -26,13 +26,13 @@ async function measure(size: number): Promise<Record<string, Rows>> {
       }),
     ),
   ) as Record<"all" | "free" | "blocked", ListPosition | null>;
-  const rows: Record<string, Rows> = {};
-  rows.stats = await rowsFor(stub, (p) => p.poolStats());
+  const rows: Record<string, Cost> = {};
+  rows.stats = await costOf(stub, (p) => p.poolStats());
   for (const state of ["all", "free", "blocked"] as const) {
-    rows[`first ${state} page`] = await rowsFor(stub, (p) => p.listKeys(state, PAGE, null));
-    rows[`middle ${state} page`] = await rowsFor(stub, (p) => p.listKeys(state, PAGE, positions[state]));
+    rows[`first ${state} page`] = await costOf(stub, (p) => p.listKeys(state, PAGE, null));
+    rows[`middle ${state} page`] = await costOf(stub, (p) => p.listKeys(state, PAGE, positions[state]));
   }
-  rows.settings = await rowsFor(stub, (p) => p.updateSettings({ keyTtlSeconds: 30 }));
+  rows.settings = await costOf(stub, (p) => p.updateSettings({ keyTtlSeconds: 30 }));
   return rows;
 }
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
+import { measureCall } from "../support/cost";
 import { checkStorage, snapshot } from "../support/durable-pool";
 import { KEY_TTL } from "../support/model";
 import { freshPool } from "../support/pool";
-import { measureCall } from "../support/rows";
 
 /**
  * Bugs the model, fault and mass-expiry tests found, each kept as the smallest sequence that showed

@@ -4,7 +4,7 @@ import type { KeyPool } from "../../src/key-pool";
 import type { CountedSql } from "../../src/storage/counted-sql";
 
 /** What one call cost the object's SQLite database. */
-export interface Rows {
+export interface Cost {
   read: number;
   written: number;
   /** Queries it ran. */
@@ -32,14 +32,12 @@ export const ROWS_PER_SETTLED_KEY = 7;
 /**
  * Runs `operation` inside the pool's object and answers what it returned and what it cost: the rows
  * SQLite read and wrote for every query of the object (its one `CountedSql`, src/storage/counted-sql.ts),
- * and how many queries it ran. While it runs, the object's random draw always takes free slot 0: a
- * draw of the last slot leaves no hole to fill and costs a statement less, so with a fixed draw the
- * same call on a small and a large pool costs exactly the same when nothing grows with the pool.
+ * and how many queries it ran.
  */
 export function measureCall<T>(
   stub: DurableObjectStub<KeyPool>,
   operation: (pool: KeyPool) => T,
-): Promise<{ cost: Rows; result: Awaited<T> }> {
+): Promise<{ cost: Cost; result: Awaited<T> }> {
   return runInDurableObject(stub, async (instance: KeyPool) => {
     const db = (instance as unknown as { db: CountedSql }).db;
     const run = db.run;
@@ -49,25 +47,32 @@ export function measureCall<T>(
       statements++;
       return run.apply(db, args) as never;
     };
-    const draw = vi.spyOn(crypto, "getRandomValues").mockImplementation((array) => {
-      if (array !== null) new Uint8Array(array.buffer, array.byteOffset, array.byteLength).fill(0);
-      return array;
-    });
     const before = { read: db.rowsRead, written: db.rowsWritten };
     try {
       const result = await operation(instance);
       const cost = { read: db.rowsRead - before.read, written: db.rowsWritten - before.written, statements };
       return { cost, result };
     } finally {
-      draw.mockRestore();
       delete (db as Partial<CountedSql>).run;
     }
   });
 }
 
-/** What `operation`, run inside the pool's object, cost (see `measureCall`). */
-export async function rowsFor(stub: DurableObjectStub<KeyPool>, operation: (pool: KeyPool) => unknown): Promise<Rows> {
-  return (await measureCall(stub, operation)).cost;
+/**
+ * What `operation` cost (see `measureCall`), with the object's random draw fixed to free slot 0: a
+ * draw of the last slot leaves no hole to fill and costs a statement less, so with a fixed draw the
+ * same call on a small and a large pool costs exactly the same when nothing grows with the pool.
+ */
+export async function costOf(stub: DurableObjectStub<KeyPool>, operation: (pool: KeyPool) => unknown): Promise<Cost> {
+  const draw = vi.spyOn(crypto, "getRandomValues").mockImplementation((array) => {
+    if (array !== null) new Uint8Array(array.buffer, array.byteOffset, array.byteLength).fill(0);
+    return array;
+  });
+  try {
+    return (await measureCall(stub, operation)).cost;
+  } finally {
+    draw.mockRestore();
+  }
 }
 
 /**
@@ -78,8 +83,8 @@ export async function rowsFor(stub: DurableObjectStub<KeyPool>, operation: (pool
  * in a range (a page's keys, the keys an alarm settles), which a scan of even a small table exceeds.
  */
 export function expectFlatCost(
-  small: Record<string, Rows>,
-  large: Record<string, Rows>,
+  small: Record<string, Cost>,
+  large: Record<string, Cost>,
   rangeRows: (operation: string) => number = () => 0,
 ): void {
   expect(Object.keys(large)).toEqual(Object.keys(small));
