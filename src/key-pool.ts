@@ -85,9 +85,10 @@ export interface KeyPage {
  * fires it has not run yet.
  */
 export class KeyPool extends DurableObject<Env> {
+  /** The object's one way to SQLite: every store below queries through it, so its row totals are all of them. */
+  private readonly db: CountedSql;
   private readonly store: KeyStore;
   /** Operator statistics, settings and listings (`/pools/{pool}`), apart from the hot key queries. */
-  private readonly ops: CountedSql;
   private readonly stats: PoolStatsStore;
   private readonly settingsStore: PoolSettingsStore;
   private readonly listing: KeyListing;
@@ -109,13 +110,13 @@ export class KeyPool extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new KeyStore(ctx.storage.sql);
+    this.db = new CountedSql(ctx.storage.sql);
+    this.store = new KeyStore(this.db);
     this.store.ensureSchema();
-    this.ops = new CountedSql(ctx.storage.sql);
-    this.stats = new PoolStatsStore(this.ops);
-    this.settingsStore = new PoolSettingsStore(this.ops);
-    this.listing = new KeyListing(this.ops);
-    this.answers = new IdempotencyStore(new CountedSql(ctx.storage.sql));
+    this.stats = new PoolStatsStore(this.db);
+    this.settingsStore = new PoolSettingsStore(this.db);
+    this.listing = new KeyListing(this.db);
+    this.answers = new IdempotencyStore(this.db);
     this.defaults = parseTimings(env);
     this.timings = effectiveTimings(this.defaults, this.settingsStore.read());
     this.maxHoldMs = parseMaxHoldMs(env);

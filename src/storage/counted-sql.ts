@@ -1,6 +1,7 @@
 /**
- * Runs queries on an object's SQLite database and adds up the rows SQLite read and wrote, so tests
- * can show an operation's cost does not grow with the pool (as `KeyStore` does for its queries).
+ * Runs queries on an object's SQLite database and adds up the rows SQLite read and wrote. An object
+ * makes one and every store of it runs its queries through that one, so the two totals are all the
+ * rows the object touched: the complexity tests read them to show no operation grows with the pool.
  */
 export class CountedSql {
   rowsRead = 0;

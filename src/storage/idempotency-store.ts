@@ -8,12 +8,11 @@ type EntryRow = { request_hash: ArrayBuffer; expires_at: number; outcome: string
  * bounded range scans on the expiry index, so no call grows with the number of entries.
  */
 export class IdempotencyStore {
-  /** `sql` counts the rows its queries read and write, for the complexity tests. */
-  constructor(readonly sql: CountedSql) {}
+  constructor(private readonly db: CountedSql) {}
 
   /** The entry stored for this key digest, expired or not (the caller decides). */
   get(keyHash: Uint8Array): IdempotencyEntry | null {
-    const [row] = this.sql.run<EntryRow>(
+    const [row] = this.db.run<EntryRow>(
       "SELECT request_hash, expires_at, outcome FROM idempotency WHERE key_hash = ?",
       blob(keyHash),
     );
@@ -23,7 +22,7 @@ export class IdempotencyStore {
 
   /** Records an entry, replacing an expired one with the same key digest. */
   put(keyHash: Uint8Array, entry: IdempotencyEntry): void {
-    this.sql.run(
+    this.db.run(
       "INSERT OR REPLACE INTO idempotency (key_hash, request_hash, expires_at, outcome) VALUES (?, ?, ?, ?)",
       blob(keyHash),
       blob(entry.requestHash),
@@ -34,7 +33,7 @@ export class IdempotencyStore {
 
   /** Deletes up to `limit` entries expired at `now`, oldest first; returns how many. */
   deleteDue(now: number, limit: number): number {
-    const deleted = this.sql.run(
+    const deleted = this.db.run(
       `DELETE FROM idempotency WHERE key_hash IN
          (SELECT key_hash FROM idempotency WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)
        RETURNING 1 AS gone`,
@@ -46,7 +45,7 @@ export class IdempotencyStore {
 
   /** The earliest expiry of any entry, or null when there is none. */
   earliestExpiry(): number | null {
-    const [row] = this.sql.run<{ at: number | null }>("SELECT min(expires_at) AS at FROM idempotency");
+    const [row] = this.db.run<{ at: number | null }>("SELECT min(expires_at) AS at FROM idempotency");
     return row?.at ?? null;
   }
 }

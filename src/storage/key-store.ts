@@ -1,5 +1,6 @@
 import type { KeyRecord } from "../pool/rules";
 import { bytesToUuid, uuidToBytes } from "../pool/uuid";
+import type { CountedSql } from "./counted-sql";
 import { SCHEMA, SCHEMA_VERSION } from "./schema";
 
 /** A key as read from storage: the record plus where it sits in the free-slot array, if free. */
@@ -30,22 +31,18 @@ const COLUMNS = "id, secret, created_at, last_activity, expires_at, blocked_at, 
  * dense array of slots (swap-remove on leaving), which makes a uniform random pick one index probe.
  */
 export class KeyStore {
-  /** Rows SQLite read and wrote for this object since it started: the complexity tests read these. */
-  rowsRead = 0;
-  rowsWritten = 0;
-
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(private readonly db: CountedSql) {}
 
   ensureSchema(): void {
-    for (const statement of SCHEMA) this.run(statement);
-    const [meta] = this.run<{ schema_version: number }>("SELECT schema_version FROM pool_meta WHERE id = 1");
+    for (const statement of SCHEMA) this.db.run(statement);
+    const [meta] = this.db.run<{ schema_version: number }>("SELECT schema_version FROM pool_meta WHERE id = 1");
     if (meta === undefined || meta.schema_version > SCHEMA_VERSION) {
       throw new Error(`storage has schema version ${meta?.schema_version}, this code knows ${SCHEMA_VERSION}`);
     }
   }
 
   get(keyId: string): StoredKey | null {
-    const [row] = this.run<KeyRow>(`SELECT ${COLUMNS} FROM keys WHERE id = ?`, uuidToBytes(keyId));
+    const [row] = this.db.run<KeyRow>(`SELECT ${COLUMNS} FROM keys WHERE id = ?`, uuidToBytes(keyId));
     return row === undefined ? null : fromRow(row);
   }
 
@@ -58,7 +55,7 @@ export class KeyStore {
     if (records.length === 0) return;
     const first = this.claimFreeSlots(records.length);
     const rows = records.map((r) => [hex(r.keyId), hex(r.key), r.createdAt, r.lastActivity, r.expiresAt]);
-    this.run(
+    this.db.run(
       `INSERT INTO keys (id, secret, created_at, last_activity, expires_at, free_slot)
        SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, value ->> 3, value ->> 4, ? + key
        FROM json_each(?)`,
@@ -77,7 +74,7 @@ export class KeyStore {
     let slot = stored.freeSlot;
     if (wasFree && !isFree) slot = null;
     if (!wasFree && isFree) slot = this.claimFreeSlot();
-    this.run(
+    this.db.run(
       `UPDATE keys SET last_activity = ?, expires_at = ?, blocked_at = ?, release_at = ?, lease = ?, free_slot = ?
        WHERE id = ?`,
       next.lastActivity,
@@ -96,7 +93,7 @@ export class KeyStore {
    * batch, deleting one free key moves another into its slot, so copies read before are stale.
    */
   delete(keyId: string): void {
-    const rows = this.run<{ free_slot: number | null }>(
+    const rows = this.db.run<{ free_slot: number | null }>(
       "DELETE FROM keys WHERE id = ? RETURNING free_slot",
       uuidToBytes(keyId),
     );
@@ -105,7 +102,7 @@ export class KeyStore {
 
   /** Which kinds of deadline are due at `now`: two index probes, so callers run only the work there is. */
   due(now: number): { expiries: boolean; releases: boolean } {
-    const [row] = this.run<{ expiries: number; releases: number }>(
+    const [row] = this.db.run<{ expiries: number; releases: number }>(
       `SELECT EXISTS (SELECT 1 FROM keys WHERE expires_at <= ?1) AS expiries,
               EXISTS (SELECT 1 FROM keys WHERE release_at <= ?1) AS releases`,
       now,
@@ -119,7 +116,7 @@ export class KeyStore {
    * expiries cost ~50 ms of CPU).
    */
   deleteExpired(now: number, limit: number): string[] {
-    const rows = this.run<{ id: ArrayBuffer; free_slot: number | null }>(
+    const rows = this.db.run<{ id: ArrayBuffer; free_slot: number | null }>(
       `DELETE FROM keys WHERE id IN (SELECT id FROM keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)
        RETURNING id, free_slot`,
       now,
@@ -135,7 +132,7 @@ export class KeyStore {
    */
   releaseDue(now: number, limit: number): string[] {
     // The LIMIT applies before the numbering, so the keys released get exactly the ranks 1..n.
-    const rows = this.run<{ id: ArrayBuffer }>(
+    const rows = this.db.run<{ id: ArrayBuffer }>(
       `UPDATE keys SET blocked_at = NULL, release_at = NULL, lease = NULL,
          free_slot = (SELECT free_count FROM pool_meta WHERE id = 1) + due.rank - 1
        FROM (SELECT id, row_number() OVER () AS rank
@@ -155,7 +152,7 @@ export class KeyStore {
 
   /** The free key in slot `slot`, 0 <= slot < freeCount(). */
   freeKeyAt(slot: number): StoredKey | null {
-    const [row] = this.run<KeyRow>(`SELECT ${COLUMNS} FROM keys WHERE free_slot = ?`, slot);
+    const [row] = this.db.run<KeyRow>(`SELECT ${COLUMNS} FROM keys WHERE free_slot = ?`, slot);
     return row === undefined ? null : fromRow(row);
   }
 
@@ -165,7 +162,7 @@ export class KeyStore {
    * expiry index down from the top visits no expired key at all, only live keys still held.
    */
   latestAvailable(now: number): StoredKey | null {
-    const [row] = this.run<KeyRow>(
+    const [row] = this.db.run<KeyRow>(
       `SELECT ${COLUMNS} FROM keys INDEXED BY keys_by_expiry
        WHERE expires_at > ? AND (free_slot IS NOT NULL OR release_at <= ?) ORDER BY expires_at DESC LIMIT 1`,
       now,
@@ -176,7 +173,7 @@ export class KeyStore {
 
   /** The next fencing number: grows with every block in the pool, never reused. */
   nextLease(): number {
-    const [row] = this.run<{ lease_seq: number }>(
+    const [row] = this.db.run<{ lease_seq: number }>(
       "UPDATE pool_meta SET lease_seq = lease_seq + 1 WHERE id = 1 RETURNING lease_seq",
     );
     return (row as { lease_seq: number }).lease_seq;
@@ -184,13 +181,13 @@ export class KeyStore {
 
   /** How many blocked keys have a release at or before `now`: O(that many) on the release index. */
   countDueReleases(now: number): number {
-    const [row] = this.run<{ n: number }>("SELECT count(*) AS n FROM keys WHERE release_at <= ?", now);
+    const [row] = this.db.run<{ n: number }>("SELECT count(*) AS n FROM keys WHERE release_at <= ?", now);
     return row?.n ?? 0;
   }
 
   /** The `offset`-th (0-based, earliest first) blocked key whose release is at or before `now`. */
   dueReleaseAt(now: number, offset: number): StoredKey | null {
-    const [row] = this.run<KeyRow>(
+    const [row] = this.db.run<KeyRow>(
       `SELECT ${COLUMNS} FROM keys WHERE release_at <= ? ORDER BY release_at LIMIT 1 OFFSET ?`,
       now,
       offset,
@@ -200,8 +197,8 @@ export class KeyStore {
 
   /** The earliest pending deadline of any key (expiry or release), or null for an empty pool. */
   earliestDeadline(): number | null {
-    const [expiry] = this.run<{ at: number | null }>("SELECT min(expires_at) AS at FROM keys");
-    const [release] = this.run<{ at: number | null }>(
+    const [expiry] = this.db.run<{ at: number | null }>("SELECT min(expires_at) AS at FROM keys");
+    const [release] = this.db.run<{ at: number | null }>(
       "SELECT min(release_at) AS at FROM keys WHERE release_at IS NOT NULL",
     );
     const times = [expiry?.at, release?.at].filter((t): t is number => typeof t === "number");
@@ -209,7 +206,7 @@ export class KeyStore {
   }
 
   private meta(): { free_count: number } {
-    const [row] = this.run<{ free_count: number }>("SELECT free_count FROM pool_meta WHERE id = 1");
+    const [row] = this.db.run<{ free_count: number }>("SELECT free_count FROM pool_meta WHERE id = 1");
     return row as { free_count: number };
   }
 
@@ -220,7 +217,7 @@ export class KeyStore {
 
   /** Appends `count` slots to the free array and returns the index of the first. */
   private claimFreeSlots(count: number): number {
-    const [row] = this.run<{ first: number }>(
+    const [row] = this.db.run<{ first: number }>(
       "UPDATE pool_meta SET free_count = free_count + ? WHERE id = 1 RETURNING free_count - ? AS first",
       count,
       count,
@@ -234,7 +231,7 @@ export class KeyStore {
    */
   private releaseFreeSlots(slots: readonly number[]): void {
     if (slots.length === 0) return;
-    const [row] = this.run<{ size: number }>(
+    const [row] = this.db.run<{ size: number }>(
       "UPDATE pool_meta SET free_count = free_count - ? WHERE id = 1 RETURNING free_count AS size",
       slots.length,
     );
@@ -242,31 +239,23 @@ export class KeyStore {
     if (slots.length === 1) {
       // One key left the array (the common case): the last free key, in slot `size`, takes its slot.
       const [slot] = slots as [number];
-      if (slot < size) this.run("UPDATE keys SET free_slot = ? WHERE free_slot = ?", slot, size);
+      if (slot < size) this.db.run("UPDATE keys SET free_slot = ? WHERE free_slot = ?", slot, size);
       return;
     }
     const holes = slots.filter((slot) => slot < size).sort((a, b) => a - b);
     if (holes.length === 0) return;
     // As many free keys remain at or above `size` as there are holes below it. Sources and targets
     // are disjoint, so no row can be moved twice within the one UPDATE.
-    const movers = this.run<{ slot: number }>(
+    const movers = this.db.run<{ slot: number }>(
       "SELECT free_slot AS slot FROM keys WHERE free_slot >= ? ORDER BY free_slot",
       size,
     );
     const moves = movers.map((mover, i) => [mover.slot, holes[i]]);
-    this.run(
+    this.db.run(
       `UPDATE keys SET free_slot = move.value ->> 1 FROM json_each(?) AS move
        WHERE keys.free_slot = move.value ->> 0`,
       JSON.stringify(moves),
     );
-  }
-
-  private run<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): T[] {
-    const cursor = this.sql.exec<T>(query, ...bindings);
-    const rows = cursor.toArray();
-    this.rowsRead += cursor.rowsRead;
-    this.rowsWritten += cursor.rowsWritten;
-    return rows;
   }
 }
 

@@ -1,10 +1,9 @@
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { KeyPool } from "../../src/key-pool";
 import { useFakeClock } from "../support/clock";
+import { measureCall } from "../support/cost";
 import { checkStorage, snapshot } from "../support/durable-pool";
 import { KEY_TTL } from "../support/model";
-import { freshPool, storeOf } from "../support/pool";
+import { freshPool } from "../support/pool";
 
 /**
  * Bugs the model, fault and mass-expiry tests found, each kept as the smallest sequence that showed
@@ -34,12 +33,8 @@ describe("regressions", () => {
     const [survivor] = await pool.create(1);
     clock.advance(KEY_TTL - 1); // 5,000 expired free keys the alarm has not removed yet, and one live one
 
-    const { outcome, read, written } = await runInDurableObject(pool, (instance: KeyPool) => {
-      const store = storeOf(instance);
-      const before = { read: store.rowsRead, written: store.rowsWritten };
-      const outcome = instance.assign();
-      return { outcome, read: store.rowsRead - before.read, written: store.rowsWritten - before.written };
-    });
+    const { result: outcome, cost } = await measureCall(pool, (instance) => instance.assign());
+    const { read, written } = cost;
     // It found the one live key among thousands of expired ones...
     expect(outcome).toMatchObject({ ok: true, value: { keyId: survivor } });
     // ...without deleting them all in this request (it used to: ~15,000 rows written, seconds of work).
