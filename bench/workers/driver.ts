@@ -11,6 +11,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { KeyPool } from "../../src/key-pool";
 import { createKey } from "../../src/pool/rules";
+import { CountedSql } from "../../src/storage/counted-sql";
 import { KeyStore } from "../../src/storage/key-store";
 
 interface DriverEnv {
@@ -64,7 +65,7 @@ export class IdOrder extends DurableObject<DriverEnv> {
 
   constructor(ctx: DurableObjectState, env: DriverEnv) {
     super(ctx, env);
-    this.store = new KeyStore(ctx.storage.sql);
+    this.store = new KeyStore(new CountedSql(ctx.storage.sql));
     this.store.ensureSchema();
   }
 
