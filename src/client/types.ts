@@ -3,7 +3,6 @@
  * with and publishes in /openapi.json, so they cannot drift apart. Type-only imports: nothing of zod
  * or the server reaches the client's bundle.
  */
-import type {} from "chanfana"; // its zod augmentation types the schemas' `.openapi()` calls
 import type { z } from "zod";
 import type * as pools from "../http/pool-schemas";
 import type * as api from "../http/schemas";

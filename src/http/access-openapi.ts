@@ -1,6 +1,6 @@
-import { contentJson, type OpenAPIRouteSchema } from "chanfana";
-import { z } from "zod";
+import type { ResponseConfig } from "@asteasolutions/zod-to-openapi";
 import { ErrorBody } from "./schemas";
+import { z } from "./zod";
 
 /**
  * Who may call an endpoint: admins only; clients too; or clients only when they present the key's
@@ -29,29 +29,42 @@ const FORBIDDEN: Partial<Record<Access, string>> = {
   "client-with-lease": "A client token without `lease`: only an admin token may do this without the key's lease",
 };
 
-function error(description: string, headers?: Record<string, z.ZodType>) {
-  return { description, ...(headers && { headers: z.object(headers) }), ...contentJson(ErrorBody) };
+/** An error answer in the document: the one error body, and the headers that come with it. */
+export function documentedError(description: string, headers?: Record<string, z.ZodType>): ResponseConfig {
+  return {
+    description,
+    ...(headers && { headers: z.object(headers) }),
+    content: { "application/json": { schema: ErrorBody } },
+  };
 }
 
-/** An endpoint's schema with its bearer requirement, its roles, and every status access control can answer. */
-export function withAccess(schema: OpenAPIRouteSchema, access: Access): OpenAPIRouteSchema {
-  const responses: NonNullable<OpenAPIRouteSchema["responses"]> = {
-    ...schema.responses,
-    "401": error("Missing, malformed or unknown bearer token", {
+type Responses = Record<string, ResponseConfig>;
+
+/**
+ * An operation's description, security and responses with its bearer requirement, its roles, and
+ * every status access control can answer.
+ */
+export function withAccess(
+  operation: { description?: string; responses: Responses },
+  access: Access,
+): { description: string; security: Array<Record<string, string[]>>; responses: Responses } {
+  const responses: Responses = {
+    ...operation.responses,
+    "401": documentedError("Missing, malformed or unknown bearer token", {
       "WWW-Authenticate": z
         .string()
         .describe('The bearer challenge, e.g. `Bearer realm="KeyPool", error="invalid_token"`'),
     }),
-    "429": error("Too many requests from this client token (or, without a valid token, this address)", {
+    "429": documentedError("Too many requests from this client token (or, without a valid token, this address)", {
       "Retry-After": z.int().positive().describe("Seconds to wait before trying again"),
     }),
-    "503": error("No access token is configured on the server yet (set the ADMIN_TOKEN secret)"),
+    "503": documentedError("No access token is configured on the server yet (set the ADMIN_TOKEN secret)"),
   };
   const forbidden = FORBIDDEN[access];
   if (forbidden !== undefined) {
     const existing = responses["403"]?.description;
-    responses["403"] = error(existing === undefined ? forbidden : `${existing}; or: ${forbidden}`);
+    responses["403"] = documentedError(existing === undefined ? forbidden : `${existing}; or: ${forbidden}`);
   }
-  const description = [schema.description, ROLE_LINES[access]].filter(Boolean).join("\n\n");
-  return { ...schema, description, security: [{ [BEARER_SCHEME]: [] }], responses };
+  const description = [operation.description, ROLE_LINES[access]].filter(Boolean).join("\n\n");
+  return { description, security: [{ [BEARER_SCHEME]: [] }], responses };
 }

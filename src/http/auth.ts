@@ -3,25 +3,33 @@ import { ConfigError } from "../pool/config";
 import { type AccessConfig, type AccessVars, MAX_TOKEN_LENGTH, parseAccess, type Role, sha256 } from "./access-config";
 import { HttpError } from "./errors";
 import { clientAddress, enforceRateLimit } from "./rate-limit";
+import type { RequestState } from "./route";
 
-/** Served to anyone: the API's description says nothing secret, and CORS preflights never get here. */
-const PUBLIC_PATHS = new Set(["/openapi.json", "/openapi.yaml", "/docs", "/redocs"]);
+/**
+ * Served to anyone: the API's description says nothing secret, and CORS preflights never get here.
+ * (`/docs` is a static asset, served before the Worker runs.)
+ */
+const PUBLIC_PATHS = new Set(["/openapi.json", "/openapi.yaml"]);
 
 // Parsed (and the tokens hashed) once per env object, like the pool timings.
 const configs = new WeakMap<object, Promise<AccessConfig>>();
-const roles = new WeakMap<object, Role>();
 
 /**
  * itty `before` handler: every API request needs a token of a configured role; callers other than
  * admins are rate-limited (clients per token, the rest per address, before they learn whether a
- * guessed token was right). Which role may do what is up to the endpoint (`roleOf`, `requireAdmin`).
+ * guessed token was right). Which role may do what is up to the endpoint (`access`, `requireAdmin`).
  */
-export async function authenticate(request: IRequest, env: Env): Promise<undefined> {
-  if (PUBLIC_PATHS.has(new URL(request.url).pathname)) return;
+export async function authenticate(
+  request: IRequest,
+  env: Env,
+  _ctx: unknown,
+  state: RequestState,
+): Promise<undefined> {
+  if (PUBLIC_PATHS.has(state.url.pathname)) return;
   const access = await accessConfig(env);
   if (access.tokens.length === 0) {
-    if (access.localDevOpen && isLoopback(request.url)) {
-      roles.set(request, "admin");
+    if (access.localDevOpen && isLoopback(state.url.hostname)) {
+      state.role = "admin";
       return;
     }
     throw notConfigured(access.localDevOpen);
@@ -33,19 +41,13 @@ export async function authenticate(request: IRequest, env: Env): Promise<undefin
     await enforceRateLimit(env.RATE_LIMITER, key, access.rateLimitPeriodSeconds);
   }
   if (caller.role === undefined) throw unauthorized(caller.problem);
-  roles.set(request, caller.role);
-}
-
-/** The role `authenticate` granted this request. */
-export function roleOf(request: IRequest): Role {
-  const role = roles.get(request);
-  if (role === undefined) throw new Error("request was not authenticated");
-  return role;
+  state.role = caller.role;
 }
 
 /** 403 unless the request was made with an admin token; `what` says what needs it. */
-export function requireAdmin(request: IRequest, what: string): void {
-  if (roleOf(request) !== "admin") {
+export function requireAdmin(state: RequestState, what: string): void {
+  if (state.role === undefined) throw new Error("request was not authenticated");
+  if (state.role !== "admin") {
     throw new HttpError(403, `Forbidden: ${what} needs an admin token`, undefined, {
       "WWW-Authenticate": 'Bearer realm="KeyPool", error="insufficient_scope"',
     });
@@ -113,8 +115,7 @@ function notConfigured(localDevOpen: boolean): HttpError {
   );
 }
 
-function isLoopback(url: string): boolean {
-  const host = new URL(url).hostname;
+function isLoopback(host: string): boolean {
   return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 }
 

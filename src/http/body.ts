@@ -36,9 +36,8 @@ function isJsonType(contentType: string): boolean {
   return essence === "application/json" || /^application\/[\w.+-]+\+json$/.test(essence);
 }
 
-async function readCapped(body: ReadableStream<Uint8Array> | null | undefined): Promise<Uint8Array> {
-  // itty-router's request proxy turns a null body into undefined.
-  if (body == null) return new Uint8Array();
+async function readCapped(body: ReadableStream<Uint8Array> | null): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = body.getReader();

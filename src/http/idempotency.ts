@@ -1,4 +1,5 @@
 import type { IdempotencyToken } from "../pool/idempotency";
+import { sha256 } from "./access-config";
 
 /**
  * The digests a pool keeps for an idempotent call. The request is identified by its method, its
@@ -7,15 +8,12 @@ import type { IdempotencyToken } from "../pool/idempotency";
  */
 export async function idempotencyToken(
   key: string,
-  request: { method: string; url: string },
+  method: string,
+  pathname: string,
   input: { query?: unknown; body?: unknown },
 ): Promise<IdempotencyToken> {
-  const path = new URL(request.url).pathname.replace(/^\/pools\/[^/]+/, "");
-  const described = JSON.stringify([request.method, path, input.query ?? null, input.body ?? null]);
+  const path = pathname.replace(/^\/pools\/[^/]+/, "");
+  const described = JSON.stringify([method, path, input.query ?? null, input.body ?? null]);
   const [keyHash, requestHash] = await Promise.all([sha256(key), sha256(described)]);
   return { keyHash, requestHash };
-}
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }

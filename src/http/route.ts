@@ -1,101 +1,120 @@
-import { coerceInputs, contentJson, OpenAPIRoute, type OpenAPIRouteSchema } from "chanfana";
 import type { IRequest } from "itty-router";
-import { z } from "zod";
 import type { KeyPool } from "../key-pool";
 import type { IdempotencyToken } from "../pool/idempotency";
 import type { Outcome } from "../pool/outcome";
-import { type Access, withAccess } from "./access-openapi";
+import type { Role } from "./access-config";
+import type { Access } from "./access-openapi";
 import { requireAdmin } from "./auth";
 import { readJsonBody } from "./body";
 import { HttpError, refusalError } from "./errors";
 import { idempotencyToken } from "./idempotency";
-import { DEFAULT_POOL, ErrorBody, IDEMPOTENCY_HEADER, PoolName } from "./schemas";
+import { DEFAULT_POOL, IDEMPOTENCY_HEADER, PoolName } from "./schemas";
+import { z } from "./zod";
 
-/** What the router passes a handler after the request. */
-export type WorkerArgs = [env: Env, ctx: ExecutionContext];
-export type RouteArgs = [request: IRequest, ...WorkerArgs];
+/** What the Worker works out about a request once, for every step that needs it. */
+export interface RequestState {
+  /** The request's URL, parsed once. */
+  readonly url: URL;
+  /** The caller's role, once `authenticate` has granted one. */
+  role?: Role;
+}
 
-const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: "Invalid input: malformed JSON, a wrong type or value, an unknown parameter or a bad pool name",
-  403: "The key is blocked",
-  404: "Not found",
-  409: "Lease conflict",
-  413: "Body larger than 64 KiB",
-  415: "Content-Type is not application/json",
-  422: "The Idempotency-Key was already used for a different request",
-  500: "Internal error (e.g. a misconfigured variable); never caused by client input",
-};
+/** What the router passes every handler after the request. */
+export type RouterArgs = [env: Env, ctx: ExecutionContext, state: RequestState];
 
-/**
- * OpenAPI `responses` entries for error statuses, each with the one error body shape. Every
- * operation can answer 400 (a malformed request) and 500, so those are always included.
- */
-export function errorResponses(...statuses: number[]): OpenAPIRouteSchema["responses"] {
-  const responses: NonNullable<OpenAPIRouteSchema["responses"]> = {};
-  for (const status of [400, ...statuses, 500].sort((a, b) => a - b)) {
-    responses[String(status)] = { description: ERROR_DESCRIPTIONS[status] ?? "Error", ...contentJson(ErrorBody) };
-  }
-  return responses;
+type Method = "get" | "post" | "put" | "delete";
+
+/** The parts of a request an endpoint reads; each is validated with its zod schema before the handler runs. */
+export interface RequestParts {
+  /** Path parameters (`:name` in the path), as strings coerced like `query`. */
+  params?: z.ZodObject;
+  /**
+   * Query parameters. Declare it strict: an unknown parameter is then a 400 like any other mistake.
+   * An endpoint without it refuses every query parameter.
+   */
+  query?: z.ZodObject;
+  /** Request headers, each read by the name its key has. */
+  headers?: z.ZodObject;
+  /** A JSON body, read strictly (see body.ts); `required: false` lets an empty body through as undefined. */
+  body?: { schema: z.ZodType; required: boolean };
+}
+
+type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+/** An endpoint's validated input. */
+export interface Input<P extends RequestParts> {
+  params: Parsed<P["params"]>;
+  query: Parsed<P["query"]>;
+  headers: Parsed<P["headers"]>;
+  body: P["body"] extends { schema: infer S } ? Parsed<S> : undefined;
 }
 
 /**
- * Base of every `/keys` endpoint. It reads the body strictly (chanfana alone would treat malformed
- * JSON as an empty body), resolves the pool's Durable Object, and turns refusals into HTTP errors.
+ * One endpoint, declared once: its route, the schemas that validate its input, what it answers (which
+ * also goes into /openapi.json), who may call it, and what it does.
  */
-export class PoolRoute extends OpenAPIRoute<RouteArgs> {
+export interface Endpoint<P extends RequestParts = RequestParts> {
+  readonly method: Method;
+  /** itty-router syntax (`/keys/:id`). */
+  readonly path: string;
+  readonly operationId: string;
+  readonly tags: string[];
+  readonly summary: string;
+  readonly description?: string;
   /**
-   * Which roles may call the endpoint. Admin-only endpoints refuse other roles here, before the
-   * request is even validated; a `client-with-lease` endpoint checks the lease itself.
+   * Which roles may call it. Admin-only endpoints refuse other roles before the request is even
+   * validated; a `client-with-lease` endpoint checks the lease itself.
    */
-  protected readonly access: Access = "client";
+  readonly access: Access;
+  readonly request: P;
+  /** The answer when it works; a handler that returns a value has it sent as JSON with this status. */
+  readonly success: { status: number; description: string; schema: z.ZodType };
+  /** The error statuses it answers besides 400 and 500 (every endpoint's) and those of access control. */
+  readonly errors: number[];
+  handle(input: Input<P>, call: Call): Promise<unknown>;
+}
 
-  override getSchema(): OpenAPIRouteSchema {
-    return withAccess(super.getSchema(), this.access);
+/** Declares an endpoint; only infers its input's type from its schemas. */
+export function endpoint<P extends RequestParts>(declaration: Endpoint<P>): Endpoint<P> {
+  return declaration;
+}
+
+/** The same `/keys...` endpoint served under `/pools/{pool}`: adds the pool path parameter. */
+export function inNamedPool(keys: Endpoint): Endpoint {
+  return {
+    ...keys,
+    path: `/pools/:pool${keys.path}`,
+    operationId: `${keys.operationId}InPool`,
+    request: { ...keys.request, params: z.object({ pool: PoolName }).extend(keys.request.params?.shape ?? {}) },
+  };
+}
+
+/** What a handler gets besides its input: the request, the Worker's env and the pool it addresses. */
+export class Call {
+  constructor(
+    readonly request: IRequest,
+    readonly env: Env,
+    readonly state: RequestState,
+    private readonly input: Input<RequestParts>,
+  ) {}
+
+  /** 403 unless the caller is an admin; `what` says what needs it. */
+  requireAdmin(what: string): void {
+    requireAdmin(this.state, what);
   }
 
-  override execute(...args: RouteArgs): Promise<Response> {
-    if (this.access === "admin") requireAdmin(args[0], "this call");
-    return super.execute(...args);
+  /** The pool's Durable Object: `{pool}` of the path, else the default pool. */
+  pool(): DurableObjectStub<KeyPool> {
+    const params = this.input.params as { pool?: string } | undefined;
+    return this.env.KEY_POOL.getByName(params?.pool ?? DEFAULT_POOL);
   }
 
-  override async getUnvalidatedData(): Promise<Record<string, unknown>> {
-    if (this.unvalidatedData !== undefined) return this.unvalidatedData;
-    const [request] = this.args;
-    const { request: parts } = this.getSchemaZod();
-    const data: Record<string, unknown> = {};
-    if (parts?.params) data.params = coerceInputs(request.params, parts.params) ?? {};
-    const { searchParams } = new URL(request.url);
-    if (parts?.query) data.query = coerceInputs(searchParams, parts.query) ?? {};
-    else if (searchParams.size > 0) {
-      // Like unknown body fields: a misspelt parameter must not be silently ignored.
-      const [name] = searchParams.keys();
-      throw new HttpError(400, `Unknown query parameter "${String(name).slice(0, 64)}"`);
-    }
-    if (parts?.headers && !Array.isArray(parts.headers)) {
-      const names = Object.keys(parts.headers.shape);
-      data.headers = Object.fromEntries(names.map((name) => [name, request.headers.get(name) ?? undefined]));
-    }
-    if (parts?.body) data.body = await readJsonBody(request);
-    this.unvalidatedData = data;
-    return data;
-  }
-
-  /** The pool this request addresses, after validation. */
-  protected async pool(): Promise<DurableObjectStub<KeyPool>> {
-    const { params } = await this.getValidatedData();
-    const name = (params as { pool?: string } | undefined)?.pool ?? DEFAULT_POOL;
-    return this.args[1].KEY_POOL.getByName(name);
-  }
-
-  /** The digests for the `Idempotency-Key` this request carries, after validation; none without one. */
-  protected async idempotency(): Promise<IdempotencyToken | undefined> {
-    const { headers, query, body } = (await this.getValidatedData()) as {
-      headers?: Record<string, string | undefined>;
-      query?: unknown;
-      body?: unknown;
-    };
-    const key = headers?.[IDEMPOTENCY_HEADER];
-    return key === undefined ? undefined : idempotencyToken(key, this.args[0], { query, body });
+  /** The digests for the `Idempotency-Key` this request carries; none without one. */
+  idempotency(): Promise<IdempotencyToken | undefined> {
+    const key = (this.input.headers as Record<string, string | undefined> | undefined)?.[IDEMPOTENCY_HEADER];
+    if (key === undefined) return Promise.resolve(undefined);
+    const { query, body } = this.input;
+    return idempotencyToken(key, this.request.method, this.state.url.pathname, { query, body });
   }
 }
 
@@ -105,23 +124,115 @@ export function unwrap<T>(outcome: Outcome<T>): T {
   return outcome.value;
 }
 
-/** The same endpoint served under `/pools/{pool}`: adds the pool path parameter. */
-export function inNamedPool(Endpoint: typeof PoolRoute): typeof PoolRoute {
-  return class InNamedPool extends Endpoint {
-    override getSchema(): OpenAPIRouteSchema {
-      const schema = super.getSchema();
-      const params = z.object({ pool: PoolName }).extend(schema.request?.params?.shape ?? {});
-      return {
-        ...schema,
-        operationId: `${schema.operationId}InPool`,
-        request: { ...schema.request, params },
-        responses: schema.responses,
-      };
+/** A JSON response. */
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+}
+
+/**
+ * The itty-router handler of an endpoint. Everything that does not depend on the request (which
+ * parameters to coerce to what, which headers to read) is worked out here, once.
+ */
+export function handlerOf(endpoint: Endpoint): (request: IRequest, ...args: RouterArgs) => Promise<Response> {
+  const { request: parts, access, success } = endpoint;
+  const paramTypes = parts.params && coercions(parts.params);
+  const queryTypes = parts.query && coercions(parts.query);
+  const headerNames = parts.headers && Object.keys(parts.headers.shape);
+
+  return async (request, env, _ctx, state) => {
+    if (access === "admin") requireAdmin(state, "this call");
+    const raw: Partial<Record<Part, unknown>> = {};
+    if (paramTypes) raw.params = coerce(request.params, paramTypes);
+    if (queryTypes) raw.query = coerce(request.query, queryTypes);
+    else refuseQuery(request.query);
+    if (headerNames) {
+      const headers: Record<string, string | undefined> = {};
+      for (const name of headerNames) headers[name] = request.headers.get(name) ?? undefined;
+      raw.headers = headers;
     }
+    if (parts.body) raw.body = await readJsonBody(request);
+
+    const input = validate(parts, raw);
+    const answer = await endpoint.handle(input, new Call(request, env, state, input));
+    return answer instanceof Response ? answer : json(answer, success.status);
   };
 }
 
-/** A JSON response with a status other than 200. */
-export function json(body: unknown, status: number): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+/** Like unknown body fields: a misspelt parameter must not be silently ignored. */
+function refuseQuery(query: Record<string, unknown>): void {
+  for (const name in query) throw new HttpError(400, `Unknown query parameter "${name.slice(0, 64)}"`);
+}
+
+const PARTS = ["params", "query", "headers", "body"] as const;
+type Part = (typeof PARTS)[number];
+
+/**
+ * Validates every part, and reports every wrong input at once: `details` has one entry per problem,
+ * with where it was (`body.count`, `query.lease`, `params.pool`).
+ */
+function validate(parts: RequestParts, raw: Partial<Record<Part, unknown>>): Input<RequestParts> {
+  const input: Partial<Record<Part, unknown>> = {};
+  const details: Array<{ path: string; message: string }> = [];
+  for (const part of PARTS) {
+    const schema = part === "body" ? parts.body?.schema : parts[part];
+    if (schema === undefined) continue;
+    const result = schema.safeParse(raw[part]);
+    if (result.success) input[part] = result.data;
+    else
+      for (const issue of result.error.issues)
+        details.push({ path: [part, ...issue.path].join("."), message: issue.message });
+  }
+  const [first] = details;
+  if (first !== undefined) throw new HttpError(400, `Invalid request: ${first.path}: ${first.message}`, details);
+  return input as Input<RequestParts>;
+}
+
+/** What a query or path parameter's text becomes before validation. */
+type Coercion = "number" | "boolean" | "text";
+
+function coercions(schema: z.ZodObject): Record<string, Coercion> {
+  const types: Record<string, Coercion> = {};
+  for (const [name, field] of Object.entries(schema.shape)) types[name] = coercionOf(field as z.ZodType);
+  return types;
+}
+
+/** Looks through optional, nullable and default wrappers for a number or a boolean. */
+function coercionOf(schema: z.ZodType): Coercion {
+  let current: unknown = schema;
+  for (;;) {
+    if (current instanceof z.ZodNumber) return "number";
+    if (current instanceof z.ZodBoolean) return "boolean";
+    const unwrap = (current as { unwrap?: () => unknown }).unwrap;
+    if (typeof unwrap !== "function") return "text";
+    current = unwrap.call(current);
+  }
+}
+
+const DECIMAL_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Parameters arrive as text: a number parameter becomes a number (text that is not a decimal
+ * number becomes NaN, which the schema refuses), `true`/`false` a boolean, an empty value null, and a
+ * repeated one an array (which a scalar schema refuses). Unknown names pass through unchanged for a
+ * strict schema to refuse. The same rules chanfana applied, so the same inputs answer the same.
+ */
+function coerce(
+  values: Record<string, string | string[] | undefined>,
+  types: Record<string, Coercion>,
+): Record<string, unknown> {
+  const coerced: Record<string, unknown> = {};
+  for (const name in values) {
+    const value = values[name];
+    if (typeof value !== "string") coerced[name] = value?.map((item) => (item === "" ? null : item));
+    else if (value === "") coerced[name] = null;
+    else if (types[name] === "number") coerced[name] = DECIMAL_NUMBER.test(value.trim()) ? Number(value) : Number.NaN;
+    else if (types[name] === "boolean") coerced[name] = booleanOf(value);
+    else coerced[name] = value;
+  }
+  return coerced;
+}
+
+function booleanOf(text: string): boolean | string {
+  const value = text.trim().toLowerCase();
+  return value === "true" ? true : value === "false" ? false : text;
 }

@@ -1,7 +1,5 @@
-import { ApiException, fromIttyRouter } from "chanfana";
-import { AutoRouter, cors, type IRequest } from "itty-router";
+import { cors, type IRequest, Router } from "itty-router";
 import { ConfigError, parseMaxHoldMs, parseTimings } from "../pool/config";
-import { BEARER_SCHEME, bearerScheme } from "./access-openapi";
 import { authenticate } from "./auth";
 import { AssignKey } from "./endpoints/assign-key";
 import { CreateKeys } from "./endpoints/create-keys";
@@ -14,60 +12,48 @@ import { ListKeys } from "./endpoints/list-keys";
 import { UpdateKey } from "./endpoints/update-key";
 import { UpdateSettings } from "./endpoints/update-settings";
 import { errorResponse, HttpError } from "./errors";
-import { inNamedPool, type PoolRoute, type WorkerArgs } from "./route";
+import { ApiDocument } from "./openapi";
+import { type Endpoint, handlerOf, inNamedPool, type RequestState, type RouterArgs } from "./route";
 
-const ALLOWED_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"];
+const KEY_ENDPOINTS: Endpoint[] = [CreateKeys, AssignKey, GetKey, GetKeyInfo, DeleteKey, UpdateKey, KeepAlive];
 
-const { preflight, corsify } = cors({
+/** Every endpoint, in the document's order: each `/keys` one, again under `/pools/{pool}`, then the operator API. */
+const ENDPOINTS: readonly Endpoint[] = [
+  ...KEY_ENDPOINTS,
+  ...KEY_ENDPOINTS.map(inNamedPool),
+  // Admin only; each endpoint declares its `access`.
+  GetPool,
+  ListKeys,
+  UpdateSettings,
+];
+
+const document = new ApiDocument(ENDPOINTS);
+
+const { preflight } = cors({
   origin: "*",
-  allowMethods: ALLOWED_METHODS,
+  allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
   allowHeaders: ["Content-Type", "Authorization", "Idempotency-Key"],
   maxAge: 86400,
 });
 
-/** The Worker's router: every `/keys` route, served again under `/pools/{pool}`, plus the docs. */
-export function buildRouter() {
-  const router = AutoRouter<IRequest, WorkerArgs>({
+/** The Worker's HTTP API: every `/keys` route, served again under `/pools/{pool}`, the operator API and the document. */
+export function buildRouter(): { fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> } {
+  const router = Router<IRequest, RouterArgs>({
     before: [preflight, checkConfig, authenticate, rejectTrailingSlash],
     catch: toErrorResponse,
-    finally: [corsify, withStandardHeaders],
-    missing: (request: IRequest) => notFoundOrNotAllowed(router.routes, request),
+    finally: [
+      (response: Response | undefined, request: IRequest, _env: Env, _ctx: ExecutionContext, state: RequestState) =>
+        response ?? notFoundOrNotAllowed(router.routes, request.method, state.url.pathname),
+      finish,
+    ],
   });
-  const api = fromIttyRouter(router, {
-    openapiVersion: "3.1",
-    passthroughErrors: true,
-    schema: {
-      info: {
-        title: "KeyPool",
-        version: "1.0.0",
-        description:
-          "A durable pool of API keys. Keys expire KEY_TTL_SECONDS after their last keep-alive; " +
-          "a blocked key is released BLOCK_TTL_SECONDS after it was blocked. Every error is JSON " +
-          '`{"error": string, "details"?: any}`. Every call needs a bearer token of the admin or client ' +
-          "role; clients are rate-limited per token, callers without a valid token per address.",
-      },
-    },
-  });
-  api.registry.registerComponent("securitySchemes", BEARER_SCHEME, bearerScheme);
-
-  const mounts: Array<[string, (endpoint: typeof PoolRoute) => typeof PoolRoute]> = [
-    ["/keys", (endpoint) => endpoint],
-    ["/pools/:pool/keys", inNamedPool],
-  ];
-  for (const [base, serve] of mounts) {
-    api.post(base, serve(CreateKeys));
-    api.get(base, serve(AssignKey));
-    api.get(`${base}/:id`, serve(GetKey));
-    api.get(`${base}/:id/info`, serve(GetKeyInfo));
-    api.delete(`${base}/:id`, serve(DeleteKey));
-    api.put(`${base}/:id`, serve(UpdateKey));
-    api.put(`${base}/:id/alive`, serve(KeepAlive));
-  }
-  // The operator API (admin only; each endpoint declares its `access`).
-  api.get("/pools/:pool", GetPool);
-  api.get("/pools/:pool/list", ListKeys);
-  api.put("/pools/:pool/settings", UpdateSettings);
-  return api;
+  router.get("/openapi.json", () => text(document.json(), "application/json; charset=utf-8"));
+  router.get("/openapi.yaml", () => text(document.yaml(), "text/yaml; charset=utf-8"));
+  for (const endpoint of ENDPOINTS) router[endpoint.method](endpoint.path, handlerOf(endpoint));
+  return {
+    // The URL is parsed once here for every step (itty-router parses its own copy to match routes).
+    fetch: (request, env, ctx) => router.fetch(request, env, ctx, { url: new URL(request.url) }),
+  };
 }
 
 // Parsed once per env object; a bad variable answers every request with a message naming it.
@@ -84,25 +70,14 @@ function checkConfig(_request: IRequest, env: Env): undefined {
  * itty-router matches `/keys/` like `/keys`; a client whose id came out empty would then be assigned
  * a key instead of being told its path is wrong.
  */
-function rejectTrailingSlash(request: IRequest): Response | undefined {
-  const { pathname } = new URL(request.url);
+function rejectTrailingSlash(_request: IRequest, _env: Env, _ctx: ExecutionContext, state: RequestState) {
+  const { pathname } = state.url;
   if (pathname.length > 1 && pathname.endsWith("/")) return errorResponse(new HttpError(404, "Not found"));
 }
 
 /** The one place an error becomes a response. Internals never reach the client. */
 function toErrorResponse(error: unknown): Response {
   if (error instanceof HttpError) return errorResponse(error);
-  if (error instanceof ApiException && error.status === 400) {
-    // chanfana's validation errors: one per failed field, with where it was.
-    const details = error.buildResponse().map(({ message, path }: { message: string; path?: string[] }) => ({
-      path: (path ?? []).join("."),
-      message,
-    }));
-    const first = details[0];
-    const summary =
-      first === undefined ? "Invalid request" : `Invalid request: ${first.path || "input"}: ${first.message}`;
-    return errorResponse(new HttpError(400, summary, details));
-  }
   if (error instanceof ConfigError) {
     return errorResponse(new HttpError(500, `Server misconfigured: ${error.message}`));
   }
@@ -116,19 +91,27 @@ function describe(error: unknown): string {
 }
 
 /** Unknown path: 404. Known path, other method: 405 with `Allow`. */
-function notFoundOrNotAllowed(routes: ReadonlyArray<[string, RegExp, ...unknown[]]>, request: IRequest): Response {
-  const { pathname } = new URL(request.url);
+function notFoundOrNotAllowed(routes: ReadonlyArray<[string, RegExp, ...unknown[]]>, method: string, pathname: string) {
   const allowed = new Set<string>();
-  for (const [method, pattern] of routes) if (pattern.test(pathname)) allowed.add(method);
+  for (const [routeMethod, pattern] of routes) if (pattern.test(pathname)) allowed.add(routeMethod);
   if (allowed.size === 0) return errorResponse(new HttpError(404, "Not found"));
   const allow = [...allowed, "OPTIONS"].join(", ");
   return errorResponse(
-    new HttpError(405, `Method ${request.method} not allowed; allowed: ${allow}`, undefined, { Allow: allow }),
+    new HttpError(405, `Method ${method} not allowed; allowed: ${allow}`, undefined, { Allow: allow }),
   );
 }
 
-function withStandardHeaders(response: Response): Response {
+function text(body: string, contentType: string): Response {
+  return new Response(body, { headers: { "content-type": contentType } });
+}
+
+/**
+ * The headers every answer carries. Every response here is one this Worker made, so its headers can be
+ * set in place instead of copying the response.
+ */
+function finish(response: Response): Response {
   const headers = response.headers;
+  headers.set("Access-Control-Allow-Origin", "*");
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("Access-Control-Expose-Headers", "Allow, Retry-After, WWW-Authenticate");
   if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");

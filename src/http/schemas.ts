@@ -1,10 +1,10 @@
-import { z } from "zod";
 import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN } from "../pool/idempotency";
 import { MAX_BULK_CREATE } from "../pool/rules";
+import { z } from "./zod";
 
 /**
- * The API's shapes, declared once: chanfana validates requests with them and generates
- * `/openapi.json` from them.
+ * The API's shapes, declared once: the endpoints validate requests with them (src/http/route.ts) and
+ * `/openapi.json` is generated from them (src/http/openapi.ts).
  */
 
 export const DEFAULT_POOL = "default";

@@ -422,13 +422,3 @@ describe("answers outside any operation", () => {
     },
   );
 });
-
-describe("docs", () => {
-  it("serves an HTML page at /docs that loads /openapi.json", async () => {
-    const reply = await call("GET", "/docs");
-    expect(reply.status).toBe(200);
-    expect(reply.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(reply.body).toMatch(/<html/i);
-    expect(reply.body).toContain("openapi.json");
-  });
-});

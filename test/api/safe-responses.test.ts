@@ -31,7 +31,7 @@ describe("every response", () => {
       await call("GET", `/pools/${pool}/keys`), // 404 none free
       await call("PATCH", `/pools/${pool}/keys`), // 405
       await call("GET", "/openapi.json", { token: null }),
-      await call("GET", "/docs", { token: null }),
+      await call("GET", "/openapi.yaml", { token: null }),
       await call("OPTIONS", "/keys", { token: null, headers: { Origin: "https://app.example" } }),
     ];
     expect(answers.map((a) => a.status)).toEqual([200, 403, 403, 401, 404, 405, 200, 200, 204]);

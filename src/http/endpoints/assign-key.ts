@@ -1,40 +1,37 @@
-import { contentJson } from "chanfana";
-import { z } from "zod";
 import { parseMaxHoldMs } from "../../pool/config";
 import { isValidHold } from "../../pool/rules";
 import { HttpError } from "../errors";
-import { errorResponses, PoolRoute, unwrap } from "../route";
+import { endpoint, unwrap } from "../route";
 import { Assignment, HoldSeconds, IdempotencyHeaders } from "../schemas";
+import { z } from "../zod";
 
-export class AssignKey extends PoolRoute {
-  override schema = {
-    operationId: "assignKey",
-    tags: ["Keys"],
-    summary: "Get a free key, chosen uniformly at random, and block it for everyone else",
-    description:
-      "The key stays blocked until it is unblocked (with its lease) or the hold passes: `holdSeconds` " +
-      "when given, else BLOCK_TTL_SECONDS. `lease` is the fencing number that proves you hold it. " +
-      "With an `Idempotency-Key`, a retry answers the same key instead of blocking a second one.",
-    request: {
-      query: z.strictObject({ holdSeconds: HoldSeconds.optional() }),
-      headers: IdempotencyHeaders,
-    },
-    responses: {
-      "200": { description: "The key, now blocked for the caller", ...contentJson(Assignment) },
-      ...errorResponses(404, 422),
-    },
-  };
+export const AssignKey = endpoint({
+  method: "get",
+  path: "/keys",
+  operationId: "assignKey",
+  tags: ["Keys"],
+  summary: "Get a free key, chosen uniformly at random, and block it for everyone else",
+  description:
+    "The key stays blocked until it is unblocked (with its lease) or the hold passes: `holdSeconds` " +
+    "when given, else BLOCK_TTL_SECONDS. `lease` is the fencing number that proves you hold it. " +
+    "With an `Idempotency-Key`, a retry answers the same key instead of blocking a second one.",
+  access: "client",
+  request: {
+    query: z.strictObject({ holdSeconds: HoldSeconds.optional() }),
+    headers: IdempotencyHeaders,
+  },
+  success: { status: 200, description: "The key, now blocked for the caller", schema: Assignment },
+  errors: [404, 422],
 
-  override async handle() {
-    const { query } = await this.getValidatedData<typeof this.schema>();
-    const maxHoldMs = parseMaxHoldMs(this.args[1]);
+  async handle({ query }, call) {
+    const maxHoldMs = parseMaxHoldMs(call.env);
     if (query.holdSeconds !== undefined && !isValidHold(query.holdSeconds, maxHoldMs)) {
       const message = `must be at most MAX_HOLD_SECONDS (${maxHoldMs / 1000})`;
       throw new HttpError(400, `Invalid request: query.holdSeconds: ${message}`, [
         { path: "query.holdSeconds", message },
       ]);
     }
-    const pool = await this.pool();
-    return unwrap(await pool.assign({ holdSeconds: query.holdSeconds, idempotency: await this.idempotency() }));
-  }
-}
+    const pool = call.pool();
+    return unwrap(await pool.assign({ holdSeconds: query.holdSeconds, idempotency: await call.idempotency() }));
+  },
+});

@@ -1,26 +1,20 @@
-import { contentJson } from "chanfana";
-import { z } from "zod";
-import type { Access } from "../access-openapi";
-import { errorResponses, PoolRoute, unwrap } from "../route";
+import { endpoint, unwrap } from "../route";
 import { Deleted, KeyId } from "../schemas";
+import { z } from "../zod";
 
-export class DeleteKey extends PoolRoute {
-  protected override readonly access: Access = "admin";
+export const DeleteKey = endpoint({
+  method: "delete",
+  path: "/keys/:id",
+  operationId: "deleteKey",
+  tags: ["Keys"],
+  summary: "Remove a key for good (a blocked one too)",
+  access: "admin",
+  request: { params: z.object({ id: KeyId }) },
+  success: { status: 200, description: "Deleted", schema: Deleted },
+  errors: [404],
 
-  override schema = {
-    operationId: "deleteKey",
-    tags: ["Keys"],
-    summary: "Remove a key for good (a blocked one too)",
-    request: { params: z.object({ id: KeyId }) },
-    responses: {
-      "200": { description: "Deleted", ...contentJson(Deleted) },
-      ...errorResponses(404),
-    },
-  };
-
-  override async handle() {
-    const { params } = await this.getValidatedData<typeof this.schema>();
-    const { keyId } = unwrap(await (await this.pool()).remove(params.id));
+  async handle({ params }, call) {
+    const { keyId } = unwrap(await call.pool().remove(params.id));
     return { keyId, deleted: true };
-  }
-}
+  },
+});

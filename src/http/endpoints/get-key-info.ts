@@ -1,22 +1,19 @@
-import { contentJson } from "chanfana";
-import { z } from "zod";
-import { errorResponses, PoolRoute, unwrap } from "../route";
+import { endpoint, unwrap } from "../route";
 import { KeyId, KeyInfo } from "../schemas";
+import { z } from "../zod";
 
-export class GetKeyInfo extends PoolRoute {
-  override schema = {
-    operationId: "getKeyInfo",
-    tags: ["Keys"],
-    summary: "A key's state and deadlines (never its value)",
-    request: { params: z.object({ id: KeyId }) },
-    responses: {
-      "200": { description: "The key's state", ...contentJson(KeyInfo) },
-      ...errorResponses(404),
-    },
-  };
+export const GetKeyInfo = endpoint({
+  method: "get",
+  path: "/keys/:id/info",
+  operationId: "getKeyInfo",
+  tags: ["Keys"],
+  summary: "A key's state and deadlines (never its value)",
+  access: "client",
+  request: { params: z.object({ id: KeyId }) },
+  success: { status: 200, description: "The key's state", schema: KeyInfo },
+  errors: [404],
 
-  override async handle() {
-    const { params } = await this.getValidatedData<typeof this.schema>();
-    return unwrap(await (await this.pool()).info(params.id));
-  }
-}
+  async handle({ params }, call) {
+    return unwrap(await call.pool().info(params.id));
+  },
+});

@@ -1,22 +1,19 @@
-import { contentJson } from "chanfana";
-import { z } from "zod";
-import { errorResponses, PoolRoute, unwrap } from "../route";
+import { endpoint, unwrap } from "../route";
 import { KeyId, KeyValue } from "../schemas";
+import { z } from "../zod";
 
-export class GetKey extends PoolRoute {
-  override schema = {
-    operationId: "getKey",
-    tags: ["Keys"],
-    summary: "Get a key's value if it is usable (not blocked); changes nothing",
-    request: { params: z.object({ id: KeyId }) },
-    responses: {
-      "200": { description: "The key's value", ...contentJson(KeyValue) },
-      ...errorResponses(403, 404),
-    },
-  };
+export const GetKey = endpoint({
+  method: "get",
+  path: "/keys/:id",
+  operationId: "getKey",
+  tags: ["Keys"],
+  summary: "Get a key's value if it is usable (not blocked); changes nothing",
+  access: "client",
+  request: { params: z.object({ id: KeyId }) },
+  success: { status: 200, description: "The key's value", schema: KeyValue },
+  errors: [403, 404],
 
-  override async handle() {
-    const { params } = await this.getValidatedData<typeof this.schema>();
-    return unwrap(await (await this.pool()).reveal(params.id));
-  }
-}
+  async handle({ params }, call) {
+    return unwrap(await call.pool().reveal(params.id));
+  },
+});

@@ -1,29 +1,26 @@
-import { contentJson } from "chanfana";
-import { z } from "zod";
-import { errorResponses, PoolRoute, unwrap } from "../route";
+import { endpoint, unwrap } from "../route";
 import { KeyId, KeyInfo, Lease } from "../schemas";
+import { z } from "../zod";
 
-export class KeepAlive extends PoolRoute {
-  override schema = {
-    operationId: "keepAlive",
-    tags: ["Keys"],
-    summary: "Keep a key alive: lastActivity = now, expiresAt = now + KEY_TTL (blocked keys too)",
-    request: {
-      params: z.object({ id: KeyId }),
-      query: z.strictObject({
-        lease: Lease.optional().openapi({
-          description: "When given, acts only if this is the key's current lease (else 409).",
-        }),
+export const KeepAlive = endpoint({
+  method: "put",
+  path: "/keys/:id/alive",
+  operationId: "keepAlive",
+  tags: ["Keys"],
+  summary: "Keep a key alive: lastActivity = now, expiresAt = now + KEY_TTL (blocked keys too)",
+  access: "client",
+  request: {
+    params: z.object({ id: KeyId }),
+    query: z.strictObject({
+      lease: Lease.optional().openapi({
+        description: "When given, acts only if this is the key's current lease (else 409).",
       }),
-    },
-    responses: {
-      "200": { description: "The key's state after the keep-alive", ...contentJson(KeyInfo) },
-      ...errorResponses(404, 409),
-    },
-  };
+    }),
+  },
+  success: { status: 200, description: "The key's state after the keep-alive", schema: KeyInfo },
+  errors: [404, 409],
 
-  override async handle() {
-    const { params, query } = await this.getValidatedData<typeof this.schema>();
-    return unwrap(await (await this.pool()).keepAlive(params.id, query.lease));
-  }
-}
+  async handle({ params, query }, call) {
+    return unwrap(await call.pool().keepAlive(params.id, query.lease));
+  },
+});

@@ -1,28 +1,22 @@
-import { contentJson } from "chanfana";
-import type { Access } from "../access-openapi";
 import { PoolParams, Settings, SettingsBody } from "../pool-schemas";
-import { errorResponses, PoolRoute } from "../route";
+import { endpoint } from "../route";
 
-export class UpdateSettings extends PoolRoute {
+export const UpdateSettings = endpoint({
+  method: "put",
+  path: "/pools/:pool/settings",
+  operationId: "updatePoolSettings",
+  tags: ["Pools"],
+  summary: "Set a pool's key and block TTLs",
+  description:
+    "Stored in the pool itself; other pools are unaffected. New values apply to deadlines set from now on " +
+    "(creations, keep-alives, blocks); deadlines already set do not move. null restores the [vars] default.",
   // Operators only: it changes how long every future key and block lasts.
-  protected override readonly access: Access = "admin";
+  access: "admin",
+  request: { params: PoolParams, body: { schema: SettingsBody, required: true } },
+  success: { status: 200, description: "The settings now in force", schema: Settings },
+  errors: [413, 415],
 
-  override schema = {
-    operationId: "updatePoolSettings",
-    tags: ["Pools"],
-    summary: "Set a pool's key and block TTLs",
-    description:
-      "Stored in the pool itself; other pools are unaffected. New values apply to deadlines set from now on " +
-      "(creations, keep-alives, blocks); deadlines already set do not move. null restores the [vars] default.",
-    request: { params: PoolParams, body: { ...contentJson(SettingsBody), required: true } },
-    responses: {
-      "200": { description: "The settings now in force", ...contentJson(Settings) },
-      ...errorResponses(413, 415),
-    },
-  };
-
-  override async handle() {
-    const { body } = await this.getValidatedData<typeof this.schema>();
-    return (await this.pool()).updateSettings(body);
-  }
-}
+  async handle({ body }, call) {
+    return call.pool().updateSettings(body);
+  },
+});
