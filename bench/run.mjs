@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: KeyPool against the platform's own ceilings, on the workerd binary itself.
  *
- * Builds the production Worker, a driver Worker (RPC without router or validation, plus the
- * ceilings: a no-op RPC, a one-row read and a one-row write) and an itty-router + zod variant of the
- * HTTP layer with `wrangler deploy --dry-run`, serves them from one `workerd serve` with SQLite
+ * Builds the production Worker and a driver Worker (RPC without router or validation, plus the
+ * ceilings: a no-op RPC, a one-row read and a one-row write) with `wrangler deploy --dry-run`,
+ * serves them from one `workerd serve` with SQLite
  * Durable Object storage in a temporary directory, and drives them over loopback with autocannon at
  * fixed concurrency for a fixed time. Prints a markdown report (BENCHMARKS.md holds three, with
  * analysis; `node bench/summarize.mjs` takes the median of several runs' --json output).
@@ -11,10 +11,12 @@
  *   npm run bench                       full run: pools of 1k, 100k and 1M keys, 3 rounds (~5 min)
  *   npm run bench -- --quick            smoke run in seconds: checks it all works, timings mean little
  *   options: --rounds N --seconds S --connections C --sizes 1000,100000 --out FILE --json FILE
+ *            --port P (first of the loopback ports it serves on: P, P+1 and P+10; default 9100)
  */
 
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,11 +24,10 @@ import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { load, median, percentile } from "./lib/load.mjs";
 import { report } from "./lib/report.mjs";
-import { CEILINGS, OPERATIONS, ROUTER_ROUTES } from "./lib/scenarios.mjs";
+import { CEILINGS, OPERATIONS } from "./lib/scenarios.mjs";
 import { build, readWranglerToml, Workerd, workerdVersion, writeConfig } from "./lib/workerd.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const PORTS = { main: 9100, driver: 9101, variant: 9102, coldStart: 9110 };
 
 const { values: flags } = parseArgs({
   options: {
@@ -37,8 +38,11 @@ const { values: flags } = parseArgs({
     sizes: { type: "string" },
     out: { type: "string" },
     json: { type: "string" },
+    port: { type: "string" },
   },
 });
+const basePort = Number(flags.port ?? 9100);
+const PORTS = { main: basePort, driver: basePort + 1, coldStart: basePort + 10 };
 const quick = flags.quick;
 const settings = {
   quick,
@@ -82,13 +86,14 @@ try {
 async function main() {
   const started = Date.now();
   const loadBefore = loadavg();
+  // Another run on a shared machine could hold a port, and the load would then measure its server.
+  for (const port of Object.values(PORTS)) await assertFree(port);
   log(`building into ${work}`);
-  const [main, driver, variant] = await Promise.all([
+  const [main, driver] = await Promise.all([
     build(ROOT, join(work, "main")),
     build(ROOT, join(work, "driver"), "bench/workers/driver.ts"),
-    build(ROOT, join(work, "variant"), "bench/workers/itty-zod.ts"),
   ]);
-  const bundles = { main, driver, variant };
+  const bundles = { main, driver };
   const toml = readWranglerToml(ROOT);
   const vars = { ...toml.vars, KEY_TTL_SECONDS: settings.keyTtlSeconds };
   // What the production Worker needs besides [vars]: its token secrets and a rate limiter binding.
@@ -130,13 +135,6 @@ async function main() {
           { binding: "ID_ORDER", className: "IdOrder" },
         ],
       },
-      {
-        name: "variant",
-        module: bundles.variant,
-        port: PORTS.variant,
-        ...httpWorker,
-        durableObjects: [{ binding: "KEY_POOL", className: "KeyPool", service: "main" }],
-      },
     ],
     storage,
   );
@@ -147,7 +145,6 @@ async function main() {
   const urls = {
     main: `http://127.0.0.1:${PORTS.main}`,
     driver: `http://127.0.0.1:${PORTS.driver}`,
-    variant: `http://127.0.0.1:${PORTS.variant}`,
   };
   const run = (url, requests, seconds = settings.seconds, warmup = false) =>
     load(server, { url, requests, connections: settings.connections, seconds, warmup });
@@ -157,7 +154,7 @@ async function main() {
     const pool = `p${size}`;
     const fill = await fillPool(urls.main, pool, size);
     log(`pool ${pool}: ${size} keys in ${fill.seconds.toFixed(1)} s (${Math.round(size / fill.seconds)} keys/s)`);
-    const scenarios = scenariosFor({ pool, ids: fill.ids, auth: AUTH }, urls, index === 0);
+    const scenarios = scenariosFor({ pool, ids: fill.ids, auth: AUTH }, urls);
     if (index === 0) {
       log("warming up");
       for (const scenario of scenarios) await run(scenario.url, scenario.requests, quick ? 0.1 : 0.5, true);
@@ -192,8 +189,8 @@ async function main() {
   };
 }
 
-/** Every scenario of one pool: the ceilings, each operation over RPC and over HTTP, and the router variants. */
-function scenariosFor(target, urls, compareRouters) {
+/** Every scenario of one pool: the ceilings, and each operation over RPC and over HTTP. */
+function scenariosFor(target, urls) {
   const scenarios = Object.entries(CEILINGS).map(([id, ceiling]) => ({
     id: `ceiling:${id}`,
     url: urls.driver,
@@ -202,9 +199,6 @@ function scenariosFor(target, urls, compareRouters) {
   for (const operation of OPERATIONS) {
     scenarios.push({ id: `rpc:${operation.endpoint}`, url: urls.driver, requests: operation.driver(target) });
     scenarios.push({ id: `http:${operation.endpoint}`, url: urls.main, requests: operation.http(target) });
-    if (compareRouters && ROUTER_ROUTES.includes(operation.endpoint)) {
-      scenarios.push({ id: `variant:${operation.endpoint}`, url: urls.variant, requests: operation.http(target) });
-    }
   }
   return scenarios;
 }
@@ -309,7 +303,7 @@ async function measureColdStarts(bundles, toml, httpWorker) {
   const empty = join(work, "empty", "empty.js");
   mkdirSync(dirname(empty), { recursive: true });
   writeFileSync(empty, 'export default { fetch: () => new Response("ok") };\n');
-  const candidates = { empty, main: bundles.main, variant: bundles.variant };
+  const candidates = { empty, main: bundles.main };
   const figures = {};
   for (const [name, module] of Object.entries(candidates)) {
     const wall = [];
@@ -339,6 +333,14 @@ async function measureColdStarts(bundles, toml, httpWorker) {
   return figures;
 }
 
+function assertFree(port) {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", () => reject(new Error(`port ${port} is in use: pass --port with a free range`)));
+    probe.listen(port, "127.0.0.1", () => probe.close(resolve));
+  });
+}
+
 function bundleSizes(bundles) {
   const sizes = {};
   for (const [name, path] of Object.entries(bundles)) {
@@ -361,7 +363,7 @@ function machine(loadBefore) {
     node: process.version,
     workerd: workerdVersion,
     versions: Object.fromEntries(
-      ["wrangler", "autocannon", "chanfana", "itty-router", "zod", "@asteasolutions/zod-to-openapi"].map((name) => [
+      ["wrangler", "autocannon", "itty-router", "zod", "@asteasolutions/zod-to-openapi"].map((name) => [
         name,
         packageVersion(name),
       ]),

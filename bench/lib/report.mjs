@@ -3,7 +3,7 @@
  * its ceiling from the same round (medians over rounds), which is what holds still on a noisy machine.
  */
 import { median } from "./load.mjs";
-import { CEILINGS, OPERATIONS, ROUTER_ROUTES } from "./scenarios.mjs";
+import { CEILINGS, OPERATIONS } from "./scenarios.mjs";
 
 export const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
 export const fixed = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
@@ -164,26 +164,22 @@ export function report(results) {
   }
 
   const first = pools[0];
-  out.push(`\n### HTTP layer: bare fetch vs itty-router + zod vs chanfana (pool of ${int(first.size)})\n`);
+  out.push(`\n### HTTP layer: bare fetch handler vs production (pool of ${int(first.size)})\n`);
   out.push(
-    "Same Durable Object call behind each; `bare` is the driver's fetch handler (no routing or validation). " +
-      "Extra CPU is each layer's CPU per request minus bare's.\n",
+    "Same Durable Object call behind each; `bare` is the driver's fetch handler (no routing or validation), " +
+      "production is KeyPool's HTTP layer (itty-router + zod, tokens, CORS). Extra CPU is production's CPU per " +
+      "request minus bare's.\n",
   );
-  const layers = [
-    ["bare fetch", "rpc"],
-    ["itty-router + zod", "variant"],
-    ["chanfana (production)", "http"],
-  ];
   out.push(
     table(
-      ["route", ...layers.flatMap(([name]) => [`${name} req/s`, "CPU µs/req", "extra CPU µs"])],
-      ROUTER_ROUTES.map((route) => [
-        `\`${route}\``,
-        ...layers.flatMap(([, layer]) => [
-          int(med(first, `${layer}:${route}`, "rps")),
-          int(med(first, `${layer}:${route}`, "cpuUs")),
-          int(med(first, `${layer}:${route}`, "cpuUs") - med(first, `rpc:${route}`, "cpuUs")),
-        ]),
+      ["route", "bare fetch req/s", "CPU µs/req", "production req/s", "CPU µs/req", "extra CPU µs"],
+      OPERATIONS.map((op) => [
+        `\`${op.endpoint}\``,
+        int(med(first, `rpc:${op.endpoint}`, "rps")),
+        int(med(first, `rpc:${op.endpoint}`, "cpuUs")),
+        int(med(first, `http:${op.endpoint}`, "rps")),
+        int(med(first, `http:${op.endpoint}`, "cpuUs")),
+        int(med(first, `http:${op.endpoint}`, "cpuUs") - med(first, `rpc:${op.endpoint}`, "cpuUs")),
       ]),
     ),
   );
@@ -194,18 +190,11 @@ export function report(results) {
       [
         ["empty Worker (workerd alone)", "–", "–", fixed(coldStart.empty.wallMs, 0), fixed(coldStart.empty.cpuMs, 0)],
         [
-          "KeyPool (chanfana)",
+          "KeyPool",
           kib(bundles.main.raw),
           kib(bundles.main.gzip),
           fixed(coldStart.main.wallMs, 0),
           fixed(coldStart.main.cpuMs, 0),
-        ],
-        [
-          "KeyPool (itty-router + zod variant)",
-          kib(bundles.variant.raw),
-          kib(bundles.variant.gzip),
-          fixed(coldStart.variant.wallMs, 0),
-          fixed(coldStart.variant.cpuMs, 0),
         ],
       ],
     ),

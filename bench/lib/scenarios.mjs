@@ -137,6 +137,3 @@ export const OPERATIONS = [
     ],
   },
 ];
-
-/** The routes on which the HTTP layers are compared: a read, and a write with a JSON body. */
-export const ROUTER_ROUTES = ["GET /keys/{id}/info", "PUT /keys/{id} block + unblock"];
