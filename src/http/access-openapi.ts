@@ -1,6 +1,6 @@
 import type { ResponseConfig } from "@asteasolutions/zod-to-openapi";
+import * as z from "zod";
 import { ErrorBody } from "./schemas";
-import { z } from "./zod";
 
 /**
  * Who may call an endpoint: admins only; clients too; or clients only when they present the key's

@@ -1,7 +1,8 @@
 import { MAX_TTL_SECONDS } from "../pool/config";
 import { MAX_LIST_LIMIT } from "../pool/listing";
 import { KeyInfo, PoolName } from "./schemas";
-import { z } from "./zod";
+import "./zod-openapi";
+import * as z from "zod";
 
 /** Shapes of the operator API (`/pools/{pool}`, `/list`, `/settings`), declared once as in schemas.ts. */
 

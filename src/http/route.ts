@@ -1,4 +1,5 @@
 import type { IRequest } from "itty-router";
+import * as z from "zod";
 import type { KeyPool } from "../key-pool";
 import type { IdempotencyToken } from "../pool/idempotency";
 import type { Outcome } from "../pool/outcome";
@@ -9,7 +10,6 @@ import { readJsonBody } from "./body";
 import { HttpError, refusalError } from "./errors";
 import { idempotencyToken } from "./idempotency";
 import { DEFAULT_POOL, IDEMPOTENCY_HEADER, PoolName } from "./schemas";
-import { z } from "./zod";
 
 /** What the Worker works out about a request once, for every step that needs it. */
 export interface RequestState {

@@ -1,6 +1,7 @@
 import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN } from "../pool/idempotency";
 import { MAX_BULK_CREATE } from "../pool/rules";
-import { z } from "./zod";
+import "./zod-openapi";
+import * as z from "zod";
 
 /**
  * The API's shapes, declared once: the endpoints validate requests with them (src/http/route.ts) and

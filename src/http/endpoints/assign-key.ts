@@ -1,9 +1,9 @@
+import * as z from "zod";
 import { parseMaxHoldMs } from "../../pool/config";
 import { isValidHold } from "../../pool/rules";
 import { HttpError } from "../errors";
 import { endpoint, unwrap } from "../route";
 import { Assignment, HoldSeconds, IdempotencyHeaders } from "../schemas";
-import { z } from "../zod";
 
 export const AssignKey = endpoint({
   method: "get",

@@ -1,6 +1,6 @@
+import * as z from "zod";
 import { endpoint, unwrap } from "../route";
 import { Deleted, KeyId } from "../schemas";
-import { z } from "../zod";
 
 export const DeleteKey = endpoint({
   method: "delete",

@@ -1,6 +1,6 @@
+import * as z from "zod";
 import { endpoint, unwrap } from "../route";
 import { KeyId, KeyInfo } from "../schemas";
-import { z } from "../zod";
 
 export const GetKeyInfo = endpoint({
   method: "get",

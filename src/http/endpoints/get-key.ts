@@ -1,6 +1,6 @@
+import * as z from "zod";
 import { endpoint, unwrap } from "../route";
 import { KeyId, KeyValue } from "../schemas";
-import { z } from "../zod";
 
 export const GetKey = endpoint({
   method: "get",

@@ -1,6 +1,6 @@
+import * as z from "zod";
 import { endpoint, unwrap } from "../route";
 import { KeyId, KeyInfo, Lease } from "../schemas";
-import { z } from "../zod";
 
 export const KeepAlive = endpoint({
   method: "put",

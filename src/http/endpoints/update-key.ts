@@ -1,6 +1,6 @@
+import * as z from "zod";
 import { endpoint, unwrap } from "../route";
 import { BlockResult, KeyId, UpdateBody } from "../schemas";
-import { z } from "../zod";
 
 export const UpdateKey = endpoint({
   method: "put",
