@@ -22,7 +22,7 @@ const configs = new WeakMap<object, Promise<AccessConfig>>();
 export async function authenticate(
   request: IRequest,
   env: Env,
-  _ctx: unknown,
+  _ctx: ExecutionContext,
   state: RequestState,
 ): Promise<undefined> {
   if (PUBLIC_PATHS.has(state.url.pathname)) return;

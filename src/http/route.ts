@@ -35,7 +35,10 @@ export interface RequestParts {
   query?: z.ZodObject;
   /** Request headers, each read by the name its key has. */
   headers?: z.ZodObject;
-  /** A JSON body, read strictly (see body.ts); `required: false` lets an empty body through as undefined. */
+  /**
+   * A JSON body, read strictly (see body.ts). An empty body reads as undefined, which only an optional
+   * schema accepts; `required` says which it is in the document.
+   */
   body?: { schema: z.ZodType; required: boolean };
 }
 
@@ -67,7 +70,7 @@ export interface Endpoint<P extends RequestParts = RequestParts> {
    */
   readonly access: Access;
   readonly request: P;
-  /** The answer when it works; a handler that returns a value has it sent as JSON with this status. */
+  /** The answer when it works: what the handler returns, as JSON with this status. */
   readonly success: { status: number; description: string; schema: z.ZodType };
   /** The error statuses it answers besides 400 and 500 (every endpoint's) and those of access control. */
   readonly errors: number[];
@@ -89,12 +92,12 @@ export function inNamedPool(keys: Endpoint): Endpoint {
   };
 }
 
-/** What a handler gets besides its input: the request, the Worker's env and the pool it addresses. */
+/** What a handler gets besides its input: the Worker's env, the pool the request addresses, the caller's role. */
 export class Call {
   constructor(
-    readonly request: IRequest,
     readonly env: Env,
-    readonly state: RequestState,
+    private readonly request: IRequest,
+    private readonly state: RequestState,
     private readonly input: Input<RequestParts>,
   ) {}
 
@@ -124,8 +127,7 @@ export function unwrap<T>(outcome: Outcome<T>): T {
   return outcome.value;
 }
 
-/** A JSON response. */
-export function json(body: unknown, status = 200): Response {
+function json(body: unknown, status: number): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
 }
 
@@ -153,8 +155,7 @@ export function handlerOf(endpoint: Endpoint): (request: IRequest, ...args: Rout
     if (parts.body) raw.body = await readJsonBody(request);
 
     const input = validate(parts, raw);
-    const answer = await endpoint.handle(input, new Call(request, env, state, input));
-    return answer instanceof Response ? answer : json(answer, success.status);
+    return json(await endpoint.handle(input, new Call(env, request, state, input)), success.status);
   };
 }
 
