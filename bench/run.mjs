@@ -4,8 +4,9 @@
  * Builds the production Worker and a driver Worker (RPC without router or validation, plus the
  * ceilings: a no-op RPC, a one-row read and a one-row write) with `wrangler deploy --dry-run`, serves
  * them from one `workerd serve` with SQLite Durable Object storage in a temporary directory, and
- * drives them over loopback with autocannon at fixed concurrency for a fixed time. Prints a markdown report (BENCHMARKS.md holds three, with
- * analysis; `node bench/summarize.mjs` takes the median of several runs' --json output).
+ * drives them over loopback with autocannon at fixed concurrency for a fixed time. Prints a markdown
+ * report (BENCHMARKS.md holds three, with analysis; `node bench/summarize.mjs` takes the median of
+ * several runs' --json output).
  *
  *   npm run bench                       full run: pools of 1k, 100k and 1M keys, 3 rounds (~5 min)
  *   npm run bench -- --quick            smoke run in seconds: checks it all works, timings mean little
