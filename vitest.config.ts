@@ -49,6 +49,9 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          // A page's answer to a click waits on a real server and browser sharing a loaded machine
+          // with the other e2e files: 1 s (the default) was seen to run out.
+          expect: { poll: { timeout: 10_000 } },
         },
       },
     ],

@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
-import { chromium } from "playwright-core";
 import { build, type Rolldown } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestHarness } from "wrangler";
 import { KeyPoolClient, KeyPoolError } from "../../src/client";
+import { launchChromium } from "./browser";
 
 /**
  * The client in Node (>= 22) and in a browser (Debian's Chromium), over real HTTP to KeyPool run
@@ -147,10 +147,7 @@ describe("the client in a browser", () => {
   it("acquires, renews and releases a key from a page on another origin (CORS)", async () => {
     const { keyIds } = await admin.createKeys(1);
     const { code } = await bundleClient();
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       // A page on another origin (localhost, not 127.0.0.1), so every call is a CORS request; both

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./browser";
 import { type DevServer, startDevServer } from "./server";
 
 /**
@@ -10,15 +11,6 @@ import { type DevServer, startDevServer } from "./server";
 
 const ADMIN_TOKEN = "e2e-admin-token-0123456789";
 const PORTS: [number, number] = [9520, 9599];
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 let server: DevServer;
 let browser: Browser;
@@ -26,7 +18,7 @@ let browser: Browser;
 beforeAll(async () => {
   [server, browser] = await Promise.all([
     startDevServer(PORTS, { ADMIN_TOKEN, CLIENT_TOKEN: "e2e-client-token-0123456789" }),
-    chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS }),
+    launchChromium(),
   ]);
 });
 

@@ -1,5 +1,6 @@
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./browser";
 import { type DevServer, startDevServer } from "./server";
 
 /**
@@ -11,22 +12,12 @@ import { type DevServer, startDevServer } from "./server";
 
 const ADMIN_TOKEN = "e2e-docs-admin-token-0123456789";
 const PORTS: [number, number] = [9600, 9649];
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--no-first-run",
-];
 
 let server: DevServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([
-    startDevServer(PORTS, { ADMIN_TOKEN }),
-    chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS }),
-  ]);
+  [server, browser] = await Promise.all([startDevServer(PORTS, { ADMIN_TOKEN }), launchChromium()]);
 });
 
 afterAll(async () => {
