@@ -3,22 +3,14 @@ import type { Assignment, BlockResult, KeyPool } from "../../src/key-pool";
 import type { Outcome } from "../../src/pool/outcome";
 import type { KeyInfo } from "../../src/pool/rules";
 import { bytesToUuid } from "../../src/pool/uuid";
+import type { KeyColumns } from "../../src/storage/key-store";
 import type { FakeClock } from "./clock";
 import { alarmWithFailingStorage, retryAlarm } from "./faults";
 import { BLOCK_TTL, KEY_TTL, type PoolModel } from "./model";
 import type { PoolUnderTest } from "./model-commands";
 
-/** One row of `keys`, ids as text. */
-export interface KeyRow {
-  id: string;
-  created_at: number;
-  last_activity: number;
-  expires_at: number;
-  blocked_at: number | null;
-  release_at: number | null;
-  lease: number | null;
-  free_slot: number | null;
-}
+/** One row of `keys` but its secret (the store's own `KeyColumns`), the id as text. */
+export type KeyRow = Omit<KeyColumns, "id"> & { id: string };
 
 /** Everything a pool keeps: its rows, its counters, the alarm in storage and the one it thinks it armed. */
 export interface PoolSnapshot {
@@ -35,7 +27,7 @@ export function snapshot(stub: DurableObjectStub<KeyPool>): Promise<PoolSnapshot
   return runInDurableObject(stub, async (instance, state) => {
     const sql = state.storage.sql;
     const rows = sql
-      .exec<Omit<KeyRow, "id"> & { id: ArrayBuffer }>(
+      .exec<KeyColumns>(
         "SELECT id, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot FROM keys ORDER BY id",
       )
       .toArray()
