@@ -11,8 +11,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { KeyPool } from "../../src/key-pool";
 import { createKey } from "../../src/pool/rules";
-import { CountedSql } from "../../src/storage/counted-sql";
 import { KeyStore } from "../../src/storage/key-store";
+import { migrate } from "../../src/storage/migrations";
+import { CountedSql } from "../../src/storage/sql";
 
 interface DriverEnv {
   /** The production Worker's namespace (workerd binds it across services). */
@@ -65,8 +66,9 @@ export class IdOrder extends DurableObject<DriverEnv> {
 
   constructor(ctx: DurableObjectState, env: DriverEnv) {
     super(ctx, env);
-    this.store = new KeyStore(new CountedSql(ctx.storage.sql));
-    this.store.ensureSchema();
+    const db = new CountedSql(ctx.storage.sql);
+    ctx.storage.transactionSync(() => migrate(db));
+    this.store = new KeyStore(db);
   }
 
   insert(count: number, order: "random" | "time"): number {

@@ -1,6 +1,5 @@
 import type { IRequest } from "itty-router";
-import { ConfigError } from "../pool/config";
-import { type AccessConfig, type AccessVars, MAX_TOKEN_LENGTH, parseAccess, type Role, sha256 } from "./access-config";
+import { type AccessToken, ConfigError, configOf, MAX_TOKEN_LENGTH, type Role, sha256 } from "../config";
 import { HttpError } from "./errors";
 import { clientAddress, enforceRateLimit } from "./rate-limit";
 import type { RequestState } from "./route";
@@ -10,9 +9,6 @@ import type { RequestState } from "./route";
  * (`/docs` is a static asset, served before the Worker runs.)
  */
 const PUBLIC_PATHS = new Set(["/openapi.json", "/openapi.yaml"]);
-
-// Parsed (and the tokens hashed) once per env object, like the pool timings.
-const configs = new WeakMap<object, Promise<AccessConfig>>();
 
 /**
  * itty `before` handler: every API request needs a token of a configured role; callers other than
@@ -26,19 +22,22 @@ export async function authenticate(
   state: RequestState,
 ): Promise<undefined> {
   if (PUBLIC_PATHS.has(state.url.pathname)) return;
-  const access = await accessConfig(env);
-  if (access.tokens.length === 0) {
-    if (access.localDevOpen && isLoopback(state.url.hostname)) {
+  const config = configOf(env);
+  if (typeof env.RATE_LIMITER?.limit !== "function") {
+    throw new ConfigError("the RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing");
+  }
+  if (config.tokenCount === 0) {
+    if (config.localDevOpen && isLoopback(state.url.hostname)) {
       state.role = "admin";
       return;
     }
-    throw notConfigured(access.localDevOpen);
+    throw notConfigured(config.localDevOpen);
   }
 
-  const caller = await identify(request.headers.get("Authorization"), access);
+  const caller = await identify(request.headers.get("Authorization"), await config.tokens);
   if (caller.role !== "admin") {
     const key = caller.role === "client" ? `client:${caller.id}` : `address:${clientAddress(request)}`;
-    await enforceRateLimit(env.RATE_LIMITER, key, access.rateLimitPeriodSeconds);
+    await enforceRateLimit(env.RATE_LIMITER, key, config.rateLimitPeriodSeconds);
   }
   if (caller.role === undefined) throw unauthorized(caller.problem);
   state.role = caller.role;
@@ -54,34 +53,20 @@ export function requireAdmin(state: RequestState, what: string): void {
   }
 }
 
-function accessConfig(env: Env): Promise<AccessConfig> {
-  let config = configs.get(env);
-  if (config === undefined) {
-    config = parseAccess(env as AccessVars).then((parsed) => {
-      if (typeof env.RATE_LIMITER?.limit !== "function") {
-        throw new ConfigError("the RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing");
-      }
-      return parsed;
-    });
-    configs.set(env, config);
-  }
-  return config;
-}
-
-type Problem = "missing" | "malformed" | "invalid";
-type Caller = { role: "admin" } | { role: "client"; id: string } | { role: undefined; problem: Problem };
+type TokenProblem = "missing" | "malformed" | "invalid";
+type Caller = { role: "admin" } | { role: "client"; id: string } | { role: undefined; problem: TokenProblem };
 
 /**
  * Compares the presented token's SHA-256 with every configured one in constant time and without
  * stopping at a match, so timing tells neither how much of a guess was right nor which token matched.
  */
-async function identify(header: string | null, access: AccessConfig): Promise<Caller> {
+async function identify(header: string | null, tokens: readonly AccessToken[]): Promise<Caller> {
   if (header === null || header.trim() === "") return { role: undefined, problem: "missing" };
   const token = /^Bearer +(\S+) *$/i.exec(header)?.[1];
   if (token === undefined || token.length > MAX_TOKEN_LENGTH) return { role: undefined, problem: "malformed" };
   const digest = await sha256(token);
   let role: Role | undefined;
-  for (const candidate of access.tokens) {
+  for (const candidate of tokens) {
     if (crypto.subtle.timingSafeEqual(digest, candidate.digest) && role === undefined) role = candidate.role;
   }
   if (role === undefined) return { role: undefined, problem: "invalid" };
@@ -89,7 +74,7 @@ async function identify(header: string | null, access: AccessConfig): Promise<Ca
   return role === "admin" ? { role } : { role, id: hex(digest.subarray(0, 16)) };
 }
 
-const PROBLEMS: Record<Problem, { message: string; challenge: string }> = {
+const TOKEN_PROBLEMS: Record<TokenProblem, { message: string; challenge: string }> = {
   missing: { message: "Missing bearer token: send Authorization: Bearer <token>", challenge: 'Bearer realm="KeyPool"' },
   malformed: {
     message: "Malformed Authorization header: expected Bearer <token>",
@@ -98,8 +83,8 @@ const PROBLEMS: Record<Problem, { message: string; challenge: string }> = {
   invalid: { message: "Invalid bearer token", challenge: 'Bearer realm="KeyPool", error="invalid_token"' },
 };
 
-function unauthorized(problem: Problem): HttpError {
-  const { message, challenge } = PROBLEMS[problem];
+function unauthorized(problem: TokenProblem): HttpError {
+  const { message, challenge } = TOKEN_PROBLEMS[problem];
   return new HttpError(401, message, undefined, { "WWW-Authenticate": challenge });
 }
 

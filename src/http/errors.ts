@@ -1,4 +1,10 @@
-import type { Refusal } from "../pool/outcome";
+import type { Refusal } from "../outcome";
+
+/** Where an input was wrong (`body.count`, `query.lease`, `params.pool`) and why. */
+export interface Problem {
+  readonly path: string;
+  readonly message: string;
+}
 
 /** The one error type of the HTTP layer: a status, a message safe to show, optional details. */
 export class HttpError extends Error {
@@ -12,6 +18,12 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The 400 for invalid input: every problem in `details`, the first one in the message. */
+export function invalidRequest(problems: readonly [Problem, ...Problem[]]): HttpError {
+  const [first] = problems;
+  return new HttpError(400, `Invalid request: ${first.path}: ${first.message}`, problems);
 }
 
 /** What a refused pool operation answers. Messages never name another key or anything internal. */

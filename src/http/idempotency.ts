@@ -1,5 +1,5 @@
+import { sha256 } from "../config";
 import type { IdempotencyToken } from "../pool/idempotency";
-import { sha256 } from "./access-config";
 
 /**
  * The digests a pool keeps for an idempotent call. The request is identified by its method, its

@@ -1,6 +1,7 @@
-import { MAX_TTL_SECONDS } from "../pool/config";
-import { MAX_LIST_LIMIT } from "../pool/listing";
-import { KeyInfo, PoolName } from "./schemas";
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from "../pool/limits";
+import type { PoolSettings } from "../pool/settings";
+import type * as views from "../pool/views";
+import { exactly, KeyInfo, PoolName, queryNumber } from "./schemas";
 import "./zod-openapi";
 import * as z from "zod";
 
@@ -12,16 +13,18 @@ const Count = z.number().int().min(0);
 
 const Seconds = z
   .number()
-  .min(0.001)
+  .min(MIN_TTL_SECONDS)
   .max(MAX_TTL_SECONDS)
   .openapi({ description: "Seconds; fractions allowed, whole milliseconds are kept.", example: 300 });
 
-export const Settings = z
-  .object({
-    keyTtlSeconds: Seconds.openapi({ description: "A key expires this long after its last activity." }),
-    blockTtlSeconds: Seconds.openapi({ description: "A block is released this long after it started." }),
-  })
-  .openapi("PoolSettings");
+export const Settings = exactly<PoolSettings>()(
+  z
+    .object({
+      keyTtlSeconds: Seconds.openapi({ description: "A key expires this long after its last activity." }),
+      blockTtlSeconds: Seconds.openapi({ description: "A block is released this long after it started." }),
+    })
+    .openapi("PoolSettings"),
+);
 
 export const SettingsBody = z
   .strictObject({
@@ -34,27 +37,31 @@ export const SettingsBody = z
       "deadlines set from now on (creations, keep-alives, blocks); deadlines already set do not move.",
   });
 
-export const PoolStatsBody = z
-  .object({
-    pool: PoolName,
-    keys: z
-      .object({ total: Count, free: Count, blocked: Count })
-      .openapi({ description: "Keys in the pool now: total = free + blocked." }),
-    counters: z.object({ created: Count, assigned: Count, released: Count, expired: Count, deleted: Count }).openapi({
-      description:
-        "Events since the pool began: keys created, assigned by GET /keys, released automatically when " +
-        "their block ran out, expired, and deleted. Blocks and unblocks by PUT are not counted.",
-    }),
-    settings: Settings,
-  })
-  .openapi("PoolStats");
+export const PoolStatsBody = exactly<views.PoolStats & { pool: string }>()(
+  z
+    .object({
+      pool: PoolName,
+      keys: z
+        .object({ total: Count, free: Count, blocked: Count })
+        .openapi({ description: "Keys in the pool now: total = free + blocked." }),
+      counters: z.object({ created: Count, assigned: Count, released: Count, expired: Count, deleted: Count }).openapi({
+        description:
+          "Events since the pool began: keys created, assigned by GET /keys, released automatically when " +
+          "their block ran out, expired, and deleted. Blocks and unblocks by PUT are not counted.",
+      }),
+      settings: Settings,
+    })
+    .openapi("PoolStats"),
+);
 
 export const ListQuery = z.strictObject({
   state: z
     .enum(["all", "free", "blocked"])
     .default("all")
     .openapi({ description: "all: ordered by id; free: by free slot; blocked: by release time." }),
-  limit: z.number().int().min(1).max(MAX_LIST_LIMIT).default(100).openapi({ description: "Keys per page." }),
+  limit: queryNumber(z.number().int().min(1).max(MAX_LIST_LIMIT))
+    .default(DEFAULT_LIST_LIMIT)
+    .openapi({ description: "Keys per page." }),
   cursor: z
     .string()
     .max(200)
@@ -62,7 +69,7 @@ export const ListQuery = z.strictObject({
     .openapi({ description: "The `cursor` of the previous page, for the same `state`; absent for the first page." }),
 });
 
-export const ListedKey = KeyInfo.extend({ keyId: z.uuid() }).openapi("ListedKey");
+export const ListedKey = exactly<views.ListedKey>()(KeyInfo.extend({ keyId: z.uuid() }).openapi("ListedKey"));
 
 export const KeyPageBody = z
   .object({

@@ -1,4 +1,5 @@
 import type { IRequest } from "itty-router";
+import { logError } from "../log";
 import { HttpError } from "./errors";
 
 /**
@@ -13,7 +14,7 @@ export async function enforceRateLimit(limiter: RateLimit, key: string, periodSe
   } catch (error) {
     // Fail open: an outage of the limiter must not take the key pool down with it. The key holds
     // a token's hash or an address, so it is not logged either.
-    console.error(JSON.stringify({ event: "rate_limiter_failed", error: error instanceof Error ? error.name : "?" }));
+    logError({ event: "rate_limiter_failed", error: error instanceof Error ? error.name : "?" });
     return;
   }
   if (!allowed) {

@@ -1,13 +1,13 @@
 import type { IRequest } from "itty-router";
 import * as z from "zod";
+import { type Config, configOf, type Role } from "../config";
 import type { KeyPool } from "../key-pool";
+import type { Outcome } from "../outcome";
 import type { IdempotencyToken } from "../pool/idempotency";
-import type { Outcome } from "../pool/outcome";
-import type { Role } from "./access-config";
 import type { Access } from "./access-openapi";
 import { requireAdmin } from "./auth";
 import { readJsonBody } from "./body";
-import { HttpError, refusalError } from "./errors";
+import { HttpError, invalidRequest, type Problem, refusalError } from "./errors";
 import { idempotencyToken } from "./idempotency";
 import { DEFAULT_POOL, IDEMPOTENCY_HEADER, PoolName } from "./schemas";
 
@@ -26,11 +26,12 @@ type Method = "get" | "post" | "put" | "delete";
 
 /** The parts of a request an endpoint reads; each is validated with its zod schema before the handler runs. */
 export interface RequestParts {
-  /** Path parameters (`:name` in the path), as strings coerced like `query`. */
+  /** Path parameters (`:name` in the path), as strings. */
   params?: z.ZodObject;
   /**
    * Query parameters. Declare it strict: an unknown parameter is then a 400 like any other mistake.
-   * An endpoint without it refuses every query parameter.
+   * An endpoint without it refuses every query parameter. Values arrive as text (an empty one as
+   * null, a repeated one as an array): wrap a number's schema in `queryNumber`.
    */
   query?: z.ZodObject;
   /** Request headers, each read by the name its key has. */
@@ -54,9 +55,10 @@ export interface Input<P extends RequestParts> {
 
 /**
  * One endpoint, declared once: its route, the schemas that validate its input, what it answers (which
- * also goes into /openapi.json), who may call it, and what it does.
+ * also goes into /openapi.json), who may call it, and what it does. The compiler checks that what
+ * `handle` returns is what `success.schema` describes.
  */
-export interface Endpoint<P extends RequestParts = RequestParts> {
+export interface Endpoint<P extends RequestParts = RequestParts, S extends z.ZodType = z.ZodType> {
   readonly method: Method;
   /** itty-router syntax (`/keys/:id`). */
   readonly path: string;
@@ -71,15 +73,30 @@ export interface Endpoint<P extends RequestParts = RequestParts> {
   readonly access: Access;
   readonly request: P;
   /** The answer when it works: what the handler returns, as JSON with this status. */
-  readonly success: { status: number; description: string; schema: z.ZodType };
+  readonly success: { status: number; description: string; schema: S };
   /** The error statuses it answers besides 400 and 500 (every endpoint's) and those of access control. */
   readonly errors: number[];
-  handle(input: Input<P>, call: Call): Promise<unknown>;
+  handle(input: Input<P>, call: Call): Promise<z.input<S>>;
 }
 
-/** Declares an endpoint; only infers its input's type from its schemas. */
-export function endpoint<P extends RequestParts>(declaration: Endpoint<P>): Endpoint<P> {
+/** Declares an endpoint; only infers its input's and its answer's types from its schemas. */
+export function endpoint<P extends RequestParts, S extends z.ZodType>(declaration: Endpoint<P, S>): Endpoint<P, S> {
   return declaration;
+}
+
+/**
+ * A query parameter that is a number: decimal text becomes that number, any other text NaN (which
+ * the schema refuses); null (an empty value) and arrays (a repeated one) reach the schema as they
+ * are. The document shows `schema` itself.
+ */
+export function queryNumber<S extends z.ZodType>(schema: S) {
+  return z.preprocess((value) => (typeof value === "string" ? decimal(value) : value), schema);
+}
+
+const DECIMAL_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function decimal(text: string): number {
+  return DECIMAL_NUMBER.test(text.trim()) ? Number(text) : Number.NaN;
 }
 
 /** The same `/keys...` endpoint served under `/pools/{pool}`: adds the pool path parameter. */
@@ -92,14 +109,18 @@ export function inNamedPool(keys: Endpoint): Endpoint {
   };
 }
 
-/** What a handler gets besides its input: the Worker's env, the pool the request addresses, the caller's role. */
+/** What a handler gets besides its input: the configuration, the pool the request addresses, the caller's role. */
 export class Call {
   constructor(
-    readonly env: Env,
+    private readonly env: Env,
     private readonly request: IRequest,
     private readonly state: RequestState,
     private readonly input: Input<RequestParts>,
   ) {}
+
+  get config(): Config {
+    return configOf(this.env);
+  }
 
   /** 403 unless the caller is an admin; `what` says what needs it. */
   requireAdmin(what: string): void {
@@ -133,19 +154,17 @@ function json(body: unknown, status: number): Response {
 
 /**
  * The itty-router handler of an endpoint. Everything that does not depend on the request (which
- * parameters to coerce to what, which headers to read) is worked out here, once.
+ * headers to read) is worked out here, once.
  */
 export function handlerOf(endpoint: Endpoint): (request: IRequest, ...args: RouterArgs) => Promise<Response> {
   const { request: parts, access, success } = endpoint;
-  const paramTypes = parts.params && coercions(parts.params);
-  const queryTypes = parts.query && coercions(parts.query);
   const headerNames = parts.headers && Object.keys(parts.headers.shape);
 
   return async (request, env, _ctx, state) => {
     if (access === "admin") requireAdmin(state, "this call");
     const raw: Partial<Record<Part, unknown>> = {};
-    if (paramTypes) raw.params = coerce(request.params, paramTypes);
-    if (queryTypes) raw.query = coerce(request.query, queryTypes);
+    if (parts.params) raw.params = request.params;
+    if (parts.query) raw.query = queryValues(request.query);
     else refuseQuery(request.query);
     if (headerNames) {
       const headers: Record<string, string | undefined> = {};
@@ -173,7 +192,7 @@ type Part = (typeof PARTS)[number];
  */
 function validate(parts: RequestParts, raw: Partial<Record<Part, unknown>>): Input<RequestParts> {
   const input: Partial<Record<Part, unknown>> = {};
-  const details: Array<{ path: string; message: string }> = [];
+  const problems: Problem[] = [];
   for (const part of PARTS) {
     const schema = part === "body" ? parts.body?.schema : parts[part];
     if (schema === undefined) continue;
@@ -181,59 +200,26 @@ function validate(parts: RequestParts, raw: Partial<Record<Part, unknown>>): Inp
     if (result.success) input[part] = result.data;
     else
       for (const issue of result.error.issues)
-        details.push({ path: [part, ...issue.path].join("."), message: issue.message });
+        problems.push({ path: [part, ...issue.path].join("."), message: issue.message });
   }
-  const [first] = details;
-  if (first !== undefined) throw new HttpError(400, `Invalid request: ${first.path}: ${first.message}`, details);
+  const [first, ...rest] = problems;
+  if (first !== undefined) throw invalidRequest([first, ...rest]);
   return input as Input<RequestParts>;
 }
 
-/** What a query or path parameter's text becomes before validation. */
-type Coercion = "number" | "boolean" | "text";
-
-function coercions(schema: z.ZodObject): Record<string, Coercion> {
-  const types: Record<string, Coercion> = {};
-  for (const [name, field] of Object.entries(schema.shape)) types[name] = coercionOf(field as z.ZodType);
-  return types;
-}
-
-/** Looks through optional, nullable and default wrappers for a number or a boolean. */
-function coercionOf(schema: z.ZodType): Coercion {
-  let current: unknown = schema;
-  for (;;) {
-    if (current instanceof z.ZodNumber) return "number";
-    if (current instanceof z.ZodBoolean) return "boolean";
-    const unwrap = (current as { unwrap?: () => unknown }).unwrap;
-    if (typeof unwrap !== "function") return "text";
-    current = unwrap.call(current);
-  }
-}
-
-const DECIMAL_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-
 /**
- * Parameters arrive as text: a number parameter becomes a number (text that is not a decimal
- * number becomes NaN, which the schema refuses), `true`/`false` a boolean, an empty value null, and a
- * repeated one an array (which a scalar schema refuses). Unknown names pass through unchanged for a
- * strict schema to refuse. The same rules chanfana applied, so the same inputs answer the same.
+ * Query values as the schemas get them: text, an empty value as null and a repeated one as an array,
+ * the same rules chanfana applied, so the same inputs answer the same.
  */
-function coerce(
-  values: Record<string, string | string[] | undefined>,
-  types: Record<string, Coercion>,
-): Record<string, unknown> {
-  const coerced: Record<string, unknown> = {};
+function queryValues(values: Record<string, string | string[] | undefined>): Record<string, unknown> {
+  const text: Record<string, unknown> = {};
   for (const name in values) {
     const value = values[name];
-    if (typeof value !== "string") coerced[name] = value?.map((item) => (item === "" ? null : item));
-    else if (value === "") coerced[name] = null;
-    else if (types[name] === "number") coerced[name] = DECIMAL_NUMBER.test(value.trim()) ? Number(value) : Number.NaN;
-    else if (types[name] === "boolean") coerced[name] = booleanOf(value);
-    else coerced[name] = value;
+    text[name] = typeof value === "string" ? emptyAsNull(value) : value?.map(emptyAsNull);
   }
-  return coerced;
+  return text;
 }
 
-function booleanOf(text: string): boolean | string {
-  const value = text.trim().toLowerCase();
-  return value === "true" ? true : value === "false" ? false : text;
+function emptyAsNull(value: string): string | null {
+  return value === "" ? null : value;
 }

@@ -1,5 +1,6 @@
 import { cors, type IRequest, Router } from "itty-router";
-import { ConfigError, parseMaxHoldMs, parseTimings } from "../pool/config";
+import { ConfigError, configOf } from "../config";
+import { logError } from "../log";
 import { authenticate } from "./auth";
 import { AssignKey } from "./endpoints/assign-key";
 import { CreateKeys } from "./endpoints/create-keys";
@@ -56,14 +57,9 @@ export function buildRouter(): { fetch(request: Request, env: Env, ctx: Executio
   };
 }
 
-// Parsed once per env object; a bad variable answers every request with a message naming it.
-const checkedEnvs = new WeakSet<Env>();
-
+/** Parses the configuration (once per env): a bad variable answers every request with a message naming it. */
 function checkConfig(_request: IRequest, env: Env): undefined {
-  if (checkedEnvs.has(env)) return;
-  parseTimings(env);
-  parseMaxHoldMs(env);
-  checkedEnvs.add(env);
+  configOf(env);
 }
 
 /**
@@ -81,7 +77,7 @@ function toErrorResponse(error: unknown): Response {
   if (error instanceof ConfigError) {
     return errorResponse(new HttpError(500, `Server misconfigured: ${error.message}`));
   }
-  console.error(JSON.stringify({ event: "unhandled_error", error: describe(error) }));
+  logError({ event: "unhandled_error", error: describe(error) });
   return errorResponse(new HttpError(500, "Internal error"));
 }
 

@@ -1,12 +1,37 @@
 import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN } from "../pool/idempotency";
-import { MAX_BULK_CREATE } from "../pool/rules";
+import { MAX_BULK_CREATE, MIN_HOLD_SECONDS } from "../pool/limits";
+import type * as views from "../pool/views";
 import "./zod-openapi";
 import * as z from "zod";
 
 /**
  * The API's shapes, declared once: the endpoints validate requests with them (src/http/route.ts) and
- * `/openapi.json` is generated from them (src/http/openapi.ts).
+ * `/openapi.json` is generated from them (src/http/openapi.ts). Each answer the pool computes is
+ * declared with `exactly<T>()`, so the compiler refuses a schema that drifts from the pool's type.
  */
+
+/** Each of two types is assignable to the other. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+/** Returns `schema`, and compiles only when what it parses is exactly T (the pool's own view type). */
+export function exactly<T>() {
+  return <S extends z.ZodType>(schema: S, ..._sameType: Same<z.output<S>, T> extends true ? [] : [never]): S => schema;
+}
+
+/**
+ * A query parameter that is a number: decimal text becomes that number, any other text NaN (which
+ * the schema refuses); null (an empty value) and arrays (a repeated one) reach the schema as they
+ * are. The document shows `schema` itself.
+ */
+export function queryNumber<S extends z.ZodType>(schema: S) {
+  return z.preprocess((value) => (typeof value === "string" ? decimal(value) : value), schema);
+}
+
+const DECIMAL_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function decimal(text: string): number {
+  return DECIMAL_NUMBER.test(text.trim()) ? Number(text) : Number.NaN;
+}
 
 export const DEFAULT_POOL = "default";
 
@@ -33,34 +58,42 @@ const Timestamp = z.iso
   .openapi({ description: "ISO-8601 UTC with milliseconds.", example: "2026-11-25T16:00:00.000Z" });
 const Uuid = z.uuid().openapi({ example: "7f1c2a9e-4b0d-4c59-9a3e-2f6d8b1e5c40" });
 
-export const KeyInfo = z
-  .object({
-    isBlocked: z.boolean(),
-    createdAt: Timestamp,
-    expiresAt: Timestamp.openapi({ description: "When the key is deleted unless kept alive: lastActivity + KEY_TTL." }),
-    lastActivity: Timestamp,
-    blockedAt: Timestamp.nullable(),
-    releaseAt: Timestamp.nullable().openapi({ description: "When the block ends by itself: blockedAt + BLOCK_TTL." }),
-  })
-  .openapi("KeyInfo");
+export const KeyInfo = exactly<views.KeyInfo>()(
+  z
+    .object({
+      isBlocked: z.boolean(),
+      createdAt: Timestamp,
+      expiresAt: Timestamp.openapi({
+        description: "When the key is deleted unless kept alive: lastActivity + KEY_TTL.",
+      }),
+      lastActivity: Timestamp,
+      blockedAt: Timestamp.nullable(),
+      releaseAt: Timestamp.nullable().openapi({ description: "When the block ends by itself: blockedAt + BLOCK_TTL." }),
+    })
+    .openapi("KeyInfo"),
+);
 
-export const BlockResult = KeyInfo.extend({
-  lease: Lease.optional().openapi({ description: "Present when this call blocked or renewed the key." }),
-}).openapi("KeyInfoWithLease");
+export const BlockResult = exactly<views.BlockResult>()(
+  KeyInfo.extend({
+    lease: Lease.optional().openapi({ description: "Present when this call blocked or renewed the key." }),
+  }).openapi("KeyInfoWithLease"),
+);
 
 export const Created = z.object({ keyId: Uuid }).openapi("Created");
 export const CreatedMany = z.object({ keyIds: z.array(Uuid) }).openapi("CreatedMany");
 
-export const Assignment = z
-  .object({
-    keyId: Uuid,
-    key: Uuid.openapi({ description: "The key value: a secret." }),
-    lease: Lease,
-    releaseAt: Timestamp,
-  })
-  .openapi("Assignment");
+export const Assignment = exactly<views.Assignment>()(
+  z
+    .object({
+      keyId: Uuid,
+      key: Uuid.openapi({ description: "The key value: a secret." }),
+      lease: Lease,
+      releaseAt: Timestamp,
+    })
+    .openapi("Assignment"),
+);
 
-export const KeyValue = z.object({ keyId: Uuid, key: Uuid }).openapi("KeyValue");
+export const KeyValue = exactly<views.KeyValue>()(z.object({ keyId: Uuid, key: Uuid }).openapi("KeyValue"));
 export const Deleted = z.object({ keyId: Uuid, deleted: z.literal(true) }).openapi("Deleted");
 
 export const CreateBody = z
@@ -111,7 +144,7 @@ export const IdempotencyHeaders = z.object({
 export const HoldSeconds = z
   .number()
   .int()
-  .min(1)
+  .min(MIN_HOLD_SECONDS)
   .openapi({
     description:
       "Block the key for this many seconds instead of BLOCK_TTL_SECONDS: a whole number from 1 to " +

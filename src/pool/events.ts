@@ -1,7 +1,7 @@
 /**
  * What happens to keys in a pool, as operators see it: every event is one structured log object,
  * and most also move a counter of `GET /pools/{pool}`. No I/O here: the Durable Object writes the
- * counters and the log line.
+ * counters and the log line (a batch of keys is one line, with their count and ids).
  */
 
 /** A change of a key's state. Keep-alives and block renewals only move deadlines and are not events. */
@@ -25,20 +25,3 @@ export const EFFECTS: Readonly<Record<PoolEvent, { readonly counter: Counter | n
   expired: { counter: "expired", keys: -1 },
   deleted: { counter: "deleted", keys: -1 },
 };
-
-/** One log object for one event, or for a batch of the same event. */
-export type EventLog =
-  | { readonly event: PoolEvent; readonly pool: string; readonly keyId: string }
-  | { readonly event: PoolEvent; readonly pool: string; readonly count: number; readonly keyIds: readonly string[] };
-
-/**
- * The log object for `event` on `keyIds` (never key values or leases). A batch — a bulk create, or an
- * alarm run that expires or releases many keys — is one object with the count and the ids, not one
- * per key: batches are bounded (1,000 creates, 250 per alarm run), so one request logs at most a
- * few objects of at most ~40 KB each, however large the pool.
- */
-export function eventLog(pool: string, event: PoolEvent, keyIds: readonly string[]): EventLog {
-  const [only] = keyIds;
-  if (keyIds.length === 1 && only !== undefined) return { event, pool, keyId: only };
-  return { event, pool, count: keyIds.length, keyIds };
-}

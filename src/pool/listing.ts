@@ -1,4 +1,5 @@
-import { type KeyInfo, type KeyState, settle, toInfo } from "./rules";
+import { type KeyState, settle } from "./rules";
+import { type ListedKey, toInfo } from "./views";
 
 /**
  * Listing a pool's keys for operators, one page at a time. Each state is listed in the order of an
@@ -7,16 +8,11 @@ import { type KeyInfo, type KeyState, settle, toInfo } from "./rules";
  */
 export type ListState = "all" | "free" | "blocked";
 
-export const MAX_LIST_LIMIT = 1000;
-
 /** Where the previous page ended, in the order its state is listed in. */
 export type ListPosition =
   | { readonly state: "all"; readonly id: string }
   | { readonly state: "free"; readonly slot: number }
   | { readonly state: "blocked"; readonly releaseAt: number; readonly id: string };
-
-/** A listed key: the info view plus its id, never its value. */
-export type ListedKey = { readonly keyId: string } & KeyInfo;
 
 /** A stored key as the listing reads it: no value, plus its free slot. */
 export type ListedRow = KeyState & { readonly freeSlot: number | null };

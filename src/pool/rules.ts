@@ -4,8 +4,7 @@
  * tested deterministically and the Durable Object stays a thin adapter around storage.
  */
 
-/** Most keys one bulk create makes, in one transaction. */
-export const MAX_BULK_CREATE = 1000;
+import { MIN_HOLD_SECONDS } from "./limits";
 
 /** A key as stored. All times are milliseconds since the epoch. */
 export interface KeyRecord {
@@ -37,14 +36,11 @@ export interface PoolTimings {
   readonly blockTtlMs: number;
 }
 
-/** The public view of a key: what `GET /keys/{id}/info` answers (never the key value). */
-export interface KeyInfo {
-  readonly isBlocked: boolean;
-  readonly createdAt: string;
-  readonly expiresAt: string;
-  readonly lastActivity: string;
-  readonly blockedAt: string | null;
-  readonly releaseAt: string | null;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Key ids are UUIDs, in either case; any other text names no key. */
+export function isKeyId(text: string): boolean {
+  return UUID.test(text);
 }
 
 /** A key is alive strictly before its expiry deadline; at `expiresAt` it is gone. */
@@ -104,9 +100,9 @@ export function renew(record: BlockedKey, now: number): BlockedKey {
   return { ...record, block: { blockedAt: now, releaseAt: now + (releaseAt - blockedAt), lease } };
 }
 
-/** Whether an assignment may ask for this hold: a whole number of seconds from 1 to the longest allowed. */
+/** Whether an assignment may ask for this hold: whole seconds from MIN_HOLD_SECONDS to the longest allowed. */
 export function isValidHold(holdSeconds: number, maxHoldMs: number): boolean {
-  return Number.isInteger(holdSeconds) && holdSeconds >= 1 && holdSeconds * 1000 <= maxHoldMs;
+  return Number.isInteger(holdSeconds) && holdSeconds >= MIN_HOLD_SECONDS && holdSeconds * 1000 <= maxHoldMs;
 }
 
 /** The hold an assignment gets, in milliseconds: the one it asked for if valid (else null), or the pool's block time. */
@@ -139,20 +135,4 @@ export function uniformIndex(n: number, randomWord: () => number): number {
     const word = randomWord();
     if (word < limit) return word % n;
   }
-}
-
-export function toInfo(record: KeyState): KeyInfo {
-  return {
-    isBlocked: record.block !== null,
-    createdAt: iso(record.createdAt),
-    expiresAt: iso(record.expiresAt),
-    lastActivity: iso(record.lastActivity),
-    blockedAt: record.block === null ? null : iso(record.block.blockedAt),
-    releaseAt: record.block === null ? null : iso(record.block.releaseAt),
-  };
-}
-
-/** ISO-8601 UTC with milliseconds, e.g. `2026-11-25T15:48:19.123Z`. */
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -1,4 +1,4 @@
-import { MAX_TTL_SECONDS } from "./config";
+import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, ttlMs } from "./limits";
 import type { PoolTimings } from "./rules";
 
 /**
@@ -43,13 +43,16 @@ export function toSettings(timings: PoolTimings): PoolSettings {
   return { keyTtlSeconds: timings.keyTtlMs / 1000, blockTtlSeconds: timings.blockTtlMs / 1000 };
 }
 
-/** Same bounds as the [vars]: whole milliseconds, at least 1 ms, at most a year. */
+/** Whether two sets of timings differ. */
+export function timingsDiffer(a: PoolTimings, b: PoolTimings): boolean {
+  return a.keyTtlMs !== b.keyTtlMs || a.blockTtlMs !== b.blockTtlMs;
+}
+
+/** Same bounds as the [vars]: whole milliseconds, MIN_TTL_SECONDS to MAX_TTL_SECONDS. */
 function patched(current: number | null, seconds: number | null | undefined, name: string): number | null {
   if (seconds === undefined) return current;
   if (seconds === null) return null;
-  const ms = Math.round(seconds * 1000);
-  if (!Number.isFinite(ms) || ms < 1 || seconds > MAX_TTL_SECONDS) {
-    throw new RangeError(`${name} must be from 0.001 to ${MAX_TTL_SECONDS} seconds`);
-  }
+  const ms = ttlMs(seconds);
+  if (ms === null) throw new RangeError(`${name} must be from ${MIN_TTL_SECONDS} to ${MAX_TTL_SECONDS} seconds`);
   return ms;
 }

@@ -1,5 +1,5 @@
 import type { IdempotencyEntry } from "../pool/idempotency";
-import type { CountedSql } from "./counted-sql";
+import type { CountedSql } from "./sql";
 
 type EntryRow = { request_hash: ArrayBuffer; expires_at: number; outcome: string };
 

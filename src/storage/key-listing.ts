@@ -1,10 +1,7 @@
 import type { ListedRow, ListPosition, ListState } from "../pool/listing";
-import { bytesToUuid, uuidToBytes } from "../pool/uuid";
-import type { CountedSql } from "./counted-sql";
-import type { KeyColumns as Row } from "./key-store";
-
-// Never the `secret` column: a listing has no use for key values, so it does not read them.
-const COLUMNS = "id, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot";
+import { STATE_COLUMNS as COLUMNS, type KeyColumns as Row, stateOf } from "./key-store";
+import type { CountedSql } from "./sql";
+import { uuidToBytes } from "./uuid";
 
 /**
  * Keyset pagination over the indexes the pool already has: each page is one range scan that starts
@@ -16,7 +13,7 @@ export class KeyListing {
 
   /** Up to `limit` stored keys of `state` after `after` (from the start when null), in `state`'s order. */
   page(state: ListState, after: ListPosition | null, limit: number): ListedRow[] {
-    return this.query(state, after, limit).map(fromRow);
+    return this.query(state, after, limit).map(stateOf);
   }
 
   private query(state: ListState, after: ListPosition | null, limit: number): Row[] {
@@ -48,19 +45,4 @@ export class KeyListing {
             );
     }
   }
-}
-
-function fromRow(row: Row): ListedRow {
-  const block =
-    row.blocked_at === null || row.release_at === null || row.lease === null
-      ? null
-      : { blockedAt: row.blocked_at, releaseAt: row.release_at, lease: row.lease };
-  return {
-    keyId: bytesToUuid(row.id),
-    createdAt: row.created_at,
-    lastActivity: row.last_activity,
-    expiresAt: row.expires_at,
-    block,
-    freeSlot: row.free_slot,
-  };
 }

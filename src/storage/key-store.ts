@@ -1,7 +1,7 @@
+import type { ListedRow } from "../pool/listing";
 import type { KeyRecord } from "../pool/rules";
-import { bytesToUuid, uuidToBytes } from "../pool/uuid";
-import type { CountedSql } from "./counted-sql";
-import { SCHEMA, SCHEMA_VERSION } from "./schema";
+import type { CountedSql } from "./sql";
+import { bytesToUuid, uuidToBytes } from "./uuid";
 
 /** A key as read from storage: the record plus where it sits in the free-slot array, if free. */
 export interface StoredKey {
@@ -23,7 +23,9 @@ export type KeyColumns = {
 
 type KeyRow = KeyColumns & { secret: ArrayBuffer };
 
-const COLUMNS = "id, secret, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot";
+/** Every column but the secret: what a listing reads (it has no use for key values). */
+export const STATE_COLUMNS = "id, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot";
+const COLUMNS = `${STATE_COLUMNS}, secret`;
 
 /**
  * Every query a pool makes, over the object's synchronous SQLite API. Each one is a point lookup or
@@ -32,14 +34,6 @@ const COLUMNS = "id, secret, created_at, last_activity, expires_at, blocked_at, 
  */
 export class KeyStore {
   constructor(private readonly db: CountedSql) {}
-
-  ensureSchema(): void {
-    for (const statement of SCHEMA) this.db.run(statement);
-    const [meta] = this.db.run<{ schema_version: number }>("SELECT schema_version FROM pool_meta WHERE id = 1");
-    if (meta === undefined || meta.schema_version > SCHEMA_VERSION) {
-      throw new Error(`storage has schema version ${meta?.schema_version}, this code knows ${SCHEMA_VERSION}`);
-    }
-  }
 
   get(keyId: string): StoredKey | null {
     const [row] = this.db.run<KeyRow>(`SELECT ${COLUMNS} FROM keys WHERE id = ?`, uuidToBytes(keyId));
@@ -268,20 +262,23 @@ function hex(uuid: string): string {
   return uuid.replaceAll("-", "");
 }
 
-function fromRow(row: KeyRow): StoredKey {
+/** A row read without its secret, as the pool's rules see a key's state. */
+export function stateOf(row: KeyColumns): ListedRow {
   const block =
     row.blocked_at === null || row.release_at === null || row.lease === null
       ? null
       : { blockedAt: row.blocked_at, releaseAt: row.release_at, lease: row.lease };
   return {
-    record: {
-      keyId: bytesToUuid(row.id),
-      key: bytesToUuid(row.secret),
-      createdAt: row.created_at,
-      lastActivity: row.last_activity,
-      expiresAt: row.expires_at,
-      block,
-    },
+    keyId: bytesToUuid(row.id),
+    createdAt: row.created_at,
+    lastActivity: row.last_activity,
+    expiresAt: row.expires_at,
+    block,
     freeSlot: row.free_slot,
   };
+}
+
+function fromRow(row: KeyRow): StoredKey {
+  const { freeSlot, ...state } = stateOf(row);
+  return { record: { ...state, key: bytesToUuid(row.secret) }, freeSlot };
 }

@@ -1,5 +1,5 @@
 import { NO_OVERRIDES, type TimingOverrides } from "../pool/settings";
-import type { CountedSql } from "./counted-sql";
+import type { CountedSql } from "./sql";
 
 /** The `pool_settings` row: the timings an operator set for this pool; no row means none. */
 export class PoolSettingsStore {

@@ -1,5 +1,5 @@
 import { COUNTERS, type Counter } from "../pool/events";
-import type { CountedSql } from "./counted-sql";
+import type { CountedSql } from "./sql";
 
 /** The stored keys and the event counters of one pool, as `GET /pools/{pool}` reads them. */
 export interface StoredStats {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { snapshot } from "../support/durable-pool";
 import { ADMIN_TOKEN, CLIENT_TOKEN, call, uniquePool } from "../support/http";
-import { poolSnapshot } from "../support/pool";
 
 type Caller = "no token" | "wrong token" | "client" | "admin";
 
@@ -150,14 +150,14 @@ describe.each(MOUNTS)("roles under %s", (_mount, mount) => {
         const { base, pool } = mount();
         const request = await route.prepare(base);
         const stub = env.KEY_POOL.getByName(pool);
-        const before = await poolSnapshot(stub);
+        const before = await snapshot(stub);
 
         const response = await call(request.method, request.path, { json: request.json, token: CALLERS[caller] });
 
         expect(response.status).toBe(status);
         if (status < 400) return;
         expect(response.body).toEqual({ error: expect.any(String) });
-        expect(await poolSnapshot(stub), "a refused call changes nothing").toEqual(before);
+        expect(await snapshot(stub), "a refused call changes nothing").toEqual(before);
         if (status === 401) {
           const challenge = caller === "no token" ? 'Bearer realm="KeyPool"' : expect.stringContaining("invalid_token");
           expect(response.headers.get("WWW-Authenticate")).toEqual(challenge);

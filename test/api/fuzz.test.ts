@@ -4,6 +4,7 @@ import { expect, it } from "vitest";
 import type { KeyPool } from "../../src/key-pool";
 import { type PoolSnapshot, snapshot } from "../support/durable-pool";
 import { ADMIN_TOKEN, CLIENT_TOKEN, uniquePool } from "../support/http";
+import { addKeys } from "../support/pool";
 import { scaled } from "../support/scale";
 
 const ORIGIN = "http://keypool.test";
@@ -13,7 +14,7 @@ async function seededPool() {
   const name = uniquePool();
   const stub = env.KEY_POOL.getByName(name) as DurableObjectStub<KeyPool>;
   // Enough keys that the fuzzer's successful deletes and assignments do not use them all up.
-  const ids = await stub.create(400);
+  const ids = await addKeys(stub, 400);
   const leases: number[] = [];
   for (let i = 0; i < 100; i++) {
     const held = await stub.assign();

@@ -1,7 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { AccessVars } from "../../src/http/access-config";
+import type { ConfigVars } from "../../src/config";
 import { buildRouter } from "../../src/http/router";
 import { call, TOKENS, uniquePool } from "../support/http";
 
@@ -9,7 +9,7 @@ const router = buildRouter();
 
 /** Sends a request to the Worker with other secrets than vitest.config.ts sets. */
 async function callWith(
-  vars: AccessVars,
+  vars: ConfigVars,
   method: string,
   url: string,
   token?: string,
@@ -82,7 +82,7 @@ describe("safe by default", () => {
   });
 
   it("sets no token and no local mode in wrangler.toml (the tokens here come from vitest.config.ts)", () => {
-    expect((env as AccessVars).LOCAL_DEV_NO_AUTH).toBeUndefined();
+    expect((env as ConfigVars).LOCAL_DEV_NO_AUTH).toBeUndefined();
   });
 
   it.each([
@@ -97,7 +97,7 @@ describe("safe by default", () => {
 
   it("a missing rate limiter binding answers 500 naming it", async () => {
     const response = await callWith(
-      { ADMIN_TOKEN: OLD_ADMIN, RATE_LIMITER: undefined } as AccessVars,
+      { ADMIN_TOKEN: OLD_ADMIN, RATE_LIMITER: undefined } as ConfigVars,
       "GET",
       "http://keypool.test/keys",
       OLD_ADMIN,

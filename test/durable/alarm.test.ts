@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ALARM_BATCH } from "../../src/key-pool";
 import { useFakeClock } from "../support/clock";
-import { armedAlarm, freshPool, storedKeyCount } from "../support/pool";
+import { addKeys, armedAlarm, freshPool, storedKeyCount } from "../support/pool";
 
 const KEY_TTL = 300_000;
 const BLOCK_TTL = 60_000;
@@ -12,17 +12,17 @@ describe("the alarm", () => {
     const clock = useFakeClock();
     const t0 = clock.nowMs;
     const pool = freshPool();
-    await pool.create(1);
+    await addKeys(pool, 1);
     expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL);
     clock.advance(5_000);
-    await pool.create(3);
+    await addKeys(pool, 3);
     expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL);
   });
 
   it("moves earlier when a block releases before any expiry", async () => {
     const clock = useFakeClock();
     const pool = freshPool();
-    await pool.create(1);
+    await addKeys(pool, 1);
     const blockedAt = clock.advance(1_000);
     const assigned = await pool.assign();
     expect(assigned.ok).toBe(true);
@@ -33,9 +33,9 @@ describe("the alarm", () => {
     const clock = useFakeClock();
     const t0 = clock.nowMs;
     const pool = freshPool();
-    const [early] = await pool.create(1);
+    const [early] = await addKeys(pool, 1);
     clock.advance(10_000);
-    const [late] = await pool.create(1);
+    const [late] = await addKeys(pool, 1);
     clock.set(t0 + KEY_TTL);
     expect(await runDurableObjectAlarm(pool)).toBe(true);
     expect(await storedKeyCount(pool)).toBe(1);
@@ -47,7 +47,7 @@ describe("the alarm", () => {
   it("releases due blocks so the key can be assigned again under a new lease", async () => {
     const clock = useFakeClock();
     const pool = freshPool();
-    const [id] = await pool.create(1);
+    const [id] = await addKeys(pool, 1);
     const first = await pool.assign();
     if (!first.ok) throw new Error("expected a key");
     clock.advance(BLOCK_TTL);
@@ -62,7 +62,7 @@ describe("the alarm", () => {
   it("is removed when the pool is empty", async () => {
     const clock = useFakeClock();
     const pool = freshPool();
-    await pool.create(2);
+    await addKeys(pool, 2);
     clock.advance(KEY_TTL);
     await runDurableObjectAlarm(pool);
     expect(await storedKeyCount(pool)).toBe(0);
@@ -72,7 +72,7 @@ describe("the alarm", () => {
   it("changes nothing when it runs again, late or early", async () => {
     const clock = useFakeClock();
     const pool = freshPool();
-    const ids = await pool.create(3);
+    const ids = await addKeys(pool, 3);
     await pool.assign();
     clock.advance(BLOCK_TTL + 5);
     await runDurableObjectAlarm(pool);
@@ -89,9 +89,9 @@ describe("the alarm", () => {
     // Fewer expiries than one batch, so the rest of the batch goes to releases.
     const expiring = (ALARM_BATCH * 4) / 5;
     const later = 1000 - expiring;
-    await pool.create(expiring);
+    await addKeys(pool, expiring);
     clock.advance(1_000);
-    await pool.create(later);
+    await addKeys(pool, later);
     for (let i = 0; i < 400; i++) expect((await pool.assign()).ok).toBe(true);
     clock.set(t0 + KEY_TTL); // the first keys expire; every block is due as well
     const blockedLater = () =>
@@ -120,7 +120,7 @@ describe("the alarm", () => {
     const clock = useFakeClock();
     const pool = freshPool();
     const total = ALARM_BATCH * 2 + 17;
-    for (let made = 0; made < total; made += 1000) await pool.create(Math.min(1000, total - made));
+    await addKeys(pool, total);
     clock.advance(KEY_TTL);
     const remaining: number[] = [];
     for (let run = 0; run < 3; run++) {

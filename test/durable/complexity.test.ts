@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
 import { BLOCK_TTL } from "../support/model";
-import { freshPool } from "../support/pool";
+import { addKeys, freshPool } from "../support/pool";
 
 /** The longest hold an assignment may ask for (MAX_HOLD_SECONDS in wrangler.toml). */
 const LONGEST_HOLD_SECONDS = 3_600;
@@ -16,11 +16,11 @@ const LONGEST_HOLD_SECONDS = 3_600;
 async function measure(size: number): Promise<Record<string, Cost>> {
   const clock = useFakeClock();
   const stub = freshPool();
-  for (let made = 0; made < size; made += 1000) await stub.create(Math.min(1000, size - made));
+  await addKeys(stub, size);
   await runInDurableObject(stub, (pool) => {
     for (let i = 0; i < size / 5; i++) pool.assign({ holdSeconds: LONGEST_HOLD_SECONDS });
   });
-  const [target] = await stub.create(1);
+  const [target] = await addKeys(stub, 1);
   const id = target as string;
   const rows: Record<string, Cost> = {};
   rows.create = await costOf(stub, (p) => p.create(1));

@@ -1,12 +1,12 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
-import { armedAlarm, freshPool } from "../support/pool";
+import { addKeys, armedAlarm, freshPool } from "../support/pool";
 
 it("keeps keys, blocks, leases and pending deadlines across an eviction", async () => {
   const clock = useFakeClock();
   const pool = freshPool();
-  const ids = await pool.create(5);
+  const ids = await addKeys(pool, 5);
   const held = await pool.assign();
   if (!held.ok) throw new Error("expected a key");
   const infoBefore = await Promise.all(ids.map((id) => pool.info(id)));

@@ -4,15 +4,15 @@ import { useFakeClock } from "../support/clock";
 import { checkStorage, snapshot } from "../support/durable-pool";
 import { alarmWithFailingStorage, retryAlarm } from "../support/faults";
 import { BLOCK_TTL, KEY_TTL } from "../support/model";
-import { freshPool } from "../support/pool";
+import { addKeys, freshPool } from "../support/pool";
 
 /** A pool with `expired` keys past their expiry and `due` live keys whose block is due. */
 async function poolWithDueWork(expired: number, due: number) {
   const clock = useFakeClock();
   const pool = freshPool();
-  const old = expired > 0 ? await pool.create(expired) : [];
+  const old = expired > 0 ? await addKeys(pool, expired) : [];
   clock.advance(KEY_TTL - BLOCK_TTL);
-  const blocked = due > 0 ? await pool.create(due) : [];
+  const blocked = due > 0 ? await addKeys(pool, due) : [];
   for (const id of blocked) expect(await pool.setBlocked(id, true)).toMatchObject({ ok: true });
   clock.advance(BLOCK_TTL);
   return { clock, pool, old, blocked };
@@ -65,7 +65,7 @@ describe("an alarm that fails", () => {
     // The platform gives up after its last retry: no alarm is stored, the expired keys still are.
     await runInDurableObject(pool, (_instance, state) => state.storage.deleteAlarm());
     clock.advance(1);
-    await pool.create(1);
+    await addKeys(pool, 1);
     const s = await snapshot(pool);
     expect(s.rows).toHaveLength(5);
     checkStorage(s);
@@ -76,7 +76,7 @@ describe("an alarm that arrives late or twice", () => {
   it("changes nothing a client sees, however long after its deadlines it runs, and again after that", async () => {
     const clock = useFakeClock();
     const pool = freshPool();
-    const ids: string[] = [...(await pool.create(6))];
+    const ids: string[] = [...(await addKeys(pool, 6))];
     const [blocked, kept] = ids as [string, string];
     expect(await pool.setBlocked(blocked, true)).toMatchObject({ ok: true });
     expect(await pool.assign()).toMatchObject({ ok: true });

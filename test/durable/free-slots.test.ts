@@ -2,9 +2,9 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { KeyPool } from "../../src/key-pool";
 import { ALARM_BATCH } from "../../src/key-pool";
-import { uuidToBytes } from "../../src/pool/uuid";
+import { uuidToBytes } from "../../src/storage/uuid";
 import { useFakeClock } from "../support/clock";
-import { freshPool } from "../support/pool";
+import { addKeys, freshPool } from "../support/pool";
 
 const KEY_TTL = 300_000;
 const BLOCK_TTL = 60_000;
@@ -44,7 +44,7 @@ describe("the free-slot array", () => {
   it("is dense after bulk creates, and each created id is stored as the 16 bytes it names", async () => {
     useFakeClock();
     const pool = freshPool();
-    const ids = [...(await pool.create(1000)), ...(await pool.create(1)), ...(await pool.create(250))];
+    const ids = [...(await addKeys(pool, 1000)), ...(await addKeys(pool, 1)), ...(await addKeys(pool, 250))];
     expect(new Set(ids).size).toBe(1251);
     await expectDenseFreeSlots(pool, 1251);
     const stored = await runInDurableObject(pool, (_instance, state) =>
@@ -58,9 +58,9 @@ describe("the free-slot array", () => {
   it("stays dense when a mass expiry deletes free keys from anywhere in the array", async () => {
     const clock = useFakeClock();
     const pool = freshPool();
-    const early = await pool.create(700);
+    const early = await addKeys(pool, 700);
     clock.advance(1_000);
-    await pool.create(600);
+    await addKeys(pool, 600);
     // Keys from both batches leave the free array (blocked), so holes open in the middle too.
     for (let i = 0; i < 50; i++) expect((await pool.assign()).ok).toBe(true);
     clock.set(clock.nowMs - 1_000 + KEY_TTL);
@@ -77,7 +77,7 @@ describe("the free-slot array", () => {
     const clock = useFakeClock();
     const t0 = clock.nowMs;
     const pool = freshPool();
-    const ids = await pool.create(10); // slots 0..9, in this order
+    const ids = await addKeys(pool, 10); // slots 0..9, in this order
     clock.advance(1_000);
     // Every key but those in slots 3 and 8 lives on, so exactly those two expire together.
     for (const [slot, id] of ids.entries()) if (slot !== 3 && slot !== 8) await pool.keepAlive(id);
@@ -91,7 +91,7 @@ describe("the free-slot array", () => {
   it("stays dense when many blocks are released in one alarm run, and each released key is assigned once", async () => {
     const clock = useFakeClock();
     const pool = freshPool();
-    await pool.create(ALARM_BATCH + 100);
+    await addKeys(pool, ALARM_BATCH + 100);
     const held = new Set<string>();
     for (let i = 0; i < ALARM_BATCH + 50; i++) {
       const assigned = await pool.assign();

@@ -2,20 +2,15 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import { ALARM_BATCH, type KeyPool } from "../../src/key-pool";
 import { IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../../src/pool/idempotency";
-import type { IdempotencyStore } from "../../src/storage/idempotency-store";
 import { useFakeClock } from "../support/clock";
 import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
-import { armedAlarm, freshPool } from "../support/pool";
+import { addKeys, armedAlarm, freshPool, internalsOf } from "../support/pool";
 
 const KEY_TTL = 300_000;
 
 function token(request = "GET /keys"): IdempotencyToken {
   const keyHash = crypto.getRandomValues(new Uint8Array(32));
   return { keyHash, requestHash: new TextEncoder().encode(request) };
-}
-
-function answersOf(instance: KeyPool): IdempotencyStore {
-  return (instance as unknown as { answers: IdempotencyStore }).answers;
 }
 
 const entryCount = (stub: DurableObjectStub<KeyPool>) =>
@@ -27,7 +22,7 @@ const entryCount = (stub: DurableObjectStub<KeyPool>) =>
 /** Stores `count` entries directly, expiring at `expiresAt`, to measure and drain large tables fast. */
 function seedEntries(stub: DurableObjectStub<KeyPool>, count: number, expiresAt: number): Promise<void> {
   return runInDurableObject(stub, (instance) => {
-    const answers = answersOf(instance);
+    const answers = internalsOf(instance).idempotency;
     for (let i = 0; i < count; i++) {
       const { keyHash, requestHash } = token();
       answers.put(keyHash, { requestHash, expiresAt, outcome: '{"ok":false,"refusal":"none_free"}' });
@@ -40,11 +35,11 @@ describe("idempotency entries", () => {
     const clock = useFakeClock();
     const pool = freshPool();
     const t = token();
-    const first = await pool.createOnce(1, t);
+    const first = await pool.create(1, { idempotency: t });
     clock.advance(IDEMPOTENCY_TTL_MS - 1);
-    expect(await pool.createOnce(1, t)).toEqual(first);
+    expect(await pool.create(1, { idempotency: t })).toEqual(first);
     clock.advance(1);
-    const later = await pool.createOnce(1, t);
+    const later = await pool.create(1, { idempotency: t });
     expect(later.ok && first.ok && later.value[0] !== first.value[0]).toBe(true);
   });
 
@@ -52,7 +47,7 @@ describe("idempotency entries", () => {
     const clock = useFakeClock();
     const t0 = clock.nowMs;
     const pool = freshPool();
-    await pool.createOnce(1, token("POST /keys"));
+    await pool.create(1, { idempotency: token("POST /keys") });
     expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL);
     clock.advance(KEY_TTL);
     await runDurableObjectAlarm(pool); // the key expires; the entry stays
@@ -80,7 +75,7 @@ describe("idempotency entries", () => {
 
   it("survive an eviction of the object", async () => {
     const pool = freshPool();
-    await pool.create(3);
+    await addKeys(pool, 3);
     const t = token();
     const first = await pool.assign({ idempotency: t });
     await evictDurableObject(pool);
@@ -92,7 +87,7 @@ describe("idempotency entries", () => {
 async function measure(entries: number): Promise<Record<string, Cost>> {
   const clock = useFakeClock();
   const stub = freshPool();
-  await stub.create(10);
+  await addKeys(stub, 10);
   await seedEntries(stub, entries, clock.nowMs + IDEMPOTENCY_TTL_MS);
   const assign = token();
   const create = token("POST /keys");
@@ -102,8 +97,8 @@ async function measure(entries: number): Promise<Record<string, Cost>> {
   rows.assignMismatch = await costOf(stub, (p) =>
     p.assign({ idempotency: { ...assign, requestHash: new Uint8Array(1) } }),
   );
-  rows.create = await costOf(stub, (p) => p.createOnce(1, create));
-  rows.createReplay = await costOf(stub, (p) => p.createOnce(1, create));
+  rows.create = await costOf(stub, (p) => p.create(1, { idempotency: create }));
+  rows.createReplay = await costOf(stub, (p) => p.create(1, { idempotency: create }));
   // An alarm with one idempotency entry due among `entries`.
   await seedEntries(stub, 1, clock.nowMs + 1);
   clock.advance(1);

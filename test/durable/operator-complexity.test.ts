@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ListPosition } from "../../src/pool/listing";
 import { useFakeClock } from "../support/clock";
 import { type Cost, costOf, expectFlatCost } from "../support/cost";
-import { freshPool } from "../support/pool";
+import { addKeys, freshPool } from "../support/pool";
 
 const PAGE = 50;
 
@@ -11,7 +11,7 @@ const PAGE = 50;
 async function measure(size: number): Promise<Record<string, Cost>> {
   useFakeClock();
   const stub = freshPool();
-  for (let made = 0; made < size; made += 1000) await stub.create(Math.min(1000, size - made));
+  await addKeys(stub, size);
   await runInDurableObject(stub, (instance) => {
     for (let i = 0; i < size / 5; i++) instance.assign();
   });

@@ -1,20 +1,18 @@
 import fc from "fast-check";
 import { it } from "vitest";
-import type { Assignment, BlockResult } from "../../src/key-pool";
-import { type Outcome, ok, refuse } from "../../src/pool/outcome";
+import { type Outcome, ok, refuse } from "../../src/outcome";
 import {
   block,
   createKey,
-  iso,
-  type KeyInfo,
   type KeyRecord,
   keepAlive,
   leaseMismatch,
   nextDeadline,
   settle,
-  toInfo,
   unblock,
 } from "../../src/pool/rules";
+import type { Assignment, BlockResult } from "../../src/pool/views";
+import { iso, type KeyInfo, toInfo } from "../../src/pool/views";
 import { BLOCK_TTL, KEY_TTL, PoolModel } from "../support/model";
 import { type PoolUnderTest, poolCommands, same, Tally } from "../support/model-commands";
 import { scaled } from "../support/scale";

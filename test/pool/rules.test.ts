@@ -7,10 +7,10 @@ import {
   leaseMismatch,
   nextDeadline,
   settle,
-  toInfo,
   unblock,
   uniformIndex,
 } from "../../src/pool/rules";
+import { toInfo } from "../../src/pool/views";
 
 const timings = { keyTtlMs: 300_000, blockTtlMs: 60_000 };
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 0);

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { expect, vi } from "vitest";
 import type { KeyPool } from "../../src/key-pool";
-import type { CountedSql } from "../../src/storage/counted-sql";
+import { internalsOf } from "./pool";
 
 /** What one call cost the object's SQLite database. */
 export interface Cost {
@@ -31,7 +31,7 @@ export const ROWS_PER_SETTLED_KEY = 7;
 
 /**
  * Runs `operation` inside the pool's object and answers what it returned and what it cost: the rows
- * SQLite read and wrote for every query of the object (its one `CountedSql`, src/storage/counted-sql.ts),
+ * SQLite read and wrote for every query of the object (its one `CountedSql`, src/storage/sql.ts),
  * and how many queries it ran.
  */
 export function measureCall<T>(
@@ -39,22 +39,15 @@ export function measureCall<T>(
   operation: (pool: KeyPool) => T,
 ): Promise<{ cost: Cost; result: Awaited<T> }> {
   return runInDurableObject(stub, async (instance: KeyPool) => {
-    const db = (instance as unknown as { db: CountedSql }).db;
-    const run = db.run;
-    let statements = 0;
-    // Patched on this instance for this call only; the class's own method is left as it is.
-    db.run = (...args) => {
-      statements++;
-      return run.apply(db, args) as never;
+    const { db } = internalsOf(instance);
+    const before = { read: db.rowsRead, written: db.rowsWritten, statements: db.statements };
+    const result = await operation(instance);
+    const cost = {
+      read: db.rowsRead - before.read,
+      written: db.rowsWritten - before.written,
+      statements: db.statements - before.statements,
     };
-    const before = { read: db.rowsRead, written: db.rowsWritten };
-    try {
-      const result = await operation(instance);
-      const cost = { read: db.rowsRead - before.read, written: db.rowsWritten - before.written, statements };
-      return { cost, result };
-    } finally {
-      delete (db as Partial<CountedSql>).run;
-    }
+    return { cost, result };
   });
 }
 

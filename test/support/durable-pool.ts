@@ -1,13 +1,14 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import type { Assignment, BlockResult, KeyPool } from "../../src/key-pool";
-import type { Outcome } from "../../src/pool/outcome";
-import type { KeyInfo } from "../../src/pool/rules";
-import { bytesToUuid } from "../../src/pool/uuid";
+import type { KeyPool } from "../../src/key-pool";
+import type { Outcome } from "../../src/outcome";
+import type { Assignment, BlockResult, KeyInfo } from "../../src/pool/views";
 import type { KeyColumns } from "../../src/storage/key-store";
+import { bytesToUuid } from "../../src/storage/uuid";
 import type { FakeClock } from "./clock";
 import { alarmWithFailingStorage, retryAlarm } from "./faults";
 import { BLOCK_TTL, KEY_TTL, type PoolModel } from "./model";
 import type { PoolUnderTest } from "./model-commands";
+import { addKeys, internalsOf } from "./pool";
 
 /** One row of `keys` but its secret (the store's own `KeyColumns`), the id as text. */
 export type KeyRow = Omit<KeyColumns, "id"> & { id: string };
@@ -41,7 +42,7 @@ export function snapshot(stub: DurableObjectStub<KeyPool>): Promise<PoolSnapshot
       leaseSeq: meta.lease_seq,
       stats: sql.exec<Record<string, number>>("SELECT * FROM pool_stats").one(),
       alarm: await state.storage.getAlarm(),
-      armedAt: (instance as unknown as { armedAt: number | null }).armedAt,
+      armedAt: internalsOf(instance).alarm.armedAt,
     };
   });
 }
@@ -138,7 +139,7 @@ export class DurablePool implements PoolUnderTest {
     private readonly clock: FakeClock,
   ) {}
 
-  create = (count: number) => this.stub.create(count) as Promise<string[]>;
+  create = (count: number) => addKeys(this.stub, count);
   assign = () => this.stub.assign() as Promise<Outcome<Assignment>>;
   reveal = (id: string) => this.stub.reveal(id) as Promise<Outcome<{ keyId: string; key: string }>>;
   info = (id: string) => this.stub.info(id) as Promise<Outcome<KeyInfo>>;

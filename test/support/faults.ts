@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
+import { vi } from "vitest";
 import type { KeyPool } from "../../src/key-pool";
-import { storeOf } from "./pool";
+import { internalsOf } from "./pool";
 
 /** The error an injected storage failure throws, so a test can tell it from a real one. */
 export class InjectedFailure extends Error {
@@ -19,20 +20,21 @@ const FAILABLE = ["deleteExpired", "releaseDue", "delete", "save", "earliestDead
 /**
  * Runs the pool's alarm handler with storage failing at its `failAt`-th store call (1-based), then
  * puts the store back. Answers whether the failure was hit (a short batch may finish first). The
- * seam is the object's own KeyStore instance, patched from inside the object for this one call: no
- * production code knows about it.
+ * seam is the object's own KeyStore instance (`KeyPool.internals`), spied on from inside the object
+ * for this one call.
  */
 export function alarmWithFailingStorage(stub: DurableObjectStub<KeyPool>, failAt: number): Promise<boolean> {
   return runInDurableObject(stub, async (instance: KeyPool) => {
-    const store = storeOf(instance) as unknown as Record<string, unknown>;
+    const { keys } = internalsOf(instance);
     let calls = 0;
-    for (const method of FAILABLE) {
-      const original = (store[method] as (...args: unknown[]) => unknown).bind(store);
-      store[method] = (...args: unknown[]) => {
+    // Spies on this instance's store for this one call; the method names are checked by the compiler.
+    const spies = FAILABLE.map((method) => {
+      const original = keys[method].bind(keys) as (...args: unknown[]) => unknown;
+      return vi.spyOn(keys, method).mockImplementation(((...args: unknown[]) => {
         if (++calls === failAt) throw new InjectedFailure(`injected failure at store call ${failAt} (${method})`);
         return original(...args);
-      };
-    }
+      }) as never);
+    });
     try {
       await instance.alarm();
       return false;
@@ -40,7 +42,7 @@ export function alarmWithFailingStorage(stub: DurableObjectStub<KeyPool>, failAt
       if (error instanceof InjectedFailure) return true;
       throw error;
     } finally {
-      for (const method of FAILABLE) delete store[method];
+      for (const spy of spies) spy.mockRestore();
     }
   });
 }

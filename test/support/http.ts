@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import type { AccessVars } from "../../src/http/access-config";
+import type { ConfigVars } from "../../src/config";
 
 const ORIGIN = "http://keypool.test";
 
@@ -46,7 +46,7 @@ export function uniquePool(): string {
 }
 
 function tokensOf(name: "ADMIN_TOKEN" | "CLIENT_TOKEN"): [string, string] {
-  const [first, second] = ((env as AccessVars)[name] ?? "").split(",");
+  const [first, second] = ((env as ConfigVars)[name] ?? "").split(",");
   if (first === undefined || second === undefined) throw new Error(`vitest.config.ts must set two ${name}s`);
   return [first, second];
 }

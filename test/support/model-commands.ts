@@ -7,9 +7,8 @@
 
 import fc from "fast-check";
 import { expect } from "vitest";
-import type { Assignment, BlockResult } from "../../src/key-pool";
-import type { Outcome } from "../../src/pool/outcome";
-import type { KeyInfo } from "../../src/pool/rules";
+import type { Outcome } from "../../src/outcome";
+import type { Assignment, BlockResult, KeyInfo } from "../../src/pool/views";
 import { BLOCK_TTL, KEY_TTL, type PoolModel } from "./model";
 
 /** What a pool offers a model test: the Durable Object's RPC surface plus control over time and faults. */

@@ -6,8 +6,8 @@
  * Alarms do not exist here: they clean storage up but must never change an answer.
  */
 
-import type { Outcome } from "../../src/pool/outcome";
-import type { KeyInfo } from "../../src/pool/rules";
+import type { Outcome } from "../../src/outcome";
+import type { KeyInfo } from "../../src/pool/views";
 
 /** The deployed defaults in wrangler.toml, which the Durable Object tests run with. */
 export const KEY_TTL = 300_000;

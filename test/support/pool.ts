@@ -1,16 +1,28 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { KeyPool } from "../../src/key-pool";
-import type { KeyStore } from "../../src/storage/key-store";
+import { KeyPool, type PoolInternals } from "../../src/key-pool";
+import { MAX_BULK_CREATE } from "../../src/pool/limits";
+import { uniquePool } from "./http";
 
 /** A stub for a pool of its own (storage is shared by every test in a file). */
 export function freshPool(): DurableObjectStub<KeyPool> {
-  return env.KEY_POOL.getByName(`t-${crypto.randomUUID()}`);
+  return env.KEY_POOL.getByName(uniquePool());
 }
 
-/** The object's store, to count rows and look at storage directly. */
-export function storeOf(instance: KeyPool): KeyStore {
-  return (instance as unknown as { store: KeyStore }).store;
+/** Creates `count` keys, in as many calls as the bulk limit needs, and returns their ids in order. */
+export async function addKeys(stub: DurableObjectStub<KeyPool>, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  while (ids.length < count) {
+    const outcome = await stub.create(Math.min(MAX_BULK_CREATE, count - ids.length));
+    if (!outcome.ok) throw new Error(`create refused: ${outcome.refusal}`);
+    ids.push(...outcome.value);
+  }
+  return ids;
+}
+
+/** The parts of the object, for a test running inside it. */
+export function internalsOf(instance: KeyPool): PoolInternals {
+  return KeyPool.internals(instance);
 }
 
 /** The alarm time the object has armed in storage, or null. */
@@ -24,16 +36,4 @@ export function storedKeyCount(stub: DurableObjectStub<KeyPool>): Promise<number
     stub,
     (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM keys").one().n,
   );
-}
-
-/** Everything the pool stores, to show that a refused request changed nothing. */
-export function poolSnapshot(stub: DurableObjectStub<KeyPool>): Promise<unknown> {
-  return runInDurableObject(stub, (_instance, state) => ({
-    meta: state.storage.sql.exec("SELECT * FROM pool_meta").toArray(),
-    keys: state.storage.sql
-      .exec(
-        "SELECT hex(id) AS id, hex(secret) AS secret, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot FROM keys ORDER BY id",
-      )
-      .toArray(),
-  }));
 }

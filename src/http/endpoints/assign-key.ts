@@ -1,9 +1,8 @@
 import * as z from "zod";
-import { parseMaxHoldMs } from "../../pool/config";
 import { isValidHold } from "../../pool/rules";
-import { HttpError } from "../errors";
+import { invalidRequest } from "../errors";
 import { endpoint, unwrap } from "../route";
-import { Assignment, HoldSeconds, IdempotencyHeaders } from "../schemas";
+import { Assignment, HoldSeconds, IdempotencyHeaders, queryNumber } from "../schemas";
 
 export const AssignKey = endpoint({
   method: "get",
@@ -17,19 +16,18 @@ export const AssignKey = endpoint({
     "With an `Idempotency-Key`, a retry answers the same key instead of blocking a second one.",
   access: "client",
   request: {
-    query: z.strictObject({ holdSeconds: HoldSeconds.optional() }),
+    query: z.strictObject({ holdSeconds: queryNumber(HoldSeconds).optional() }),
     headers: IdempotencyHeaders,
   },
   success: { status: 200, description: "The key, now blocked for the caller", schema: Assignment },
   errors: [404, 422],
 
   async handle({ query }, call) {
-    const maxHoldMs = parseMaxHoldMs(call.env);
+    // The schema knows the smallest hold; the largest is a var (MAX_HOLD_SECONDS), read at run time.
+    const { maxHoldMs } = call.config;
     if (query.holdSeconds !== undefined && !isValidHold(query.holdSeconds, maxHoldMs)) {
       const message = `must be at most MAX_HOLD_SECONDS (${maxHoldMs / 1000})`;
-      throw new HttpError(400, `Invalid request: query.holdSeconds: ${message}`, [
-        { path: "query.holdSeconds", message },
-      ]);
+      throw invalidRequest([{ path: "query.holdSeconds", message }]);
     }
     const pool = call.pool();
     return unwrap(await pool.assign({ holdSeconds: query.holdSeconds, idempotency: await call.idempotency() }));

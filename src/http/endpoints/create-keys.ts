@@ -23,9 +23,8 @@ export const CreateKeys = endpoint({
   async handle({ body }, call) {
     const pool = call.pool();
     const count = body?.count ?? 1;
-    const idempotency = await call.idempotency();
-    const keyIds =
-      idempotency === undefined ? await pool.create(count) : unwrap(await pool.createOnce(count, idempotency));
-    return body?.count === undefined ? { keyId: keyIds[0] } : { keyIds };
+    const keyIds = unwrap(await pool.create(count, { idempotency: await call.idempotency() }));
+    const [keyId] = keyIds;
+    return body?.count === undefined && keyId !== undefined ? { keyId } : { keyIds };
   },
 });

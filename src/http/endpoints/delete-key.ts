@@ -15,6 +15,6 @@ export const DeleteKey = endpoint({
 
   async handle({ params }, call) {
     const { keyId } = unwrap(await call.pool().remove(params.id));
-    return { keyId, deleted: true };
+    return { keyId, deleted: true as const };
   },
 });

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { endpoint, unwrap } from "../route";
-import { KeyId, KeyInfo, Lease } from "../schemas";
+import { KeyId, KeyInfo, Lease, queryNumber } from "../schemas";
 
 export const KeepAlive = endpoint({
   method: "put",
@@ -12,7 +12,7 @@ export const KeepAlive = endpoint({
   request: {
     params: z.object({ id: KeyId }),
     query: z.strictObject({
-      lease: Lease.optional().openapi({
+      lease: queryNumber(Lease).optional().openapi({
         description: "When given, acts only if this is the key's current lease (else 409).",
       }),
     }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bytesToUuid, isUuid, uuidToBytes } from "../../src/pool/uuid";
+import { isKeyId } from "../../src/pool/rules";
+import { bytesToUuid, uuidToBytes } from "../../src/storage/uuid";
 
 describe("uuid storage form", () => {
   it("round-trips random UUIDs through 16 bytes", () => {
@@ -18,6 +19,6 @@ describe("uuid storage form", () => {
 
   it.each(["", "not-a-uuid", "7f1c2a9e4b0d4c599a3e2f6d8b1e5c40", "7f1c2a9e-4b0d-4c59-9a3e-2f6d8b1e5c4g", "../keys"])(
     "does not take %j for a UUID",
-    (text) => expect(isUuid(text)).toBe(false),
+    (text) => expect(isKeyId(text)).toBe(false),
   );
 });

@@ -3,13 +3,7 @@
  * the bytes per key and per index entry than the 36-character text.
  */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(text: string): boolean {
-  return UUID.test(text);
-}
-
-/** The 16 bytes of a UUID given as text; the caller has checked it with `isUuid`. */
+/** The 16 bytes of a UUID given as text; the caller has checked it with `isKeyId`. */
 export function uuidToBytes(text: string): ArrayBuffer {
   const hex = text.replaceAll("-", "");
   const bytes = new Uint8Array(16);

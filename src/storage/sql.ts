@@ -1,9 +1,11 @@
 /**
- * Runs queries on an object's SQLite database and adds up the rows SQLite read and wrote. An object
- * makes one and every store of it runs its queries through that one, so the two totals are all the
- * rows the object touched: the complexity tests read them to show no operation grows with the pool.
+ * Runs queries on an object's SQLite database and counts what they cost: the statements run and the
+ * rows SQLite read and wrote (the numbers Cloudflare bills). An object makes one and every store of
+ * it runs its queries through that one, so the totals are all the object did: the complexity and
+ * cost tests read them to show no operation grows with the pool.
  */
 export class CountedSql {
+  statements = 0;
   rowsRead = 0;
   rowsWritten = 0;
 
@@ -12,6 +14,7 @@ export class CountedSql {
   run<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): T[] {
     const cursor = this.sql.exec<T>(query, ...bindings);
     const rows = cursor.toArray();
+    this.statements++;
     this.rowsRead += cursor.rowsRead;
     this.rowsWritten += cursor.rowsWritten;
     return rows;

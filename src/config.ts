@@ -1,0 +1,147 @@
+/**
+ * KeyPool's configuration: the [vars] and secrets of `env`, parsed and checked once per env object
+ * and cached, for the Worker and the objects alike. A bad value fails with a ConfigError that names
+ * the variable (and, for a token, its position, never the token).
+ */
+import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, ttlMs } from "./pool/limits";
+import type { PoolTimings } from "./pool/rules";
+
+export type Role = "admin" | "client";
+
+/** An accepted bearer token: only its SHA-256, with the role it grants. */
+export interface AccessToken {
+  readonly digest: Uint8Array;
+  readonly role: Role;
+}
+
+export interface Config {
+  /** KEY_TTL_SECONDS and BLOCK_TTL_SECONDS: every pool's timings unless the pool overrides them. */
+  readonly timings: PoolTimings;
+  /** MAX_HOLD_SECONDS: the longest hold an assignment may ask for, in milliseconds. */
+  readonly maxHoldMs: number;
+  /** RATE_LIMIT_PERIOD_SECONDS: the rate limiter's period; a 429 asks the client to wait this long. */
+  readonly rateLimitPeriodSeconds: number;
+  /** How many tokens ADMIN_TOKEN and CLIENT_TOKEN hold together. */
+  readonly tokenCount: number;
+  /** Their digests, worked out once (WebCrypto is asynchronous); the tokens themselves are not kept. */
+  readonly tokens: Promise<readonly AccessToken[]>;
+  /**
+   * No token is configured and the local development scripts set LOCAL_DEV_NO_AUTH=true: requests to
+   * a loopback host are then served as admin. A deployed Worker never has a loopback host name.
+   */
+  readonly localDevOpen: boolean;
+}
+
+/** The vars and secrets KeyPool reads; every other member of `env` is a binding. */
+export interface ConfigVars {
+  readonly KEY_TTL_SECONDS?: string | undefined;
+  readonly BLOCK_TTL_SECONDS?: string | undefined;
+  readonly MAX_HOLD_SECONDS?: string | undefined;
+  readonly RATE_LIMIT_PERIOD_SECONDS?: string | undefined;
+  readonly ADMIN_TOKEN?: string | undefined;
+  readonly CLIENT_TOKEN?: string | undefined;
+  readonly LOCAL_DEV_NO_AUTH?: string | undefined;
+}
+
+/**
+ * Used when a var is missing or empty. They are wrangler.toml's values, restated because they are
+ * also the contract's (a key lives 5 minutes without keep-alive, a block lasts 60 seconds): a Worker
+ * deployed with a config that lost its [vars] still keeps it. The rate limit period is the
+ * `[[ratelimits]]` binding's.
+ */
+export const DEFAULTS = {
+  KEY_TTL_SECONDS: 300,
+  BLOCK_TTL_SECONDS: 60,
+  MAX_HOLD_SECONDS: 3600,
+  RATE_LIMIT_PERIOD_SECONDS: 60,
+} as const;
+
+/** A configuration value that cannot be used; the message names the variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** RFC 6750 `b64token` characters, so any token can be sent in an `Authorization: Bearer` header. */
+const TOKEN_SYNTAX = /^[A-Za-z0-9\-._~+/]+=*$/;
+export const MIN_TOKEN_LENGTH = 16;
+export const MAX_TOKEN_LENGTH = 512;
+
+const cache = new WeakMap<object, Config>();
+
+/** The configuration of `env`, parsed the first time it is asked for; throws ConfigError. */
+export function configOf(env: object): Config {
+  let config = cache.get(env);
+  if (config === undefined) {
+    config = parseConfig(env as ConfigVars);
+    cache.set(env, config);
+  }
+  return config;
+}
+
+export function parseConfig(vars: ConfigVars): Config {
+  const admin = tokenList(vars, "ADMIN_TOKEN");
+  const client = tokenList(vars, "CLIENT_TOKEN");
+  const adminSet = new Set(admin);
+  if (client.some((token) => adminSet.has(token))) {
+    throw new ConfigError("a token may not be in both ADMIN_TOKEN and CLIENT_TOKEN");
+  }
+  const tokenCount = admin.length + client.length;
+  return {
+    timings: {
+      keyTtlMs: milliseconds(vars, "KEY_TTL_SECONDS"),
+      blockTtlMs: milliseconds(vars, "BLOCK_TTL_SECONDS"),
+    },
+    maxHoldMs: milliseconds(vars, "MAX_HOLD_SECONDS"),
+    rateLimitPeriodSeconds: ratePeriod(vars.RATE_LIMIT_PERIOD_SECONDS),
+    tokenCount,
+    tokens: Promise.all([
+      ...admin.map(async (token) => ({ digest: await sha256(token), role: "admin" as const })),
+      ...client.map(async (token) => ({ digest: await sha256(token), role: "client" as const })),
+    ]),
+    localDevOpen: tokenCount === 0 && vars.LOCAL_DEV_NO_AUTH?.trim() === "true",
+  };
+}
+
+export async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** A number of seconds in the TTL range, as whole milliseconds. */
+function milliseconds(vars: ConfigVars, name: "KEY_TTL_SECONDS" | "BLOCK_TTL_SECONDS" | "MAX_HOLD_SECONDS"): number {
+  const raw = vars[name];
+  if (raw === undefined || raw.trim() === "") return DEFAULTS[name] * 1000;
+  const ms = ttlMs(Number(raw));
+  if (ms === null) {
+    throw new ConfigError(
+      `${name} must be a positive number of seconds from ${MIN_TTL_SECONDS} to ${MAX_TTL_SECONDS}, got "${raw}"`,
+    );
+  }
+  return ms;
+}
+
+/** A comma-separated list, so a new token can be added before the old one is removed. */
+function tokenList(vars: ConfigVars, name: "ADMIN_TOKEN" | "CLIENT_TOKEN"): string[] {
+  const tokens = (vars[name] ?? "")
+    .split(",")
+    .map((token) => token.trim())
+    .filter((token) => token !== "");
+  tokens.forEach((token, index) => {
+    const which = `${name} token ${index + 1} of ${tokens.length}`;
+    if (token.length < MIN_TOKEN_LENGTH || token.length > MAX_TOKEN_LENGTH) {
+      throw new ConfigError(`${which} must be ${MIN_TOKEN_LENGTH}-${MAX_TOKEN_LENGTH} characters long`);
+    }
+    if (!TOKEN_SYNTAX.test(token)) {
+      throw new ConfigError(`${which} may only use the characters A-Z a-z 0-9 - . _ ~ + / (and trailing =)`);
+    }
+  });
+  return tokens;
+}
+
+function ratePeriod(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return DEFAULTS.RATE_LIMIT_PERIOD_SECONDS;
+  // The only periods the Workers Rate Limiting binding accepts.
+  if (raw.trim() !== "10" && raw.trim() !== "60") {
+    throw new ConfigError(`RATE_LIMIT_PERIOD_SECONDS must be 10 or 60 (the binding's period), got "${raw}"`);
+  }
+  return Number(raw);
+}

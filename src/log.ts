@@ -1,0 +1,16 @@
+/**
+ * The one way KeyPool logs: one structured object per event, which Workers Logs indexes field by
+ * field. Entries carry pool names, key ids, counts and error names; never a key value, a lease, a
+ * token or a request payload.
+ */
+export type LogEntry = { readonly event: string } & Readonly<Record<string, unknown>>;
+
+/** A change of state, or anything else an operator may want to find later. */
+export function log(entry: LogEntry): void {
+  console.log(entry);
+}
+
+/** A failure KeyPool survived, or answered 500 for: worth an operator's attention. */
+export function logError(entry: LogEntry): void {
+  console.error(entry);
+}

@@ -1,0 +1,61 @@
+/**
+ * What the pool answers about its keys: the views every read and every change returns, computed
+ * from a key's state at a moment. The HTTP layer's zod schemas (src/http/schemas.ts) are checked by
+ * the compiler to describe exactly these types, so the two cannot drift apart.
+ */
+import type { Counter } from "./events";
+import type { KeyState } from "./rules";
+import type { PoolSettings } from "./settings";
+
+/** What `GET /keys/{id}/info` answers: state and deadlines, never the key value. */
+export interface KeyInfo {
+  readonly isBlocked: boolean;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly lastActivity: string;
+  readonly blockedAt: string | null;
+  readonly releaseAt: string | null;
+}
+
+/** The info view, plus the lease when the call itself blocked or renewed the key. */
+export type BlockResult = KeyInfo & { readonly lease?: number };
+
+/** A key handed out by an assignment: its value, and the block that now holds it. */
+export interface Assignment {
+  readonly keyId: string;
+  readonly key: string;
+  readonly lease: number;
+  readonly releaseAt: string;
+}
+
+/** A key's value, for `GET /keys/{id}`. */
+export interface KeyValue {
+  readonly keyId: string;
+  readonly key: string;
+}
+
+/** A listed key: the info view plus its id, never its value. */
+export type ListedKey = { readonly keyId: string } & KeyInfo;
+
+/** What `GET /pools/{pool}` shows, but the pool's name. */
+export interface PoolStats {
+  readonly keys: { readonly total: number; readonly free: number; readonly blocked: number };
+  readonly counters: Readonly<Record<Counter, number>>;
+  readonly settings: PoolSettings;
+}
+
+export function toInfo(record: KeyState): KeyInfo {
+  return {
+    isBlocked: record.block !== null,
+    createdAt: iso(record.createdAt),
+    expiresAt: iso(record.expiresAt),
+    lastActivity: iso(record.lastActivity),
+    blockedAt: record.block === null ? null : iso(record.block.blockedAt),
+    releaseAt: record.block === null ? null : iso(record.block.releaseAt),
+  };
+}
+
+/** ISO-8601 UTC with milliseconds, e.g. `2026-11-25T15:48:19.123Z`. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,122 @@
+/**
+ * The pool's SQLite layout, versioned (docs/storage-schema.md has each version). The version lives in
+ * `pool_meta.schema_version`; an object brings its database up to SCHEMA_VERSION before it serves
+ * anything, running every step it lacks, in order, in one transaction, so an upgrade either completes
+ * or leaves the database at its old version. A database newer than this code is refused.
+ *
+ * A step is never edited once released: a deployed pool holds data written by it. A change of layout
+ * is a new step at the end, with a test that upgrades a database built by the step before.
+ */
+import type { CountedSql } from "./sql";
+
+export interface Migration {
+  /** The version the database has once this step has run. */
+  readonly version: number;
+  readonly statements: readonly string[];
+}
+
+/**
+ * Version 1: the layout KeyPool had before versioned migrations, whose code ran these statements on
+ * every start. They are all idempotent, which matters: a pool of that code that was created before
+ * its `pool_stats` or `idempotency` table existed gets them from running the step again (see
+ * `migrate`), and one that has them is left as it is.
+ */
+const V1: Migration = {
+  version: 1,
+  statements: [
+    `CREATE TABLE IF NOT EXISTS pool_meta (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       schema_version INTEGER NOT NULL,
+       free_count INTEGER NOT NULL,
+       lease_seq INTEGER NOT NULL
+     )`,
+    "INSERT OR IGNORE INTO pool_meta (id, schema_version, free_count, lease_seq) VALUES (1, 1, 0, 0)",
+    `CREATE TABLE IF NOT EXISTS keys (
+       id BLOB PRIMARY KEY NOT NULL,
+       secret BLOB NOT NULL,
+       created_at INTEGER NOT NULL,
+       last_activity INTEGER NOT NULL,
+       expires_at INTEGER NOT NULL,
+       blocked_at INTEGER,
+       release_at INTEGER,
+       lease INTEGER,
+       free_slot INTEGER
+     ) WITHOUT ROWID`,
+    // Due expiries, oldest first, and the earliest one for the alarm.
+    "CREATE INDEX IF NOT EXISTS keys_by_expiry ON keys (expires_at)",
+    // Due releases; only blocked keys have an entry.
+    "CREATE INDEX IF NOT EXISTS keys_by_release ON keys (release_at) WHERE release_at IS NOT NULL",
+    // Free keys hold the dense slots 0..free_count-1, so a uniform random pick is one index probe.
+    "CREATE UNIQUE INDEX IF NOT EXISTS keys_by_free_slot ON keys (free_slot) WHERE free_slot IS NOT NULL",
+    // Operator statistics: the live key count and event counters, kept as keys change so reading them
+    // is one row. A pool that predates this table is counted once, here.
+    `CREATE TABLE IF NOT EXISTS pool_stats (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       total INTEGER NOT NULL,
+       created INTEGER NOT NULL,
+       assigned INTEGER NOT NULL,
+       released INTEGER NOT NULL,
+       expired INTEGER NOT NULL,
+       deleted INTEGER NOT NULL
+     )`,
+    `INSERT INTO pool_stats (id, total, created, assigned, released, expired, deleted)
+     SELECT 1, (SELECT count(*) FROM keys), 0, 0, 0, 0, 0
+     WHERE NOT EXISTS (SELECT 1 FROM pool_stats WHERE id = 1)`,
+    // Per-pool timings set with PUT /pools/{pool}/settings; NULL (or no row) means the [vars] default.
+    `CREATE TABLE IF NOT EXISTS pool_settings (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       key_ttl_ms INTEGER,
+       block_ttl_ms INTEGER
+     )`,
+    // Answers kept for `Idempotency-Key` replays: digests, not requests, so an entry stays small.
+    `CREATE TABLE IF NOT EXISTS idempotency (
+       key_hash BLOB PRIMARY KEY NOT NULL,
+       request_hash BLOB NOT NULL,
+       expires_at INTEGER NOT NULL,
+       outcome TEXT NOT NULL
+     ) WITHOUT ROWID`,
+    // Due entries, oldest first, and the earliest one for the alarm.
+    "CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency (expires_at)",
+  ],
+};
+
+/** Every step, in order: version n is the n-th. */
+export const MIGRATIONS: readonly Migration[] = [V1];
+
+/** The layout this code reads and writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A database this code must not touch; the message names both versions. */
+export class SchemaVersionError extends Error {
+  override readonly name = "SchemaVersionError";
+}
+
+/** The version of the layout stored, or 0 when the database holds no pool yet. */
+export function storedVersion(db: CountedSql): number {
+  const [table] = db.run("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'pool_meta'");
+  if (table === undefined) return 0;
+  const [meta] = db.run<{ schema_version: number }>("SELECT schema_version FROM pool_meta WHERE id = 1");
+  return meta?.schema_version ?? 0;
+}
+
+/**
+ * Runs every step the database lacks, in order, and records the version reached; the caller runs it
+ * in one transaction. Throws SchemaVersionError for a database newer than `steps`, changing nothing.
+ * Answers the version the database had.
+ */
+export function migrate(db: CountedSql, steps: readonly Migration[] = MIGRATIONS): number {
+  const from = storedVersion(db);
+  const to = steps.length;
+  if (from > to) {
+    throw new SchemaVersionError(
+      `this pool's storage is at schema version ${from}, newer than this code's version ${to}: ` +
+        "deploy the newer KeyPool again (it refuses to touch the pool meanwhile)",
+    );
+  }
+  if (from === to) return from;
+  // Version 1 was never recorded as complete by the code that wrote it (see V1): make it so first.
+  const pending = steps.filter((step) => step.version > from || step.version === 1);
+  for (const step of pending) for (const statement of step.statements) db.run(statement);
+  db.run("UPDATE pool_meta SET schema_version = ? WHERE id = 1", to);
+  return from;
+}
