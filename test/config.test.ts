@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, configOf, DEFAULTS, parseConfig, sha256 } from "../src/config";
+import { thrownBy } from "./support/thrown";
 
 const A = "admin-token-0123456789";
 const B = "admin-token-abcdefghij";
@@ -74,7 +75,7 @@ describe("access", () => {
     ["with a quote", 'quote"in-the-token-here'],
   ])("rejects a token %s, naming the variable but not the token", (_why, bad) => {
     for (const name of ["ADMIN_TOKEN", "CLIENT_TOKEN"]) {
-      const error = catching(() => parseConfig({ [name]: `${A.replace("admin", "other")},${bad}` }));
+      const error = thrownBy(() => parseConfig({ [name]: `${A.replace("admin", "other")},${bad}` }));
       expect(error).toBeInstanceOf(ConfigError);
       expect(error.message).toContain(`${name} token 2 of 2`);
       expect(error.message).not.toContain(bad);
@@ -97,12 +98,3 @@ describe("configOf", () => {
     expect(configOf({ KEY_TTL_SECONDS: "2" })).not.toBe(first);
   });
 });
-
-function catching(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a throw");
-}

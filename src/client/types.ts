@@ -20,6 +20,5 @@ export type ErrorBody = z.infer<typeof api.ErrorBody>;
 export type PoolStats = z.infer<typeof pools.PoolStatsBody>;
 export type PoolSettings = z.infer<typeof pools.Settings>;
 export type SettingsPatch = z.input<typeof pools.SettingsBody>;
-// Query values travel as text; the server reads them with these types.
-export type ListQuery = Partial<z.output<typeof pools.ListQuery>>;
+export type ListQuery = Partial<z.output<typeof pools.ListQuery>>; // sent as text, read as these types
 export type KeyPage = z.infer<typeof pools.KeyPageBody>;

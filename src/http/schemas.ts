@@ -46,6 +46,9 @@ export const KeyId = z
   .string()
   .openapi({ description: "The key's id (a UUID).", format: "uuid", example: "7f1c2a9e-4b0d-4c59-9a3e-2f6d8b1e5c40" });
 
+/** The `{id}` of a key's path. */
+export const KeyParams = z.object({ id: KeyId });
+
 export const Lease = z
   .number()
   .int()

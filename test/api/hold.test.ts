@@ -4,8 +4,7 @@ import { describe, expect, it } from "vitest";
 import { buildRouter } from "../../src/http/router";
 import { useFakeClock } from "../support/clock";
 import { ADMIN_TOKEN, call, uniquePool } from "../support/http";
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { BLOCK_TTL_MS, iso, MAX_HOLD_SECONDS } from "../support/timings";
 
 describe("GET /keys?holdSeconds=N", () => {
   it("blocks for N seconds instead of BLOCK_TTL_SECONDS, and the alarm releases it then", async () => {
@@ -58,17 +57,17 @@ describe("GET /keys?holdSeconds=N", () => {
     const renewed = await call("PUT", `/pools/${pool}/keys/${held.keyId}`, {
       json: { blocked: true, lease: held.lease },
     });
-    expect(renewed.body).toMatchObject({ blockedAt: iso(now), releaseAt: iso(now + 60_000), lease: held.lease });
+    expect(renewed.body).toMatchObject({ blockedAt: iso(now), releaseAt: iso(now + BLOCK_TTL_MS), lease: held.lease });
   });
 
-  it("accepts 1 and MAX_HOLD_SECONDS (3600)", async () => {
+  it("accepts 1 and MAX_HOLD_SECONDS", async () => {
     const clock = useFakeClock();
     const pool = uniquePool();
     await call("POST", `/pools/${pool}/keys`, { json: { count: 2 } });
     const shortest = await call("GET", `/pools/${pool}/keys?holdSeconds=1`);
-    const longest = await call("GET", `/pools/${pool}/keys?holdSeconds=3600`);
+    const longest = await call("GET", `/pools/${pool}/keys?holdSeconds=${MAX_HOLD_SECONDS}`);
     expect(shortest.body.releaseAt).toBe(iso(clock.nowMs + 1_000));
-    expect(longest.body.releaseAt).toBe(iso(clock.nowMs + 3_600_000));
+    expect(longest.body.releaseAt).toBe(iso(clock.nowMs + MAX_HOLD_SECONDS * 1000));
   });
 
   it.each(["0", "-5", "1.5", "3601", "abc", ""])("answers 400 for holdSeconds=%j and blocks nothing", async (bad) => {
@@ -81,10 +80,10 @@ describe("GET /keys?holdSeconds=N", () => {
   });
 
   it("names MAX_HOLD_SECONDS and its value when N is too long", async () => {
-    const answer = await call("GET", `/pools/${uniquePool()}/keys?holdSeconds=3601`);
+    const answer = await call("GET", `/pools/${uniquePool()}/keys?holdSeconds=${MAX_HOLD_SECONDS + 1}`);
     expect(answer.body).toEqual({
-      error: "Invalid request: query.holdSeconds: must be at most MAX_HOLD_SECONDS (3600)",
-      details: [{ path: "query.holdSeconds", message: "must be at most MAX_HOLD_SECONDS (3600)" }],
+      error: `Invalid request: query.holdSeconds: must be at most MAX_HOLD_SECONDS (${MAX_HOLD_SECONDS})`,
+      details: [{ path: "query.holdSeconds", message: `must be at most MAX_HOLD_SECONDS (${MAX_HOLD_SECONDS})` }],
     });
   });
 

@@ -2,7 +2,6 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { call } from "../support/http";
 import {
-  BLOCK_TTL_MS,
   blockKey,
   createKey,
   createKeys,
@@ -12,27 +11,23 @@ import {
   INFO_FIELDS,
   ISO_MS,
   infoOf,
-  iso,
-  KEY_TTL_MS,
   poolBase,
   UUID_V4,
   unknownId,
   warmUp,
 } from "../support/keys";
+import { BLOCK_TTL_MS, iso, KEY_TTL_MS } from "../support/timings";
 
 /**
- * Every endpoint runs under both mounts. `/keys` is the shared pool "default": tests there only
- * touch ids they created and never assume the pool is empty. A named pool is the test's own
- * (`isolated`), so there a test may also assert what GET /keys (assign) picks or that nothing is free.
+ * Every key route, each test in a pool of its own (`poolBase`), so a test may assert what GET /keys
+ * (assign) picks or that nothing is free. `/keys` is the same routes on the pool "default": the last
+ * test shows the two mounts serve one pool.
  */
-const mounts = [
-  { mount: "/keys (pool default)", base: () => "/keys", isolated: false },
-  { mount: "/pools/{pool}/keys", base: poolBase, isolated: true },
-];
 
 beforeAll(warmUp, 30_000);
 
-describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
+describe("the key routes", () => {
+  const newBase = poolBase;
   describe("POST creates keys", () => {
     it("creates one free key and answers 201 with only its keyId, a UUIDv4", async () => {
       const base = newBase();
@@ -83,7 +78,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
   });
 
   describe("GET assigns a free key", () => {
-    it("hands out a key with its value, a lease and releaseAt = now + BLOCK_TTL, and blocks it", async () => {
+    it("hands out a key with its value, a lease and releaseAt = now + BLOCK_TTL_MS, and blocks it", async () => {
       const clock = useFakeClock();
       const base = newBase();
       const created = await createKey(base);
@@ -94,7 +89,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       expect(body.key).not.toBe(body.keyId);
       expect(Number.isSafeInteger(body.lease) && body.lease >= 1).toBe(true);
       expect(body.releaseAt).toBe(iso(clock.nowMs + BLOCK_TTL_MS));
-      if (isolated) expect(body.keyId).toBe(created);
+      expect(body.keyId).toBe(created);
 
       const info = await infoOf(base, body.keyId);
       expect(info).toMatchObject({ isBlocked: true, blockedAt: iso(clock.nowMs), releaseAt: body.releaseAt });
@@ -105,9 +100,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       const base = newBase();
       const keyId = await createKey(base);
       const revealed = expectOk(await call("GET", `${base}/${keyId}`)).key;
-      const assigned = isolated
-        ? expectOk(await call("GET", base))
-        : (await drain(base)).find((a) => a.keyId === keyId);
+      const assigned = expectOk(await call("GET", base));
       expect(assigned).toMatchObject({ keyId, key: revealed });
     });
 
@@ -118,7 +111,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       const ids = assignments.map((a) => a.keyId);
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids).toEqual(expect.arrayContaining(created));
-      if (isolated) expect(ids).toHaveLength(3);
+      expect(ids).toHaveLength(3);
       expectError(await call("GET", base), 404);
     });
 
@@ -167,7 +160,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
   });
 
   describe("GET /{id}/info shows state and deadlines", () => {
-    it("shows a new key as free, with expiresAt = createdAt + KEY_TTL and no block times", async () => {
+    it("shows a new key as free, with expiresAt = createdAt + KEY_TTL_MS and no block times", async () => {
       const clock = useFakeClock();
       const base = newBase();
       const keyId = await createKey(base);
@@ -183,7 +176,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       });
     });
 
-    it("shows a blocked key with blockedAt and releaseAt = blockedAt + BLOCK_TTL", async () => {
+    it("shows a blocked key with blockedAt and releaseAt = blockedAt + BLOCK_TTL_MS", async () => {
       const clock = useFakeClock();
       const base = newBase();
       const keyId = await createKey(base);
@@ -230,7 +223,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       expectError(await call("PUT", `${base}/${keyId}`, { json: { blocked: true } }), 404);
       expectError(await call("PUT", `${base}/${keyId}/alive`), 404);
       expectError(await call("DELETE", `${base}/${keyId}`), 404);
-      if (isolated) expectError(await call("GET", base), 404);
+      expectError(await call("GET", base), 404);
     });
 
     it("deletes a blocked key too", async () => {
@@ -247,7 +240,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
   });
 
   describe("PUT /{id} blocks and unblocks", () => {
-    it('blocks a free key with {"blocked": true}: 200, info and a new lease, releaseAt = now + BLOCK_TTL', async () => {
+    it('blocks a free key with {"blocked": true}: 200, info and a new lease, releaseAt = now + BLOCK_TTL_MS', async () => {
       const clock = useFakeClock();
       const base = newBase();
       const keyId = await createKey(base);
@@ -260,7 +253,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       });
       expect(Number.isSafeInteger(body.lease) && body.lease >= 1).toBe(true);
       expectError(await call("GET", `${base}/${keyId}`), 403);
-      if (isolated) expectError(await call("GET", base), 404);
+      expectError(await call("GET", base), 404);
     });
 
     it('unblocks with {"blocked": false}: 200 info without a lease, and the value is served again', async () => {
@@ -271,7 +264,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       expect(Object.keys(body).sort()).toEqual(INFO_FIELDS);
       expect(body).toMatchObject({ isBlocked: false, blockedAt: null, releaseAt: null });
       expect(expectOk(await call("GET", `${base}/${keyId}`)).keyId).toBe(keyId);
-      if (isolated) expect(expectOk(await call("GET", base)).keyId).toBe(keyId);
+      expect(expectOk(await call("GET", base)).keyId).toBe(keyId);
     });
 
     it("lets the holder unblock with its current lease", async () => {
@@ -290,7 +283,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       expect(expectOk(await call("PUT", `${base}/${keyId}`, { json: { blocked: false } }))).toEqual(before);
     });
 
-    it("renews a block with the current lease: same lease, blockedAt = now, releaseAt = now + BLOCK_TTL", async () => {
+    it("renews a block with the current lease: same lease, blockedAt = now, releaseAt = now + BLOCK_TTL_MS", async () => {
       const clock = useFakeClock();
       const base = newBase();
       const keyId = await createKey(base);
@@ -357,7 +350,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
   });
 
   describe("PUT /{id}/alive keeps a key alive", () => {
-    it("sets lastActivity = now and expiresAt = now + KEY_TTL, keeping createdAt", async () => {
+    it("sets lastActivity = now and expiresAt = now + KEY_TTL_MS, keeping createdAt", async () => {
       const clock = useFakeClock();
       const base = newBase();
       const keyId = await createKey(base);
@@ -429,7 +422,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       expectError(await call("PUT", `${base}/${forPut}`, { json: { blocked: true } }), 404);
       expectError(await call("PUT", `${base}/${forAlive}/alive`), 404);
       expectError(await call("DELETE", `${base}/${forDelete}`), 404);
-      if (isolated) expectError(await call("GET", base), 404);
+      expectError(await call("GET", base), 404);
     });
 
     it("expires a blocked key at expiresAt too: blocking does not keep a key alive", async () => {
@@ -444,7 +437,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       expectError(await call("PUT", `${base}/${keyId}`, { json: { blocked: false, lease: blocked.lease } }), 404);
     });
 
-    it("keeps a kept-alive key past its first deadline until now + KEY_TTL", async () => {
+    it("keeps a kept-alive key past its first deadline until now + KEY_TTL_MS", async () => {
       const clock = useFakeClock();
       const base = newBase();
       const keyId = await createKey(base);
@@ -470,17 +463,17 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       expect(expectOk(await call("GET", `${base}/${keyId}`)).keyId).toBe(keyId);
     });
 
-    it("frees a blocked key at exactly blockedAt + BLOCK_TTL; a new block gets a bigger lease and the old lease is refused", async () => {
+    it("frees a blocked key at exactly blockedAt + BLOCK_TTL_MS; a new block gets a bigger lease and the old lease is refused", async () => {
       const clock = useFakeClock();
       const base = newBase();
       const keyId = await createKey(base);
-      const old = isolated ? expectOk(await call("GET", base)) : await blockKey(base, keyId);
-      if (isolated) expect(old.keyId).toBe(keyId);
+      const old = expectOk(await call("GET", base));
+      expect(old.keyId).toBe(keyId);
 
       clock.advance(BLOCK_TTL_MS - 1);
       expect((await infoOf(base, keyId)).isBlocked).toBe(true);
       expectError(await call("GET", `${base}/${keyId}`), 403);
-      if (isolated) expectError(await call("GET", base), 404);
+      expectError(await call("GET", base), 404);
 
       clock.advance(1);
       expect(await infoOf(base, keyId)).toMatchObject({ isBlocked: false, blockedAt: null, releaseAt: null });
@@ -489,8 +482,8 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
       expectError(await call("PUT", `${base}/${keyId}`, { json: { blocked: true, lease: old.lease } }), 409);
       expect((await infoOf(base, keyId)).isBlocked).toBe(false);
 
-      const again = isolated ? expectOk(await call("GET", base)) : await blockKey(base, keyId);
-      if (isolated) expect(again.keyId).toBe(keyId);
+      const again = expectOk(await call("GET", base));
+      expect(again.keyId).toBe(keyId);
       expect(again.lease).toBeGreaterThan(old.lease);
       expectError(await call("PUT", `${base}/${keyId}`, { json: { blocked: false, lease: old.lease } }), 409);
       expectError(await call("PUT", `${base}/${keyId}/alive?lease=${old.lease}`), 409);
@@ -508,7 +501,7 @@ describe.each(mounts)("under $mount", ({ base: newBase, isolated }) => {
         clock.advance(step);
         expectError(await call("GET", `${base}/${keyId}`), 404);
         expectError(await call("GET", `${base}/${keyId}/info`), 404);
-        if (isolated) expectError(await call("GET", base), 404);
+        expectError(await call("GET", base), 404);
       }
     });
   });

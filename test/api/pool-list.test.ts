@@ -1,9 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { call, uniquePool } from "../support/http";
-
-const KEY_TTL = 300_000;
-const BLOCK_TTL = 60_000;
+import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 /** Every key of `state`, following cursors page by page; also returns the pages' sizes. */
 async function listAll(pool: string, state: string, limit: number) {
@@ -86,14 +84,14 @@ describe("GET /pools/{pool}/list", () => {
   it("never lists expired keys, and shows a block whose time is up as released", async () => {
     const clock = useFakeClock();
     const { pool, blockedIds } = await poolWith(2, 1);
-    clock.advance(BLOCK_TTL);
+    clock.advance(BLOCK_TTL_MS);
     // The listing settles overdue deadlines first, so the released key is among the free ones.
     expect((await listAll(pool, "free", 10)).keys.map((k) => k.keyId)).toContain(blockedIds[0]);
     const all = await listAll(pool, "all", 10);
     expect(all.keys).toHaveLength(3);
     expect(all.keys.find((k) => k.keyId === blockedIds[0])).toMatchObject({ isBlocked: false, releaseAt: null });
     expect((await listAll(pool, "blocked", 10)).keys).toEqual([]);
-    clock.advance(KEY_TTL);
+    clock.advance(KEY_TTL_MS);
     expect((await listAll(pool, "all", 10)).keys).toEqual([]);
     expect((await listAll(pool, "free", 10)).keys).toEqual([]);
   });

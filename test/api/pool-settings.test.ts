@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { call, uniquePool } from "../support/http";
+import { KEY_TTL_MS } from "../support/timings";
 
 function put(pool: string, json: unknown) {
   return call("PUT", `/pools/${pool}/settings`, { json });
@@ -19,7 +20,7 @@ describe("PUT /pools/{pool}/settings", () => {
     const after = await call("POST", `/pools/${pool}/keys`);
 
     const oldInfo = await call("GET", `/pools/${pool}/keys/${before.body.keyId}/info`);
-    expect(Date.parse(oldInfo.body.expiresAt) - Date.parse(oldInfo.body.lastActivity)).toBe(300_000);
+    expect(Date.parse(oldInfo.body.expiresAt) - Date.parse(oldInfo.body.lastActivity)).toBe(KEY_TTL_MS);
     const newInfo = await call("GET", `/pools/${pool}/keys/${after.body.keyId}/info`);
     expect(Date.parse(newInfo.body.expiresAt)).toBe(t + 10_000);
 

@@ -3,9 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { call, uniquePool } from "../support/http";
-
-const KEY_TTL = 300_000;
-const BLOCK_TTL = 60_000;
+import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 async function stats(pool: string) {
   const response = await call("GET", `/pools/${pool}`);
@@ -55,13 +53,13 @@ describe("GET /pools/{pool}", () => {
     const pool = uniquePool();
     await call("POST", `/pools/${pool}/keys`, { json: { count: 3 } });
     await call("GET", `/pools/${pool}/keys`);
-    clock.advance(BLOCK_TTL);
+    clock.advance(BLOCK_TTL_MS);
     await runDurableObjectAlarm(env.KEY_POOL.getByName(pool));
     expect(await stats(pool)).toMatchObject({
       keys: { total: 3, free: 3, blocked: 0 },
       counters: { created: 3, assigned: 1, released: 1, expired: 0 },
     });
-    clock.advance(KEY_TTL);
+    clock.advance(KEY_TTL_MS);
     await runDurableObjectAlarm(env.KEY_POOL.getByName(pool));
     expect(await stats(pool)).toMatchObject({
       keys: { total: 0, free: 0, blocked: 0 },
@@ -74,13 +72,13 @@ describe("GET /pools/{pool}", () => {
     const pool = uniquePool();
     await call("POST", `/pools/${pool}/keys`, { json: { count: 2 } });
     await call("GET", `/pools/${pool}/keys`);
-    clock.advance(BLOCK_TTL);
+    clock.advance(BLOCK_TTL_MS);
     // No alarm has run: the block is due, so the key counts as free and released.
     expect(await stats(pool)).toMatchObject({
       keys: { total: 2, free: 2, blocked: 0 },
       counters: { released: 1, expired: 0 },
     });
-    clock.advance(KEY_TTL);
+    clock.advance(KEY_TTL_MS);
     expect(await stats(pool)).toMatchObject({ keys: { total: 0, free: 0, blocked: 0 }, counters: { expired: 2 } });
   });
 
@@ -90,7 +88,7 @@ describe("GET /pools/{pool}", () => {
     await call("POST", `/pools/${pool}/keys`, { json: { count: 2 } });
     const first = (await call("GET", `/pools/${pool}/keys`)).body.keyId;
     const second = (await call("GET", `/pools/${pool}/keys`)).body.keyId;
-    clock.advance(BLOCK_TTL);
+    clock.advance(BLOCK_TTL_MS);
     await call("PUT", `/pools/${pool}/keys/${first}/alive`);
     await call("PUT", `/pools/${pool}/keys/${second}`, { json: { blocked: true } });
     await runDurableObjectAlarm(env.KEY_POOL.getByName(pool));
@@ -104,7 +102,7 @@ describe("GET /pools/{pool}", () => {
     const clock = useFakeClock();
     const pool = uniquePool();
     const created = await call("POST", `/pools/${pool}/keys`);
-    clock.advance(KEY_TTL);
+    clock.advance(KEY_TTL_MS);
     expect((await call("DELETE", `/pools/${pool}/keys/${created.body.keyId}`)).status).toBe(404);
     expect(await stats(pool)).toMatchObject({ keys: { total: 0 }, counters: { expired: 1, deleted: 0 } });
   });

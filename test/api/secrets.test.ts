@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ConfigVars } from "../../src/config";
 import { buildRouter } from "../../src/http/router";
+import wranglerToml from "../../wrangler.toml?raw";
 import { call, TOKENS, uniquePool } from "../support/http";
 
 const router = buildRouter();
@@ -81,7 +82,16 @@ describe("safe by default", () => {
     expect((await callWith(vars, "POST", base)).status).toBe(401);
   });
 
-  it("sets no token and no local mode in wrangler.toml (the tokens here come from vitest.config.ts)", () => {
+  it("wrangler.toml sets no token and no local mode (the tests' tokens come from vitest.config.ts)", () => {
+    // The file itself: the test runtime's bindings add tokens, so `env` could not show one in the file.
+    const assignments = wranglerToml
+      .split("\n")
+      .map((line) => line.replace(/#.*/, "").trim())
+      .filter((line) => line.includes("="))
+      .map((line) => line.split("=")[0]?.trim());
+    expect(assignments).toContain("KEY_TTL_SECONDS"); // the parse found the [vars]
+    for (const name of ["ADMIN_TOKEN", "CLIENT_TOKEN", "LOCAL_DEV_NO_AUTH"]) expect(assignments).not.toContain(name);
+    expect(wranglerToml).not.toMatch(/test-(admin|client)-token/);
     expect((env as ConfigVars).LOCAL_DEV_NO_AUTH).toBeUndefined();
   });
 

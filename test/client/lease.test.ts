@@ -6,9 +6,7 @@ import { adminClient, testClient } from "../support/client";
 import { useFakeClock } from "../support/clock";
 import { uniquePool } from "../support/http";
 import { FakeTimers } from "../support/timers";
-
-const KEY_TTL = 300_000;
-const BLOCK_TTL = 60_000;
+import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 /** A pool of its own with `keys` keys, a client on fake timers sharing the pool's fake clock. */
 async function setup(keys = 1, options: Parameters<typeof testClient>[0] = {}) {
@@ -49,13 +47,13 @@ describe("a lease", () => {
     const { clock, timers, client, admin, stub } = await setup(1);
     const t0 = clock.nowMs;
     const lease = await client.acquire();
-    await timers.advance(KEY_TTL * 2);
+    await timers.advance(KEY_TTL_MS * 2);
     await runDurableObjectAlarm(stub);
     const info = await admin.info(lease.keyId);
     expect(info.isBlocked).toBe(true);
-    expect(Date.parse(info.releaseAt as string)).toBeGreaterThan(t0 + KEY_TTL * 2);
-    expect(Date.parse(info.releaseAt as string) - Date.parse(info.blockedAt as string)).toBe(BLOCK_TTL);
-    expect(Date.parse(info.expiresAt)).toBeGreaterThan(t0 + KEY_TTL * 2);
+    expect(Date.parse(info.releaseAt as string)).toBeGreaterThan(t0 + KEY_TTL_MS * 2);
+    expect(Date.parse(info.releaseAt as string) - Date.parse(info.blockedAt as string)).toBe(BLOCK_TTL_MS);
+    expect(Date.parse(info.expiresAt)).toBeGreaterThan(t0 + KEY_TTL_MS * 2);
     await lease.release();
   });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { deadlinesFrom, firstDeadline, renewalTimes } from "../../src/client/schedule";
+import { iso } from "../support/timings";
 
 const T = Date.UTC(2026, 10, 25, 12, 0, 0);
-const iso = (ms: number) => new Date(ms).toISOString();
 const info = (over: Record<string, unknown> = {}) => ({
   isBlocked: true,
   createdAt: iso(T - 1_000_000),

@@ -3,9 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ALARM_BATCH } from "../../src/key-pool";
 import { useFakeClock } from "../support/clock";
 import { addKeys, armedAlarm, freshPool, storedKeyCount } from "../support/pool";
-
-const KEY_TTL = 300_000;
-const BLOCK_TTL = 60_000;
+import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 describe("the alarm", () => {
   it("is armed at the first key's expiry and not moved by later, later-expiring keys", async () => {
@@ -13,10 +11,10 @@ describe("the alarm", () => {
     const t0 = clock.nowMs;
     const pool = freshPool();
     await addKeys(pool, 1);
-    expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL);
+    expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL_MS);
     clock.advance(5_000);
     await addKeys(pool, 3);
-    expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL);
+    expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL_MS);
   });
 
   it("moves earlier when a block releases before any expiry", async () => {
@@ -26,7 +24,7 @@ describe("the alarm", () => {
     const blockedAt = clock.advance(1_000);
     const assigned = await pool.assign();
     expect(assigned.ok).toBe(true);
-    expect(await armedAlarm(pool)).toBe(blockedAt + BLOCK_TTL);
+    expect(await armedAlarm(pool)).toBe(blockedAt + BLOCK_TTL_MS);
   });
 
   it("deletes expired keys for good and re-arms for the next deadline", async () => {
@@ -36,12 +34,12 @@ describe("the alarm", () => {
     const [early] = await addKeys(pool, 1);
     clock.advance(10_000);
     const [late] = await addKeys(pool, 1);
-    clock.set(t0 + KEY_TTL);
+    clock.set(t0 + KEY_TTL_MS);
     expect(await runDurableObjectAlarm(pool)).toBe(true);
     expect(await storedKeyCount(pool)).toBe(1);
     expect((await pool.info(early as string)).ok).toBe(false);
     expect((await pool.info(late as string)).ok).toBe(true);
-    expect(await armedAlarm(pool)).toBe(t0 + 10_000 + KEY_TTL);
+    expect(await armedAlarm(pool)).toBe(t0 + 10_000 + KEY_TTL_MS);
   });
 
   it("releases due blocks so the key can be assigned again under a new lease", async () => {
@@ -50,7 +48,7 @@ describe("the alarm", () => {
     const [id] = await addKeys(pool, 1);
     const first = await pool.assign();
     if (!first.ok) throw new Error("expected a key");
-    clock.advance(BLOCK_TTL);
+    clock.advance(BLOCK_TTL_MS);
     await runDurableObjectAlarm(pool);
     const info = await pool.info(id as string);
     expect(info).toMatchObject({ ok: true, value: { isBlocked: false, blockedAt: null, releaseAt: null } });
@@ -63,7 +61,7 @@ describe("the alarm", () => {
     const clock = useFakeClock();
     const pool = freshPool();
     await addKeys(pool, 2);
-    clock.advance(KEY_TTL);
+    clock.advance(KEY_TTL_MS);
     await runDurableObjectAlarm(pool);
     expect(await storedKeyCount(pool)).toBe(0);
     expect(await armedAlarm(pool)).toBeNull();
@@ -74,7 +72,7 @@ describe("the alarm", () => {
     const pool = freshPool();
     const ids = await addKeys(pool, 3);
     await pool.assign();
-    clock.advance(BLOCK_TTL + 5);
+    clock.advance(BLOCK_TTL_MS + 5);
     await runDurableObjectAlarm(pool);
     const after = await Promise.all(ids.map((id) => pool.info(id)));
     // A duplicate delivery: the alarm, re-armed for the first expiry, fires again before it is due.
@@ -93,7 +91,7 @@ describe("the alarm", () => {
     clock.advance(1_000);
     await addKeys(pool, later);
     for (let i = 0; i < 400; i++) expect((await pool.assign()).ok).toBe(true);
-    clock.set(t0 + KEY_TTL); // the first keys expire; every block is due as well
+    clock.set(t0 + KEY_TTL_MS); // the first keys expire; every block is due as well
     const blockedLater = () =>
       runInDurableObject(
         pool,
@@ -101,7 +99,7 @@ describe("the alarm", () => {
           state.storage.sql
             .exec<{ n: number }>(
               "SELECT count(*) AS n FROM keys WHERE release_at IS NOT NULL AND expires_at > ?",
-              t0 + KEY_TTL,
+              t0 + KEY_TTL_MS,
             )
             .one().n,
       );
@@ -121,7 +119,7 @@ describe("the alarm", () => {
     const pool = freshPool();
     const total = ALARM_BATCH * 2 + 17;
     await addKeys(pool, total);
-    clock.advance(KEY_TTL);
+    clock.advance(KEY_TTL_MS);
     const remaining: number[] = [];
     for (let run = 0; run < 3; run++) {
       await runDurableObjectAlarm(pool);

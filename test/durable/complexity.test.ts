@@ -2,11 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
-import { BLOCK_TTL } from "../support/model";
 import { addKeys, freshPool } from "../support/pool";
-
-/** The longest hold an assignment may ask for (MAX_HOLD_SECONDS in wrangler.toml). */
-const LONGEST_HOLD_SECONDS = 3_600;
+import { BLOCK_TTL_MS, MAX_HOLD_SECONDS } from "../support/timings";
 
 /**
  * Every operation, measured on a pool of `size` keys, a fifth of them held for the longest hold, so
@@ -18,7 +15,7 @@ async function measure(size: number): Promise<Record<string, Cost>> {
   const stub = freshPool();
   await addKeys(stub, size);
   await runInDurableObject(stub, (pool) => {
-    for (let i = 0; i < size / 5; i++) pool.assign({ holdSeconds: LONGEST_HOLD_SECONDS });
+    for (let i = 0; i < size / 5; i++) pool.assign({ holdSeconds: MAX_HOLD_SECONDS });
   });
   const [target] = await addKeys(stub, 1);
   const id = target as string;
@@ -32,7 +29,7 @@ async function measure(size: number): Promise<Record<string, Cost>> {
   rows.remove = await costOf(stub, (p) => p.remove(id));
   // Blocks a free key for the pool's block time: the one release the alarm below has due.
   rows.assign = await costOf(stub, (p) => p.assign());
-  clock.advance(BLOCK_TTL);
+  clock.advance(BLOCK_TTL_MS);
   rows.alarm = await costOf(stub, (p) => p.alarm());
   return rows;
 }

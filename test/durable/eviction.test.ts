@@ -2,6 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { addKeys, armedAlarm, freshPool } from "../support/pool";
+import { KEY_TTL_MS } from "../support/timings";
 
 it("keeps keys, blocks, leases and pending deadlines across an eviction", async () => {
   const clock = useFakeClock();
@@ -23,7 +24,7 @@ it("keeps keys, blocks, leases and pending deadlines across an eviction", async 
 
   // The deadlines still fire after the restart.
   await evictDurableObject(pool);
-  clock.advance(300_000);
+  clock.advance(KEY_TTL_MS);
   await runDurableObjectAlarm(pool);
   expect(await Promise.all(ids.map((id) => pool.info(id)))).toEqual(
     ids.map(() => ({ ok: false, refusal: "not_found" })),

@@ -3,18 +3,18 @@ import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { checkStorage, snapshot } from "../support/durable-pool";
 import { alarmWithFailingStorage, retryAlarm } from "../support/faults";
-import { BLOCK_TTL, KEY_TTL } from "../support/model";
 import { addKeys, freshPool } from "../support/pool";
+import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 /** A pool with `expired` keys past their expiry and `due` live keys whose block is due. */
 async function poolWithDueWork(expired: number, due: number) {
   const clock = useFakeClock();
   const pool = freshPool();
   const old = expired > 0 ? await addKeys(pool, expired) : [];
-  clock.advance(KEY_TTL - BLOCK_TTL);
+  clock.advance(KEY_TTL_MS - BLOCK_TTL_MS);
   const blocked = due > 0 ? await addKeys(pool, due) : [];
   for (const id of blocked) expect(await pool.setBlocked(id, true)).toMatchObject({ ok: true });
-  clock.advance(BLOCK_TTL);
+  clock.advance(BLOCK_TTL_MS);
   return { clock, pool, old, blocked };
 }
 
@@ -80,10 +80,10 @@ describe("an alarm that arrives late or twice", () => {
     const [blocked, kept] = ids as [string, string];
     expect(await pool.setBlocked(blocked, true)).toMatchObject({ ok: true });
     expect(await pool.assign()).toMatchObject({ ok: true });
-    clock.advance(KEY_TTL - 1_000);
+    clock.advance(KEY_TTL_MS - 1_000);
     expect(await pool.keepAlive(kept)).toMatchObject({ ok: true });
     // Long past every deadline but the kept key's: releases due, five keys expired, nothing run yet.
-    clock.advance(KEY_TTL - 1);
+    clock.advance(KEY_TTL_MS - 1);
     const answers = async () => Promise.all(ids.map((id) => pool.info(id)));
     const before = await answers();
     expect(before.filter((a) => a.ok)).toHaveLength(1);

@@ -5,9 +5,7 @@ import { ALARM_BATCH } from "../../src/key-pool";
 import { uuidToBytes } from "../../src/storage/uuid";
 import { useFakeClock } from "../support/clock";
 import { addKeys, freshPool } from "../support/pool";
-
-const KEY_TTL = 300_000;
-const BLOCK_TTL = 60_000;
+import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 type Layout = { freeCount: number; freeSlots: number[]; blockedWithSlot: number; badBlobs: number; keys: number };
 
@@ -63,7 +61,7 @@ describe("the free-slot array", () => {
     await addKeys(pool, 600);
     // Keys from both batches leave the free array (blocked), so holes open in the middle too.
     for (let i = 0; i < 50; i++) expect((await pool.assign()).ok).toBe(true);
-    clock.set(clock.nowMs - 1_000 + KEY_TTL);
+    clock.set(clock.nowMs - 1_000 + KEY_TTL_MS);
     // Enough batches for the first 700 and no more: the second batch's keys are not due yet.
     for (let run = 0; run < Math.ceil(700 / ALARM_BATCH); run++) await runDurableObjectAlarm(pool);
     const after = await layout(pool);
@@ -81,7 +79,7 @@ describe("the free-slot array", () => {
     clock.advance(1_000);
     // Every key but those in slots 3 and 8 lives on, so exactly those two expire together.
     for (const [slot, id] of ids.entries()) if (slot !== 3 && slot !== 8) await pool.keepAlive(id);
-    clock.set(t0 + KEY_TTL);
+    clock.set(t0 + KEY_TTL_MS);
     await runDurableObjectAlarm(pool);
     await expectDenseFreeSlots(pool, 8);
     expect(await pool.info(ids[3] as string)).toEqual({ ok: false, refusal: "not_found" });
@@ -98,7 +96,7 @@ describe("the free-slot array", () => {
       if (!assigned.ok) throw new Error("expected a free key");
       held.add(assigned.value.keyId);
     }
-    clock.advance(BLOCK_TTL);
+    clock.advance(BLOCK_TTL_MS);
     await runDurableObjectAlarm(pool); // releases one batch
     await runDurableObjectAlarm(pool); // and the rest
     await expectDenseFreeSlots(pool, ALARM_BATCH + 100);

@@ -5,8 +5,7 @@ import { IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../../src/pool/idempo
 import { useFakeClock } from "../support/clock";
 import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
 import { addKeys, armedAlarm, freshPool, internalsOf } from "../support/pool";
-
-const KEY_TTL = 300_000;
+import { KEY_TTL_MS } from "../support/timings";
 
 function token(request = "GET /keys"): IdempotencyToken {
   const keyHash = crypto.getRandomValues(new Uint8Array(32));
@@ -48,8 +47,8 @@ describe("idempotency entries", () => {
     const t0 = clock.nowMs;
     const pool = freshPool();
     await pool.create(1, { idempotency: token("POST /keys") });
-    expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL);
-    clock.advance(KEY_TTL);
+    expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL_MS);
+    clock.advance(KEY_TTL_MS);
     await runDurableObjectAlarm(pool); // the key expires; the entry stays
     expect(await entryCount(pool)).toBe(1);
     expect(await armedAlarm(pool)).toBe(t0 + IDEMPOTENCY_TTL_MS);

@@ -3,9 +3,9 @@ import { expect, it } from "vitest";
 import { ALARM_BATCH, type KeyPool } from "../../src/key-pool";
 import { useFakeClock } from "../support/clock";
 import { checkStorage, snapshot } from "../support/durable-pool";
-import { KEY_TTL } from "../support/model";
 import { addKeys, freshPool } from "../support/pool";
 import { scaled } from "../support/scale";
+import { KEY_TTL_MS } from "../support/timings";
 
 // 20,000 in the default run; `npm run test:long` (scale 5) drains the 100,000 the figures quote.
 const KEYS = scaled(20_000);
@@ -27,7 +27,7 @@ it(`drains ${KEYS} keys expiring at the same moment in bounded alarm runs, answe
   const createMs = Date.now() - createStarted;
   clock.advance(1);
   const survivor = (await addKeys(pool, 1))[0] as string;
-  clock.advance(KEY_TTL - 1); // every doomed key expires now; the survivor a millisecond later
+  clock.advance(KEY_TTL_MS - 1); // every doomed key expires now; the survivor a millisecond later
 
   let runs = 0;
   let longestRunMs = 0;

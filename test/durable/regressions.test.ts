@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { measureCall } from "../support/cost";
 import { checkStorage, snapshot } from "../support/durable-pool";
-import { KEY_TTL } from "../support/model";
 import { addKeys, freshPool } from "../support/pool";
+import { KEY_TTL_MS } from "../support/timings";
 
 /**
  * Bugs the model, fault and mass-expiry tests found, each kept as the smallest sequence that showed
@@ -18,7 +18,7 @@ describe("regressions", () => {
     const clock = useFakeClock();
     const pool = freshPool();
     await addKeys(pool, 5);
-    clock.advance(KEY_TTL - 1);
+    clock.advance(KEY_TTL_MS - 1);
     const [live] = await addKeys(pool, 1);
     clock.advance(2);
     expect(await pool.assign()).toMatchObject({ ok: true, value: { keyId: live } });
@@ -31,7 +31,7 @@ describe("regressions", () => {
     for (let made = 0; made < 5000; made += 1000) await addKeys(pool, 1000);
     clock.advance(1);
     const [survivor] = await addKeys(pool, 1);
-    clock.advance(KEY_TTL - 1); // 5,000 expired free keys the alarm has not removed yet, and one live one
+    clock.advance(KEY_TTL_MS - 1); // 5,000 expired free keys the alarm has not removed yet, and one live one
 
     const { result: outcome, cost } = await measureCall(pool, (instance) => instance.assign());
     const { read, written } = cost;

@@ -1,23 +1,15 @@
 import fc from "fast-check";
 import { it } from "vitest";
 import { type Outcome, ok, refuse } from "../../src/outcome";
-import {
-  block,
-  createKey,
-  type KeyRecord,
-  keepAlive,
-  leaseMismatch,
-  nextDeadline,
-  settle,
-  unblock,
-} from "../../src/pool/rules";
-import type { Assignment, BlockResult } from "../../src/pool/views";
-import { iso, type KeyInfo, toInfo } from "../../src/pool/views";
-import { BLOCK_TTL, KEY_TTL, PoolModel } from "../support/model";
+import type { KeyRecord } from "../../src/pool/rules";
+import * as rules from "../../src/pool/rules";
+import { type Assignment, type BlockResult, iso, type KeyInfo, toInfo } from "../../src/pool/views";
+import { PoolModel } from "../support/model";
 import { type PoolUnderTest, poolCommands, same, Tally } from "../support/model-commands";
 import { scaled } from "../support/scale";
+import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
-const timings = { keyTtlMs: KEY_TTL, blockTtlMs: BLOCK_TTL };
+const timings = { keyTtlMs: KEY_TTL_MS, blockTtlMs: BLOCK_TTL_MS };
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 0);
 
 /**
@@ -35,7 +27,7 @@ class RulesPool implements PoolUnderTest {
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const n = ++this.made;
-      const record = createKey(fakeUuid(n), fakeUuid(1_000_000 + n), this.now, timings);
+      const record = rules.createKey(fakeUuid(n), fakeUuid(1_000_000 + n), this.now, timings);
       this.records.set(record.keyId, record);
       ids.push(record.keyId);
     }
@@ -46,7 +38,7 @@ class RulesPool implements PoolUnderTest {
     const free = [...this.records.keys()].map((id) => this.current(id)).filter((r) => r !== null && r.block === null);
     const chosen = free[pick % Math.max(1, free.length)];
     if (chosen == null) return refuse("none_free");
-    const blocked = block(chosen, this.now, ++this.leaseSeq, timings);
+    const blocked = rules.block(chosen, this.now, ++this.leaseSeq, timings);
     this.records.set(blocked.keyId, blocked);
     return ok({
       keyId: blocked.keyId,
@@ -77,10 +69,10 @@ class RulesPool implements PoolUnderTest {
   async setBlocked(id: string, blocked: boolean, lease?: number): Promise<Outcome<BlockResult>> {
     const current = this.current(id);
     if (current === null) return refuse("not_found");
-    if (leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
-    if (!blocked) return ok(toInfo(this.put(unblock(current))));
+    if (rules.leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
+    if (!blocked) return ok(toInfo(this.put(rules.unblock(current))));
     if (current.block !== null && lease === undefined) return refuse("held");
-    const next = block(current, this.now, lease ?? ++this.leaseSeq, timings);
+    const next = rules.block(current, this.now, lease ?? ++this.leaseSeq, timings);
     this.put(next);
     return ok({ ...toInfo(next), lease: next.block.lease });
   }
@@ -88,8 +80,8 @@ class RulesPool implements PoolUnderTest {
   async keepAlive(id: string, lease?: number): Promise<Outcome<KeyInfo>> {
     const current = this.current(id);
     if (current === null) return refuse("not_found");
-    if (leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
-    return ok(toInfo(this.put(keepAlive(current, this.now, timings))));
+    if (rules.leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
+    return ok(toInfo(this.put(rules.keepAlive(current, this.now, timings))));
   }
 
   setNow(now: number): void {
@@ -111,7 +103,7 @@ class RulesPool implements PoolUnderTest {
     for (const id of model.ids) {
       const key = model.live(id);
       const stored = this.records.get(id);
-      const current = stored === undefined ? null : settle(stored, this.now);
+      const current = stored === undefined ? null : rules.settle(stored, this.now);
       if (key === null) {
         if (current !== null) throw new Error(`gone key ${id} is still live`);
         continue;
@@ -120,18 +112,19 @@ class RulesPool implements PoolUnderTest {
       same(toInfo(current), model.info(key), `info of ${id}`);
       same(current.block?.lease, model.heldBlock(key)?.lease, `lease of ${id}`);
       // Deadlines are exactly derived from the activity times they follow.
-      same(stored.expiresAt, stored.lastActivity + KEY_TTL, `expiry of ${id}`);
-      if (stored.block !== null) same(stored.block.releaseAt, stored.block.blockedAt + BLOCK_TTL, `release of ${id}`);
+      same(stored.expiresAt, stored.lastActivity + KEY_TTL_MS, `expiry of ${id}`);
+      if (stored.block !== null)
+        same(stored.block.releaseAt, stored.block.blockedAt + BLOCK_TTL_MS, `release of ${id}`);
       // The deadline the pool would arm for is this key's earliest pending one.
       const held = model.heldBlock(key);
-      const expiry = key.lastActivity + KEY_TTL;
+      const expiry = key.lastActivity + KEY_TTL_MS;
       same(
-        nextDeadline(current),
-        held === null ? expiry : Math.min(expiry, held.blockedAt + BLOCK_TTL),
+        rules.nextDeadline(current),
+        held === null ? expiry : Math.min(expiry, held.blockedAt + BLOCK_TTL_MS),
         `deadline of ${id}`,
       );
     }
-    const armed = Math.min(...[...this.records.values()].map(nextDeadline));
+    const armed = Math.min(...[...this.records.values()].map(rules.nextDeadline));
     const earliest = model.pendingDeadlines()[0];
     if (earliest !== undefined && armed > earliest)
       throw new Error(`armed for ${armed}, after the earliest deadline ${earliest}`);
@@ -140,7 +133,7 @@ class RulesPool implements PoolUnderTest {
   private current(id: string): KeyRecord | null {
     const stored = this.records.get(id.toLowerCase());
     if (stored === undefined) return null;
-    const current = settle(stored, this.now);
+    const current = rules.settle(stored, this.now);
     if (current === null) this.records.delete(stored.keyId);
     else this.records.set(current.keyId, current);
     return current;

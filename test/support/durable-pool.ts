@@ -6,9 +6,10 @@ import type { KeyColumns } from "../../src/storage/key-store";
 import { bytesToUuid } from "../../src/storage/uuid";
 import type { FakeClock } from "./clock";
 import { alarmWithFailingStorage, retryAlarm } from "./faults";
-import { BLOCK_TTL, KEY_TTL, type PoolModel } from "./model";
+import type { PoolModel } from "./model";
 import type { PoolUnderTest } from "./model-commands";
 import { addKeys, internalsOf } from "./pool";
+import { BLOCK_TTL_MS, KEY_TTL_MS } from "./timings";
 
 /** One row of `keys` but its secret (the store's own `KeyColumns`), the id as text. */
 export type KeyRow = Omit<KeyColumns, "id"> & { id: string };
@@ -71,10 +72,10 @@ export function checkStorage(s: PoolSnapshot): void {
       leases.add(row.lease);
       if (row.lease > s.leaseSeq) fail(`lease ${row.lease} is beyond the lease counter ${s.leaseSeq}`, row);
     }
-    if (row.expires_at !== row.last_activity + KEY_TTL)
-      fail(`key ${row.id}: expiry is not lastActivity + KEY_TTL`, row);
-    if (blocked && row.release_at !== (row.blocked_at as number) + BLOCK_TTL) {
-      fail(`key ${row.id}: release is not blockedAt + BLOCK_TTL`, row);
+    if (row.expires_at !== row.last_activity + KEY_TTL_MS)
+      fail(`key ${row.id}: expiry is not lastActivity + KEY_TTL_MS`, row);
+    if (blocked && row.release_at !== (row.blocked_at as number) + BLOCK_TTL_MS) {
+      fail(`key ${row.id}: release is not blockedAt + BLOCK_TTL_MS`, row);
     }
   }
   if (slots.size !== s.freeCount) fail(`${slots.size} free keys but free_count ${s.freeCount}`, s);

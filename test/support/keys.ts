@@ -10,14 +10,11 @@ export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** The deployed defaults from wrangler.toml [vars]. */
-export const KEY_TTL_MS = 300_000;
-export const BLOCK_TTL_MS = 60_000;
 
 /** The fields of a key's info, in no particular order; never the key value. */
 export const INFO_FIELDS = ["blockedAt", "createdAt", "expiresAt", "isBlocked", "lastActivity", "releaseAt"];
 
 /** A time as the API writes it. */
-export const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** `/pools/{pool}/keys` for a pool of the caller's own, empty until it creates keys. */
 export const poolBase = (): string => `/pools/${uniquePool()}/keys`;

@@ -9,7 +9,8 @@ import fc from "fast-check";
 import { expect } from "vitest";
 import type { Outcome } from "../../src/outcome";
 import type { Assignment, BlockResult, KeyInfo } from "../../src/pool/views";
-import { BLOCK_TTL, KEY_TTL, type PoolModel } from "./model";
+import type { PoolModel } from "./model";
+import { BLOCK_TTL_MS, KEY_TTL_MS } from "./timings";
 
 /** What a pool offers a model test: the Durable Object's RPC surface plus control over time and faults. */
 export interface PoolUnderTest {
@@ -252,9 +253,9 @@ const keyRef: fc.Arbitrary<KeyRef> = fc.oneof(
 const leaseChoice: fc.Arbitrary<LeaseChoice> = fc.constantFrom("none", "latest", "latest", "older", "future");
 const advanceBy: fc.Arbitrary<number> = fc.oneof(
   fc.integer({ min: 0, max: 2_000 }),
-  fc.integer({ min: 1, max: BLOCK_TTL }),
-  fc.constantFrom(BLOCK_TTL - 1, BLOCK_TTL, BLOCK_TTL + 1, KEY_TTL - 1, KEY_TTL, KEY_TTL + 1),
-  fc.integer({ min: BLOCK_TTL, max: 2 * KEY_TTL }),
+  fc.integer({ min: 1, max: BLOCK_TTL_MS }),
+  fc.constantFrom(BLOCK_TTL_MS - 1, BLOCK_TTL_MS, BLOCK_TTL_MS + 1, KEY_TTL_MS - 1, KEY_TTL_MS, KEY_TTL_MS + 1),
+  fc.integer({ min: BLOCK_TTL_MS, max: 2 * KEY_TTL_MS }),
 );
 
 /**

@@ -8,10 +8,9 @@
 
 import type { Outcome } from "../../src/outcome";
 import type { KeyInfo } from "../../src/pool/views";
+import { BLOCK_TTL_MS, iso, KEY_TTL_MS } from "./timings";
 
 /** The deployed defaults in wrangler.toml, which the Durable Object tests run with. */
-export const KEY_TTL = 300_000;
-export const BLOCK_TTL = 60_000;
 
 export interface ModelKey {
   readonly id: string;
@@ -23,8 +22,6 @@ export interface ModelKey {
   deleted: boolean;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-
 export class PoolModel {
   /** Every key ever created, by lower-case id (UUIDs compare case-insensitively). */
   readonly keys = new Map<string, ModelKey>();
@@ -35,8 +32,8 @@ export class PoolModel {
 
   constructor(
     public now: number,
-    readonly keyTtl = KEY_TTL,
-    readonly blockTtl = BLOCK_TTL,
+    readonly keyTtl = KEY_TTL_MS,
+    readonly blockTtl = BLOCK_TTL_MS,
   ) {}
 
   /** The key if it exists right now: created, not deleted, and strictly before its expiry. */

@@ -1,6 +1,5 @@
-import * as z from "zod";
 import { endpoint, unwrap } from "../route";
-import { Deleted, KeyId } from "../schemas";
+import { Deleted, KeyParams } from "../schemas";
 
 export const DeleteKey = endpoint({
   method: "delete",
@@ -9,7 +8,7 @@ export const DeleteKey = endpoint({
   tags: ["Keys"],
   summary: "Remove a key for good (a blocked one too)",
   access: "admin",
-  request: { params: z.object({ id: KeyId }) },
+  request: { params: KeyParams },
   success: { status: 200, description: "Deleted", schema: Deleted },
   errors: [404],
 

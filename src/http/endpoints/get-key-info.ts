@@ -1,6 +1,5 @@
-import * as z from "zod";
 import { endpoint, unwrap } from "../route";
-import { KeyId, KeyInfo } from "../schemas";
+import { KeyInfo, KeyParams } from "../schemas";
 
 export const GetKeyInfo = endpoint({
   method: "get",
@@ -9,7 +8,7 @@ export const GetKeyInfo = endpoint({
   tags: ["Keys"],
   summary: "A key's state and deadlines (never its value)",
   access: "client",
-  request: { params: z.object({ id: KeyId }) },
+  request: { params: KeyParams },
   success: { status: 200, description: "The key's state", schema: KeyInfo },
   errors: [404],
 

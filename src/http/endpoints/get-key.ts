@@ -1,6 +1,5 @@
-import * as z from "zod";
 import { endpoint, unwrap } from "../route";
-import { KeyId, KeyValue } from "../schemas";
+import { KeyParams, KeyValue } from "../schemas";
 
 export const GetKey = endpoint({
   method: "get",
@@ -9,7 +8,7 @@ export const GetKey = endpoint({
   tags: ["Keys"],
   summary: "Get a key's value if it is usable (not blocked); changes nothing",
   access: "client",
-  request: { params: z.object({ id: KeyId }) },
+  request: { params: KeyParams },
   success: { status: 200, description: "The key's value", schema: KeyValue },
   errors: [403, 404],
 

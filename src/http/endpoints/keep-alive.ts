@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { endpoint, unwrap } from "../route";
-import { KeyId, KeyInfo, Lease, queryNumber } from "../schemas";
+import { KeyInfo, KeyParams, Lease, queryNumber } from "../schemas";
 
 export const KeepAlive = endpoint({
   method: "put",
@@ -10,7 +10,7 @@ export const KeepAlive = endpoint({
   summary: "Keep a key alive: lastActivity = now, expiresAt = now + KEY_TTL (blocked keys too)",
   access: "client",
   request: {
-    params: z.object({ id: KeyId }),
+    params: KeyParams,
     query: z.strictObject({
       lease: queryNumber(Lease).optional().openapi({
         description: "When given, acts only if this is the key's current lease (else 409).",

@@ -1,6 +1,5 @@
-import * as z from "zod";
 import { endpoint, unwrap } from "../route";
-import { BlockResult, KeyId, UpdateBody } from "../schemas";
+import { BlockResult, KeyParams, UpdateBody } from "../schemas";
 
 export const UpdateKey = endpoint({
   method: "put",
@@ -13,7 +12,7 @@ export const UpdateKey = endpoint({
     "`lease`. With `lease`, the call acts only for the current holder: unblock releases the block, " +
     "block renews it. Blocking a key that is already blocked without its lease answers 409.",
   access: "client-with-lease",
-  request: { params: z.object({ id: KeyId }), body: { schema: UpdateBody, required: true } },
+  request: { params: KeyParams, body: { schema: UpdateBody, required: true } },
   success: { status: 200, description: "The key's state after the change", schema: BlockResult },
   errors: [404, 409, 413, 415],
 

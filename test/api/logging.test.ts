@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { call, uniquePool } from "../support/http";
+import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 /** Every object the pool logged while `action` ran. */
 async function logged(action: () => Promise<unknown>): Promise<any[]> {
@@ -58,7 +59,7 @@ describe("structured logs", () => {
     const pool = uniquePool();
     const ids = (await call("POST", `/pools/${pool}/keys`, { json: { count: 3 } })).body.keyIds;
     await call("GET", `/pools/${pool}/keys`);
-    clock.advance(300_000);
+    clock.advance(KEY_TTL_MS);
     const lines = await logged(() => runDurableObjectAlarm(env.KEY_POOL.getByName(pool)));
     // The held key expired with its block due too: it is logged as expired, not also as released.
     expect(lines).toEqual([{ event: "expired", pool, count: 3, keyIds: expect.arrayContaining(ids) }]);
@@ -69,7 +70,7 @@ describe("structured logs", () => {
     const pool = uniquePool();
     await call("POST", `/pools/${pool}/keys`);
     const held = (await call("GET", `/pools/${pool}/keys`)).body.keyId;
-    clock.advance(60_000);
+    clock.advance(BLOCK_TTL_MS);
     const lines = await logged(() => runDurableObjectAlarm(env.KEY_POOL.getByName(pool)));
     expect(lines).toEqual([{ event: "released", pool, keyId: held }]);
   });

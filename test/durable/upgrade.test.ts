@@ -1,0 +1,92 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { SCHEMA_VERSION } from "../../src/storage/migrations";
+import { useFakeClock } from "../support/clock";
+import { snapshot } from "../support/durable-pool";
+import { buildV1Pool, schemaVersion } from "../support/legacy-pool";
+import { addKeys, freshPool } from "../support/pool";
+import { iso, KEY_TTL_MS } from "../support/timings";
+
+describe("a pool written by storage version 1", () => {
+  it("is upgraded when its object starts, and every key, lease, deadline, counter, setting and replay survives", async () => {
+    const clock = useFakeClock();
+    const stub = freshPool();
+    const v1 = await buildV1Pool(stub, clock.nowMs);
+    const { now } = v1;
+    await evictDurableObject(stub);
+
+    expect(await stub.info(v1.free[0])).toEqual({
+      ok: true,
+      value: {
+        isBlocked: false,
+        createdAt: iso(now - 20_000),
+        lastActivity: iso(now - 10_000),
+        expiresAt: iso(now - 10_000 + KEY_TTL_MS),
+        blockedAt: null,
+        releaseAt: null,
+      },
+    });
+    expect(await schemaVersion(stub)).toBe(SCHEMA_VERSION);
+    expect(await stub.info(v1.held)).toMatchObject({
+      ok: true,
+      value: { isBlocked: true, blockedAt: iso(now - 5_000), releaseAt: iso(now + 25_000) },
+    });
+    expect(await stub.info(v1.longHold)).toMatchObject({ ok: true, value: { releaseAt: iso(now + 599_000) } });
+    expect(await stub.info(v1.overdue)).toMatchObject({ ok: true, value: { isBlocked: false, releaseAt: null } });
+    expect(await stub.info(v1.expired)).toEqual({ ok: false, refusal: "not_found" });
+    expect(await stub.reveal(v1.free[1])).toEqual({
+      ok: true,
+      value: { keyId: v1.free[1], key: v1.values[v1.free[1]] },
+    });
+    expect(await stub.reveal(v1.held)).toEqual({ ok: false, refusal: "blocked" });
+
+    // Replays answer what the v1 pool recorded, without doing the work again.
+    expect(await stub.create(1, { idempotency: v1.replays.create })).toEqual({ ok: true, value: [v1.free[0]] });
+    expect(await stub.assign({ idempotency: v1.replays.assign })).toEqual({ ok: false, refusal: "none_free" });
+
+    // Counters go on from where they were; the overdue release and the expiry are counted once.
+    expect(await stub.poolStats()).toEqual({
+      keys: { total: 5, free: 3, blocked: 2 },
+      counters: { ...v1.counters, released: v1.counters.released + 1, expired: v1.counters.expired + 1 },
+      settings: { keyTtlSeconds: KEY_TTL_MS / 1000, blockTtlSeconds: 30 },
+    });
+
+    // Holders keep their leases; new blocks get leases above every one handed out before.
+    expect(await stub.keepAlive(v1.longHold, 9)).toMatchObject({ ok: true });
+    expect(await stub.setBlocked(v1.held, false, 7)).toMatchObject({ ok: true, value: { isBlocked: false } });
+    const assigned = [];
+    for (let i = 0; i < 4; i++) assigned.push(await stub.assign());
+    expect(assigned.map((a) => (a.ok ? a.value.keyId : null)).sort()).toEqual([...v1.free, v1.held, v1.overdue].sort());
+    expect(assigned.map((a) => (a.ok ? a.value.lease : 0)).every((lease) => lease > v1.leaseSeq)).toBe(true);
+    expect(await stub.assign()).toEqual({ ok: false, refusal: "none_free" });
+
+    // Its pending deadlines still fire: every key expires once its TTL has passed.
+    clock.advance(KEY_TTL_MS);
+    await runDurableObjectAlarm(stub);
+    expect((await snapshot(stub)).rows).toEqual([]);
+  });
+});
+
+describe("a database newer than this code", () => {
+  it("is refused: every call fails naming both versions, and nothing in it changes", async () => {
+    useFakeClock();
+    const stub = freshPool();
+    const [keyId] = await addKeys(stub, 2);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE pool_meta SET schema_version = ? WHERE id = 1", SCHEMA_VERSION + 1);
+    });
+    const before = await snapshot(stub);
+    await evictDurableObject(stub);
+
+    const message = `schema version ${SCHEMA_VERSION + 1}, newer than this code's version ${SCHEMA_VERSION}`;
+    await runInDurableObject(stub, async (pool) => {
+      expect(() => pool.create(1)).toThrow(message);
+      expect(() => pool.assign()).toThrow(message);
+      expect(() => pool.info(keyId as string)).toThrow(message);
+      expect(() => pool.setBlocked(keyId as string, true)).toThrow(message);
+      expect(() => pool.poolStats()).toThrow(message);
+      await expect(pool.alarm()).rejects.toThrow(message);
+    });
+    expect(await snapshot(stub)).toEqual({ ...before, armedAt: null });
+  });
+});

@@ -1,0 +1,131 @@
+import { runInDurableObject } from "cloudflare:test";
+import type { KeyPool } from "../../src/key-pool";
+import type { IdempotencyToken } from "../../src/pool/idempotency";
+import { V1_FIRST_TABLES, V1_SCHEMA } from "../storage/fixtures/v1";
+import { KEY_TTL_MS } from "./timings";
+
+/** What a v1 pool built by `buildV1Pool` holds, for the test to find again after the upgrade. */
+export interface V1Pool {
+  /** When it was written; the test's clock stands there. */
+  readonly now: number;
+  /** Free, in free slots 0 and 1. */
+  readonly free: readonly [string, string];
+  /** Blocked by an assignment under lease 7 for the pool's block time (30 s, its own setting). */
+  readonly held: string;
+  /** Blocked under lease 8; its release passed 10 s ago and no alarm has ended it yet. */
+  readonly overdue: string;
+  /** Free, in free slot 2; it expired 1 ms ago and no alarm has deleted it yet. */
+  readonly expired: string;
+  /** Blocked under lease 9 for a 600 s hold (`holdSeconds`). */
+  readonly longHold: string;
+  /** Every key's value, by id. */
+  readonly values: Readonly<Record<string, string>>;
+  /** An idempotent create whose answer (the first free key) is stored, and an assignment refused as none_free. */
+  readonly replays: { readonly create: IdempotencyToken; readonly assign: IdempotencyToken };
+  /** The lease counter, and the counters stored. */
+  readonly leaseSeq: number;
+  readonly counters: { created: number; assigned: number; released: number; expired: number; deleted: number };
+}
+
+const POOL_BLOCK_TTL = 30_000;
+
+/**
+ * Replaces the object's database with one written in storage version 1 by the code of that time,
+ * holding keys in every state, deadlines past and pending, a setting, idempotency entries and
+ * counters. With `firstTablesOnly`, it is a pool of the first v1 code: no `pool_stats` or
+ * `idempotency` table. Evict the object afterwards, so it starts again on this database.
+ */
+export function buildV1Pool(stub: DurableObjectStub<KeyPool>, now: number, firstTablesOnly = false): Promise<V1Pool> {
+  return runInDurableObject(stub, async (_instance, state) => {
+    const sql = state.storage.sql;
+    dropAllTables(sql);
+    for (const statement of firstTablesOnly ? V1_FIRST_TABLES : V1_SCHEMA) sql.exec(statement);
+
+    const ids = Array.from({ length: 6 }, () => crypto.randomUUID());
+    const [a, b, held, overdue, expired, longHold] = ids as [string, string, string, string, string, string];
+    const values = Object.fromEntries(ids.map((id) => [id, crypto.randomUUID()]));
+    const key = (
+      id: string,
+      created: number,
+      activity: number,
+      block: [number, number, number] | null,
+      slot: number | null,
+    ) =>
+      sql.exec(
+        `INSERT INTO keys (id, secret, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot)
+         VALUES (unhex(?), unhex(?), ?, ?, ?, ?, ?, ?, ?)`,
+        hex(id),
+        hex(values[id] as string),
+        created,
+        activity,
+        activity + KEY_TTL_MS,
+        block?.[0] ?? null,
+        block?.[1] ?? null,
+        block?.[2] ?? null,
+        slot,
+      );
+    key(a, now - 20_000, now - 10_000, null, 0);
+    key(b, now - 20_000, now - 20_000, null, 1);
+    key(held, now - 20_000, now - 5_000, [now - 5_000, now - 5_000 + POOL_BLOCK_TTL, 7], null);
+    key(overdue, now - 80_000, now - 80_000, [now - 40_000, now - 10_000, 8], null);
+    key(expired, now - KEY_TTL_MS - 1, now - KEY_TTL_MS - 1, null, 2);
+    key(longHold, now - 1_000, now - 1_000, [now - 1_000, now - 1_000 + 600_000, 9], null);
+    sql.exec("UPDATE pool_meta SET free_count = 3, lease_seq = 9 WHERE id = 1");
+    sql.exec("INSERT INTO pool_settings (id, key_ttl_ms, block_ttl_ms) VALUES (1, NULL, ?)", POOL_BLOCK_TTL);
+
+    const counters = { created: 10, assigned: 7, released: 2, expired: 3, deleted: 1 };
+    const replays = { create: token(), assign: token() };
+    if (!firstTablesOnly) {
+      sql.exec(
+        "UPDATE pool_stats SET total = 6, created = ?, assigned = ?, released = ?, expired = ?, deleted = ? WHERE id = 1",
+        counters.created,
+        counters.assigned,
+        counters.released,
+        counters.expired,
+        counters.deleted,
+      );
+      const entry = (t: IdempotencyToken, outcome: unknown) =>
+        sql.exec(
+          "INSERT INTO idempotency (key_hash, request_hash, expires_at, outcome) VALUES (?, ?, ?, ?)",
+          t.keyHash.buffer,
+          t.requestHash.buffer,
+          now + 3_600_000,
+          JSON.stringify(outcome),
+        );
+      entry(replays.create, { ok: true, value: [a] });
+      entry(replays.assign, { ok: false, refusal: "none_free" });
+    }
+    await state.storage.setAlarm(now - 10_000);
+    return { now, free: [a, b], held, overdue, expired, longHold, values, replays, leaseSeq: 9, counters };
+  });
+}
+
+/** Every table of the pool's own (not the platform's `_cf_` tables), dropped. */
+export function dropAllTables(sql: SqlStorage): void {
+  const tables = sql
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
+    )
+    .toArray();
+  for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
+}
+
+/** The stored schema version. */
+export function schemaVersion(stub: DurableObjectStub<KeyPool>): Promise<number> {
+  return runInDurableObject(
+    stub,
+    (_instance, state) =>
+      state.storage.sql.exec<{ v: number }>("SELECT schema_version AS v FROM pool_meta WHERE id = 1").one().v,
+  );
+}
+
+function token(): IdempotencyToken {
+  return {
+    keyHash: crypto.getRandomValues(new Uint8Array(32)),
+    requestHash: crypto.getRandomValues(new Uint8Array(32)),
+  };
+}
+
+function hex(uuid: string): string {
+  return uuid.replaceAll("-", "");
+}
