@@ -77,7 +77,7 @@ export class IdOrder extends DurableObject<DriverEnv> {
     const records = Array.from({ length: count }, () =>
       createKey(order === "random" ? crypto.randomUUID() : this.timeOrderedId(), crypto.randomUUID(), now, timings),
     );
-    this.ctx.storage.transactionSync(() => this.store.insertFree(records));
+    this.ctx.storage.transactionSync(() => this.store.insert(records));
     return count;
   }
 

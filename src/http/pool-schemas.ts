@@ -1,4 +1,5 @@
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from "../pool/limits";
+import { FREE_LIST_WINDOW } from "../pool/listing";
 import type { PoolSettings } from "../pool/settings";
 import type * as views from "../pool/views";
 import { exactly, KeyInfo, PoolName, queryNumber } from "./schemas";
@@ -58,7 +59,11 @@ export const ListQuery = z.strictObject({
   state: z
     .enum(["all", "free", "blocked"])
     .default("all")
-    .openapi({ description: "all: ordered by id; free: by free slot; blocked: by release time." }),
+    .openapi({
+      description:
+        "all and free: ordered by id; blocked: by release time. A page of free keys looks through at most " +
+        `${FREE_LIST_WINDOW} keys, so it may hold fewer than \`limit\` (even none) while \`cursor\` is not null.`,
+    }),
   limit: queryNumber(z.number().int().min(1).max(MAX_LIST_LIMIT))
     .default(DEFAULT_LIST_LIMIT)
     .openapi({ description: "Keys per page." }),

@@ -2,40 +2,67 @@ import { type KeyState, settle } from "./rules";
 import { type ListedKey, toInfo } from "./views";
 
 /**
- * Listing a pool's keys for operators, one page at a time. Each state is listed in the order of an
- * index the pool already keeps, so a page costs O(limit x log n) and no index is added to the hot
- * write path: all keys by id, free keys by their free slot, blocked keys by (release time, id).
+ * Listing a pool's keys for operators, one page at a time, in the order of an index the pool already
+ * keeps, so that no index is added to the hot write path: all keys and free keys by id (the primary
+ * key), blocked keys by (release time, id). A page of `free` keys looks through at most
+ * FREE_LIST_WINDOW keys for them, so it may hold fewer than asked for, and a page costs O(window)
+ * whatever the pool's size.
  */
 export type ListState = "all" | "free" | "blocked";
 
+/** Most keys a page of free keys looks at. */
+export const FREE_LIST_WINDOW = 1000;
+
 /** Where the previous page ended, in the order its state is listed in. */
 export type ListPosition =
-  | { readonly state: "all"; readonly id: string }
-  | { readonly state: "free"; readonly slot: number }
+  | { readonly state: "all" | "free"; readonly id: string }
   | { readonly state: "blocked"; readonly releaseAt: number; readonly id: string };
 
-/** A stored key as the listing reads it: no value, plus its free slot. */
-export type ListedRow = KeyState & { readonly freeSlot: number | null };
+/** A stored key as the listing reads it: no value. */
+export type ListedRow = KeyState;
+
+export interface Page {
+  readonly keys: ListedKey[];
+  /** Where the next page starts, or null after the last page. */
+  readonly next: ListPosition | null;
+}
 
 /**
- * The key as listed at `now`, or null when it no longer belongs to the listing: expired, or (its
- * block being due) no longer blocked. Rows come from storage, where the alarm may not have applied
- * a passed deadline yet; the listing shows what every other read shows.
+ * The key as listed at `now`, or null when it does not belong to the listing: expired, or (its block
+ * being due or not) not of `state`. Rows come from storage, where the alarm may not have applied a
+ * passed deadline yet; the listing shows what every other read shows.
  */
 export function listed(row: ListedRow, now: number, state: ListState): ListedKey | null {
   const current = settle(row, now);
   if (current === null) return null;
   if (state === "blocked" && current.block === null) return null;
+  if (state === "free" && current.block !== null) return null;
   return { keyId: current.keyId, ...toInfo(current) };
+}
+
+/**
+ * Up to `limit` keys of `state` from `rows` (read in the listing's order after the last page), and
+ * where the next page starts: after the last key taken, or after the last row read when `rows` ran
+ * out first; null when `more` says storage held no rows after these.
+ */
+export function pageOf(rows: readonly ListedRow[], more: boolean, now: number, state: ListState, limit: number): Page {
+  const keys: ListedKey[] = [];
+  for (const [index, row] of rows.entries()) {
+    const key = listed(row, now, state);
+    if (key === null) continue;
+    keys.push(key);
+    if (keys.length === limit) {
+      const next = index < rows.length - 1 || more ? positionAfter(row, state) : null;
+      return { keys, next };
+    }
+  }
+  const last = rows.at(-1);
+  return { keys, next: more && last !== undefined ? positionAfter(last, state) : null };
 }
 
 /** The position just after `row` in `state`'s order. */
 export function positionAfter(row: ListedRow, state: ListState): ListPosition {
-  if (state === "all") return { state, id: row.keyId };
-  if (state === "free") {
-    if (row.freeSlot === null) throw new Error("a free listing row has no free slot");
-    return { state, slot: row.freeSlot };
-  }
+  if (state !== "blocked") return { state, id: row.keyId };
   if (row.block === null) throw new Error("a blocked listing row has no block");
   return { state, releaseAt: row.block.releaseAt, id: row.keyId };
 }

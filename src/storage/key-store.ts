@@ -1,97 +1,110 @@
-import type { ListedRow } from "../pool/listing";
+import type { Counter } from "../pool/events";
 import type { KeyRecord } from "../pool/rules";
+import { KEY_COLUMNS as COLUMNS, type KeyRow, recordOf } from "./key-rows";
+import { KeySummary } from "./key-summary";
+import { type Departure, PoolStatsStore } from "./pool-stats";
 import type { CountedSql } from "./sql";
 import { bytesToUuid, uuidToBytes } from "./uuid";
 
-/** A key as read from storage: the record plus where it sits in the free-slot array, if free. */
-export interface StoredKey {
-  readonly record: KeyRecord;
-  readonly freeSlot: number | null;
+/** What a change of a key counts, on the key's own row. */
+export interface KeyEvents {
+  /** An assignment (`GET /keys`) blocked it. */
+  readonly assigned?: boolean;
+  /** A block of it ran out (the holder never released it). */
+  readonly released?: boolean;
 }
 
-/** A row of `keys` but its `secret`: what a listing reads. */
-export type KeyColumns = {
-  id: ArrayBuffer;
-  created_at: number;
-  last_activity: number;
-  expires_at: number;
-  blocked_at: number | null;
-  release_at: number | null;
-  lease: number | null;
-  free_slot: number | null;
-};
-
-type KeyRow = KeyColumns & { secret: ArrayBuffer };
-
-/** Every column but the secret: what a listing reads (it has no use for key values). */
-export const STATE_COLUMNS = "id, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot";
-const COLUMNS = `${STATE_COLUMNS}, secret`;
+/** What `GET /pools/{pool}` counts. */
+export interface KeyCounts {
+  readonly total: number;
+  /** Keys with no block stored (a block that is due but not yet ended counts as held). */
+  readonly free: number;
+  readonly counters: Readonly<Record<Counter, number>>;
+}
 
 /**
- * Every query a pool makes, over the object's synchronous SQLite API. Each one is a point lookup or
- * a bounded range scan on an index, so no operation grows with the pool. Free keys are kept in a
- * dense array of slots (swap-remove on leaving), which makes a uniform random pick one index probe.
+ * Every query on a pool's keys, over the object's synchronous SQLite API. Each one is a point lookup
+ * or a bounded range scan on an index, so no operation grows with the pool; the one scan of the whole
+ * table rebuilds the in-memory summary, once per start of the object.
+ *
+ * A change of a key writes its row (and the index entries of the columns it changes) and nothing
+ * else: what pool-wide counters would need (assignments, automatic releases, the lease sequence) is
+ * kept on the key's own row and summed in memory, and folded into `pool_stats` in the same statement
+ * set that deletes the key.
  */
 export class KeyStore {
-  constructor(private readonly db: CountedSql) {}
+  #summary: KeySummary | null = null;
+  readonly #stats: PoolStatsStore;
 
-  get(keyId: string): StoredKey | null {
-    const [row] = this.db.run<KeyRow>(`SELECT ${COLUMNS} FROM keys WHERE id = ?`, uuidToBytes(keyId));
-    return row === undefined ? null : fromRow(row);
+  constructor(private readonly db: CountedSql) {
+    this.#stats = new PoolStatsStore(db);
+  }
+
+  get(keyId: string): KeyRecord | null {
+    return this.#read(uuidToBytes(keyId));
   }
 
   /**
-   * Inserts new, free keys in two statements however many there are: they take the next free slots,
-   * and the rows travel as one JSON array that SQLite expands itself (one statement per key made a
-   * 1000-key create cost ~2,000 statements; bound parameters are also capped per statement).
+   * Inserts new, free keys in two statements however many there are: the rows travel as one JSON
+   * array that SQLite expands itself (one statement per key made a 1000-key create cost ~2,000
+   * statements; bound parameters are also capped per statement).
    */
-  insertFree(records: readonly KeyRecord[]): void {
+  insert(records: readonly KeyRecord[]): void {
     if (records.length === 0) return;
-    const first = this.claimFreeSlots(records.length);
     const rows = records.map((r) => [hex(r.keyId), hex(r.key), r.createdAt, r.lastActivity, r.expiresAt]);
     this.db.run(
-      `INSERT INTO keys (id, secret, created_at, last_activity, expires_at, free_slot)
-       SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, value ->> 3, value ->> 4, ? + key
-       FROM json_each(?)`,
-      first,
+      `INSERT INTO keys (id, secret, created_at, last_activity, expires_at)
+       SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)`,
       JSON.stringify(rows),
     );
+    this.#stats.created(records.length);
+    const summary = this.#summary;
+    if (summary !== null) for (const record of records) summary.free.add(new Uint8Array(uuidToBytes(record.keyId)));
   }
 
   /**
-   * Writes `next` over `stored`, moving the key into or out of the free slots as its block changes.
-   * `stored` must have been read in this transaction after the last change to the free slots.
+   * Writes `next` over `stored` (the row as read in this transaction), setting only the columns that
+   * changed, so SQLite rewrites only their index entries; `events` are counted on the row. A lease is
+   * kept after its block ends: it is how the lease sequence is found again after a restart.
    */
-  save(stored: StoredKey, next: KeyRecord): void {
-    const wasFree = stored.freeSlot !== null;
-    const isFree = next.block === null;
-    let slot = stored.freeSlot;
-    if (wasFree && !isFree) slot = null;
-    if (!wasFree && isFree) slot = this.claimFreeSlot();
-    this.db.run(
-      `UPDATE keys SET last_activity = ?, expires_at = ?, blocked_at = ?, release_at = ?, lease = ?, free_slot = ?
-       WHERE id = ?`,
-      next.lastActivity,
-      next.expiresAt,
-      next.block?.blockedAt ?? null,
-      next.block?.releaseAt ?? null,
-      next.block?.lease ?? null,
-      slot,
-      uuidToBytes(next.keyId),
-    );
-    if (stored.freeSlot !== null && !isFree) this.releaseFreeSlots([stored.freeSlot]);
+  save(stored: KeyRecord, next: KeyRecord, events: KeyEvents = {}): void {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    if (next.lastActivity !== stored.lastActivity || next.expiresAt !== stored.expiresAt) {
+      sets.push("last_activity = ?", "expires_at = ?");
+      values.push(next.lastActivity, next.expiresAt);
+    }
+    const block = next.block;
+    if (block?.blockedAt !== stored.block?.blockedAt || block?.releaseAt !== stored.block?.releaseAt) {
+      sets.push("blocked_at = ?", "release_at = ?");
+      values.push(block?.blockedAt ?? null, block?.releaseAt ?? null);
+    }
+    if (block !== null && block.lease !== stored.block?.lease) {
+      sets.push("lease = ?");
+      values.push(block.lease);
+    }
+    if (events.assigned) sets.push("assignments = assignments + 1");
+    if (events.released) sets.push("releases = releases + 1");
+    if (sets.length === 0) return;
+    const id = uuidToBytes(next.keyId);
+    this.db.run(`UPDATE keys SET ${sets.join(", ")} WHERE id = ?`, ...values, id);
+
+    const summary = this.#summary;
+    if (summary === null) return;
+    if (stored.block === null && block !== null) summary.free.delete(new Uint8Array(id));
+    if (stored.block !== null && block === null) summary.free.add(new Uint8Array(id));
+    if (events.assigned) summary.assignments++;
+    if (events.released) summary.releases++;
   }
 
-  /**
-   * Deletes a key. Its free slot is read back from the row itself, not from the caller's copy: in a
-   * batch, deleting one free key moves another into its slot, so copies read before are stale.
-   */
-  delete(keyId: string): void {
-    const rows = this.db.run<{ free_slot: number | null }>(
-      "DELETE FROM keys WHERE id = ? RETURNING free_slot",
+  /** Deletes a key, counting why; false when there was no such key. */
+  delete(keyId: string, why: Departure): boolean {
+    const rows = this.db.run<DepartedRow>(
+      "DELETE FROM keys WHERE id = ? RETURNING id, release_at, lease, assignments, releases",
       uuidToBytes(keyId),
     );
-    this.releaseFreeSlots(freeSlotsOf(rows));
+    this.#departed(rows, why);
+    return rows.length > 0;
   }
 
   /** Which kinds of deadline are due at `now`: two index probes, so callers run only the work there is. */
@@ -106,48 +119,79 @@ export class KeyStore {
 
   /**
    * Deletes up to `limit` keys whose expiry is at or before `now`, earliest first, and returns their
-   * ids. A constant number of statements however many keys go (one per key made an alarm run of 500
-   * expiries cost ~50 ms of CPU).
+   * ids: two statements however many keys go (one per key made an alarm run of 500 expiries cost
+   * ~50 ms of CPU).
    */
   deleteExpired(now: number, limit: number): string[] {
-    const rows = this.db.run<{ id: ArrayBuffer; free_slot: number | null }>(
+    const rows = this.db.run<DepartedRow>(
       `DELETE FROM keys WHERE id IN (SELECT id FROM keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)
-       RETURNING id, free_slot`,
+       RETURNING id, release_at, lease, assignments, releases`,
       now,
       limit,
     );
-    this.releaseFreeSlots(freeSlotsOf(rows));
+    this.#departed(rows, "expired");
+    return rows.map((row) => bytesToUuid(row.id));
+  }
+
+  /** Ends up to `limit` blocks whose release is at or before `now`, earliest first; returns the keys' ids. */
+  releaseDue(now: number, limit: number): string[] {
+    const rows = this.db.run<{ id: ArrayBuffer }>(
+      `UPDATE keys SET blocked_at = NULL, release_at = NULL, releases = releases + 1
+       WHERE id IN (SELECT id FROM keys WHERE release_at <= ? ORDER BY release_at LIMIT ?)
+       RETURNING id`,
+      now,
+      limit,
+    );
+    const summary = this.#summary;
+    if (summary !== null) {
+      for (const row of rows) summary.free.add(new Uint8Array(row.id));
+      summary.releases += rows.length;
+    }
     return rows.map((row) => bytesToUuid(row.id));
   }
 
   /**
-   * Ends up to `limit` blocks whose release is at or before `now`, earliest first, and returns the
-   * keys' ids. The released keys take the next free slots, in the same order.
+   * Writes up to `limit` due deadlines, expiries first, each kind in one set-based statement, so its
+   * cost is bounded by `limit` keys however many are due; says which keys it expired and released,
+   * and which kinds may have more due. Safe to repeat: a retried alarm finds nothing left to do.
    */
-  releaseDue(now: number, limit: number): string[] {
-    // The LIMIT applies before the numbering, so the keys released get exactly the ranks 1..n.
-    const rows = this.db.run<{ id: ArrayBuffer }>(
-      `UPDATE keys SET blocked_at = NULL, release_at = NULL, lease = NULL,
-         free_slot = (SELECT free_count FROM pool_meta WHERE id = 1) + due.rank - 1
-       FROM (SELECT id, row_number() OVER () AS rank
-             FROM (SELECT id FROM keys WHERE release_at <= ? ORDER BY release_at LIMIT ?)) AS due
-       WHERE keys.id = due.id
-       RETURNING keys.id`,
-      now,
-      limit,
-    );
-    if (rows.length > 0) this.claimFreeSlots(rows.length);
-    return rows.map((row) => bytesToUuid(row.id));
+  applyDue(now: number, limit: number): DueApplied {
+    const due = this.due(now);
+    const expired = due.expiries ? this.deleteExpired(now, limit) : [];
+    const releaseLimit = limit - expired.length;
+    const released = due.releases && releaseLimit > 0 ? this.releaseDue(now, releaseLimit) : [];
+    return {
+      expired,
+      released,
+      expiriesLeft: expired.length === limit,
+      releasesLeft: due.releases && released.length === releaseLimit,
+    };
+  }
+
+  /**
+   * A key drawn uniformly among the free ones, or null if none is. With `overdue`, free includes keys
+   * whose block is due but not yet ended (more than one settle batch, when the alarm is late): they
+   * are counted and drawn on the release index instead of being released all in one request. Expired
+   * keys may be drawn too; the caller drops them and draws again, which keeps the draw uniform.
+   */
+  drawFree(now: number, overdue: boolean, uniformIndex: (n: number) => number): KeyRecord | null {
+    const free = this.#loaded().free;
+    const due = overdue ? this.countDueReleases(now) : 0;
+    if (free.size + due === 0) return null;
+    const index = uniformIndex(free.size + due);
+    const drawn =
+      index < free.size ? this.#read(free.at(index).buffer as ArrayBuffer) : this.dueReleaseAt(now, index - free.size);
+    if (drawn === null) throw new Error(`free keys are inconsistent: nothing at draw ${index} of ${free.size}+${due}`);
+    return drawn;
   }
 
   freeCount(): number {
-    return this.meta().free_count;
+    return this.#loaded().free.size;
   }
 
-  /** The free key in slot `slot`, 0 <= slot < freeCount(). */
-  freeKeyAt(slot: number): StoredKey | null {
-    const [row] = this.db.run<KeyRow>(`SELECT ${COLUMNS} FROM keys WHERE free_slot = ?`, slot);
-    return row === undefined ? null : fromRow(row);
+  /** The free key at `position` of the in-memory free set, 0 <= position < freeCount(). */
+  freeKeyAt(position: number): KeyRecord | null {
+    return this.#read(this.#loaded().free.at(position).buffer as ArrayBuffer);
   }
 
   /**
@@ -155,22 +199,19 @@ export class KeyStore {
    * an assignment whose random draws keep hitting expired keys during a mass expiry: walking the
    * expiry index down from the top visits no expired key at all, only live keys still held.
    */
-  latestAvailable(now: number): StoredKey | null {
+  latestAvailable(now: number): KeyRecord | null {
     const [row] = this.db.run<KeyRow>(
       `SELECT ${COLUMNS} FROM keys INDEXED BY keys_by_expiry
-       WHERE expires_at > ? AND (free_slot IS NOT NULL OR release_at <= ?) ORDER BY expires_at DESC LIMIT 1`,
+       WHERE expires_at > ? AND (release_at IS NULL OR release_at <= ?) ORDER BY expires_at DESC LIMIT 1`,
       now,
       now,
     );
-    return row === undefined ? null : fromRow(row);
+    return row === undefined ? null : recordOf(row);
   }
 
-  /** The next fencing number: grows with every block in the pool, never reused. */
+  /** The next fencing number: grows with every block in the pool and is never handed out twice. */
   nextLease(): number {
-    const [row] = this.db.run<{ lease_seq: number }>(
-      "UPDATE pool_meta SET lease_seq = lease_seq + 1 WHERE id = 1 RETURNING lease_seq",
-    );
-    return (row as { lease_seq: number }).lease_seq;
+    return ++this.#loaded().lease;
   }
 
   /** How many blocked keys have a release at or before `now`: O(that many) on the release index. */
@@ -180,13 +221,13 @@ export class KeyStore {
   }
 
   /** The `offset`-th (0-based, earliest first) blocked key whose release is at or before `now`. */
-  dueReleaseAt(now: number, offset: number): StoredKey | null {
+  dueReleaseAt(now: number, offset: number): KeyRecord | null {
     const [row] = this.db.run<KeyRow>(
       `SELECT ${COLUMNS} FROM keys WHERE release_at <= ? ORDER BY release_at LIMIT 1 OFFSET ?`,
       now,
       offset,
     );
-    return row === undefined ? null : fromRow(row);
+    return row === undefined ? null : recordOf(row);
   }
 
   /** The earliest pending deadline of any key (expiry or release), or null for an empty pool. */
@@ -199,86 +240,69 @@ export class KeyStore {
     return times.length === 0 ? null : Math.min(...times);
   }
 
-  private meta(): { free_count: number } {
-    const [row] = this.db.run<{ free_count: number }>("SELECT free_count FROM pool_meta WHERE id = 1");
-    return row as { free_count: number };
+  /** The pool's counts and counters: one row, plus the sums kept in memory. */
+  counts(): KeyCounts {
+    const summary = this.#loaded();
+    const { total, counters } = this.#stats.read();
+    const assigned = counters.assigned + summary.assignments;
+    return {
+      total,
+      free: summary.free.size,
+      counters: { ...counters, assigned, released: counters.released + summary.releases },
+    };
   }
 
-  /** Appends a slot to the free array and returns its index. */
-  private claimFreeSlot(): number {
-    return this.claimFreeSlots(1);
+  /** Drops what is kept in memory: after a failed transaction it may say what SQLite rolled back. */
+  forget(): void {
+    this.#summary = null;
   }
 
-  /** Appends `count` slots to the free array and returns the index of the first. */
-  private claimFreeSlots(count: number): number {
-    const [row] = this.db.run<{ first: number }>(
-      "UPDATE pool_meta SET free_count = free_count + ? WHERE id = 1 RETURNING free_count - ? AS first",
-      count,
-      count,
-    );
-    return (row as { first: number }).first;
+  #read(id: ArrayBuffer): KeyRecord | null {
+    const [row] = this.db.run<KeyRow>(`SELECT ${COLUMNS} FROM keys WHERE id = ?`, id);
+    return row === undefined ? null : recordOf(row);
   }
 
-  /**
-   * Removes the keys that held `slots` (already deleted or given NULL) from the free array: the free
-   * keys left above its new end move down into the holes below it, lowest first.
-   */
-  private releaseFreeSlots(slots: readonly number[]): void {
-    if (slots.length === 0) return;
-    const [row] = this.db.run<{ size: number }>(
-      "UPDATE pool_meta SET free_count = free_count - ? WHERE id = 1 RETURNING free_count AS size",
-      slots.length,
-    );
-    const size = (row as { size: number }).size;
-    if (slots.length === 1) {
-      // One key left the array (the common case): the last free key, in slot `size`, takes its slot.
-      const [slot] = slots as [number];
-      if (slot < size) this.db.run("UPDATE keys SET free_slot = ? WHERE free_slot = ?", slot, size);
-      return;
+  /** Counts keys that left in `pool_stats`, with what their rows counted, in one statement. */
+  #departed(rows: readonly DepartedRow[], why: Departure): void {
+    if (rows.length === 0) return;
+    const counted = { assignments: 0, releases: 0, lease: 0 };
+    for (const row of rows) {
+      counted.assignments += row.assignments;
+      counted.releases += row.releases;
+      counted.lease = Math.max(counted.lease, row.lease ?? 0);
     }
-    const holes = slots.filter((slot) => slot < size).sort((a, b) => a - b);
-    if (holes.length === 0) return;
-    // As many free keys remain at or above `size` as there are holes below it. Sources and targets
-    // are disjoint, so no row can be moved twice within the one UPDATE.
-    const movers = this.db.run<{ slot: number }>(
-      "SELECT free_slot AS slot FROM keys WHERE free_slot >= ? ORDER BY free_slot",
-      size,
-    );
-    const moves = movers.map((mover, i) => [mover.slot, holes[i]]);
-    this.db.run(
-      `UPDATE keys SET free_slot = move.value ->> 1 FROM json_each(?) AS move
-       WHERE keys.free_slot = move.value ->> 0`,
-      JSON.stringify(moves),
-    );
+    this.#stats.departed(why, rows.length, counted);
+    const summary = this.#summary;
+    if (summary === null) return;
+    for (const row of rows) if (row.release_at === null) summary.free.delete(new Uint8Array(row.id));
+    summary.assignments -= counted.assignments;
+    summary.releases -= counted.releases;
+  }
+
+  /** The summary, built with one scan of `keys` if this object has none yet. */
+  #loaded(): KeySummary {
+    this.#summary ??= KeySummary.scan(this.db, this.#stats.read().leaseFloor);
+    return this.#summary;
   }
 }
 
-function freeSlotsOf(rows: ReadonlyArray<{ free_slot: number | null }>): number[] {
-  return rows.flatMap((row) => (row.free_slot === null ? [] : [row.free_slot]));
+/** What one `applyDue` did. */
+export interface DueApplied {
+  readonly expired: string[];
+  readonly released: string[];
+  readonly expiriesLeft: boolean;
+  readonly releasesLeft: boolean;
 }
+
+type DepartedRow = {
+  id: ArrayBuffer;
+  release_at: number | null;
+  lease: number | null;
+  assignments: number;
+  releases: number;
+};
 
 /** A UUID as the 32 hex digits SQLite's `unhex` turns into its 16 stored bytes. */
 function hex(uuid: string): string {
   return uuid.replaceAll("-", "");
-}
-
-/** A row read without its secret, as the pool's rules see a key's state. */
-export function stateOf(row: KeyColumns): ListedRow {
-  const block =
-    row.blocked_at === null || row.release_at === null || row.lease === null
-      ? null
-      : { blockedAt: row.blocked_at, releaseAt: row.release_at, lease: row.lease };
-  return {
-    keyId: bytesToUuid(row.id),
-    createdAt: row.created_at,
-    lastActivity: row.last_activity,
-    expiresAt: row.expires_at,
-    block,
-    freeSlot: row.free_slot,
-  };
-}
-
-function fromRow(row: KeyRow): StoredKey {
-  const { freeSlot, ...state } = stateOf(row);
-  return { record: { ...state, key: bytesToUuid(row.secret) }, freeSlot };
 }

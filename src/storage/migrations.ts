@@ -18,8 +18,8 @@ export interface Migration {
 /**
  * Version 1: the layout KeyPool had before versioned migrations, whose code ran these statements on
  * every start. They are all idempotent, which matters: a pool of that code that was created before
- * its `pool_stats` or `idempotency` table existed gets them from running the step again (see
- * `migrate`), and one that has them is left as it is.
+ * its `pool_stats`, `pool_settings` or `idempotency` table existed gets them from running the step
+ * again (see `migrate`), and one that has them is left as it is.
  */
 const V1: Migration = {
   version: 1,
@@ -80,8 +80,30 @@ const V1: Migration = {
   ],
 };
 
+/**
+ * Version 2: a third of the rows written per operation. The free-slot array (a column and a unique
+ * index that moved a second key on every assignment) goes: the object keeps its free keys in memory,
+ * rebuilt from `release_at IS NULL` when it starts. What a pool-wide row counted on every change is
+ * counted on the key's own row instead (`assignments`, `releases`, and `lease` kept after its block
+ * ends) and folded into `pool_stats` when the key leaves, together with its lease (`lease_floor`).
+ * Dropping a column rewrites the table once: one row written per key, at the upgrade.
+ */
+const V2: Migration = {
+  version: 2,
+  statements: [
+    "DROP INDEX keys_by_free_slot",
+    "ALTER TABLE keys DROP COLUMN free_slot",
+    "ALTER TABLE keys ADD COLUMN assignments INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE keys ADD COLUMN releases INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE pool_stats ADD COLUMN lease_floor INTEGER NOT NULL DEFAULT 0",
+    "UPDATE pool_stats SET lease_floor = (SELECT lease_seq FROM pool_meta WHERE id = 1) WHERE id = 1",
+    "ALTER TABLE pool_meta DROP COLUMN free_count",
+    "ALTER TABLE pool_meta DROP COLUMN lease_seq",
+  ],
+};
+
 /** Every step, in order: version n is the n-th. */
-export const MIGRATIONS: readonly Migration[] = [V1];
+export const MIGRATIONS: readonly Migration[] = [V1, V2];
 
 /** The layout this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -115,7 +137,7 @@ export function migrate(db: CountedSql, steps: readonly Migration[] = MIGRATIONS
   }
   if (from === to) return from;
   // Version 1 was never recorded as complete by the code that wrote it (see V1): make it so first.
-  const pending = steps.filter((step) => step.version > from || step.version === 1);
+  const pending = steps.filter((step) => step.version > from || (from === 1 && step.version === 1));
   for (const step of pending) for (const statement of step.statements) db.run(statement);
   db.run("UPDATE pool_meta SET schema_version = ? WHERE id = 1", to);
   return from;

@@ -19,4 +19,16 @@ export class CountedSql {
     this.rowsWritten += cursor.rowsWritten;
     return rows;
   }
+
+  /** The rows of a query as arrays of column values, one at a time: for a scan too large to hold as objects. */
+  *scan(query: string, ...bindings: unknown[]): Generator<SqlStorageValue[]> {
+    const cursor = this.sql.exec(query, ...bindings);
+    this.statements++;
+    try {
+      yield* cursor.raw();
+    } finally {
+      this.rowsRead += cursor.rowsRead;
+      this.rowsWritten += cursor.rowsWritten;
+    }
+  }
 }

@@ -4,7 +4,7 @@ import { ALARM_BATCH, type KeyPool } from "../../src/key-pool";
 import { IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../../src/pool/idempotency";
 import { useFakeClock } from "../support/clock";
 import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
-import { addKeys, armedAlarm, freshPool, internalsOf } from "../support/pool";
+import { addKeys, armedAlarm, freshPool, internalsOf, warmUpObject } from "../support/pool";
 import { KEY_TTL_MS } from "../support/timings";
 
 function token(request = "GET /keys"): IdempotencyToken {
@@ -87,6 +87,7 @@ async function measure(entries: number): Promise<Record<string, Cost>> {
   const clock = useFakeClock();
   const stub = freshPool();
   await addKeys(stub, 10);
+  await warmUpObject(stub);
   await seedEntries(stub, entries, clock.nowMs + IDEMPOTENCY_TTL_MS);
   const assign = token();
   const create = token("POST /keys");

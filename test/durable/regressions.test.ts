@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { measureCall } from "../support/cost";
 import { checkStorage, snapshot } from "../support/durable-pool";
-import { addKeys, freshPool } from "../support/pool";
+import { addKeys, freshPool, warmUpObject } from "../support/pool";
 import { KEY_TTL_MS } from "../support/timings";
 
 /**
@@ -10,7 +10,7 @@ import { KEY_TTL_MS } from "../support/timings";
  * it. Each names what was wrong; the fix is in the commit that added the test.
  */
 describe("regressions", () => {
-  it("a batch of deletes keeps the free-slot array dense (deletes used stale slot numbers)", async () => {
+  it("a batch of deletes leaves the free keys consistent (deletes used stale slot numbers in storage v1)", async () => {
     // The model test's shrunk counterexample for the bug fixed before these tests existed:
     // create(5), time to just before their expiry, create(1), time past it, assign. Settling the five
     // expiries in one batch moved keys between slots, and later deletes freed slots read before the
@@ -32,6 +32,7 @@ describe("regressions", () => {
     clock.advance(1);
     const [survivor] = await addKeys(pool, 1);
     clock.advance(KEY_TTL_MS - 1); // 5,000 expired free keys the alarm has not removed yet, and one live one
+    await warmUpObject(pool); // its one scan of the keys on a start is not this assignment's work
 
     const { result: outcome, cost } = await measureCall(pool, (instance) => instance.assign());
     const { read, written } = cost;
@@ -39,8 +40,8 @@ describe("regressions", () => {
     expect(outcome).toMatchObject({ ok: true, value: { keyId: survivor } });
     // ...without deleting them all in this request (it used to: ~15,000 rows written, seconds of work).
     expect(written).toBeLessThan(1000);
-    // Reads: the settle batch is set-based (one DELETE, one UPDATE for the free slots), which seeks
-    // more index rows than it writes (~9 per key settled) but is still a fixed bound.
+    // Reads: the settle batch is set-based (one DELETE of 64 keys), which seeks more index rows than
+    // it writes but is still a fixed bound.
     expect(read).toBeLessThan(1500);
     expect(await pool.assign()).toEqual({ ok: false, refusal: "none_free" });
     checkStorage(await snapshot(pool));

@@ -67,6 +67,28 @@ describe("a pool written by storage version 1", () => {
   });
 });
 
+describe("a pool of the first storage-version-1 code, without pool_stats and idempotency tables", () => {
+  it("gets them when it is upgraded, its keys counted once, and hands out leases above its old ones", async () => {
+    const clock = useFakeClock();
+    const stub = freshPool();
+    const v1 = await buildV1Pool(stub, clock.nowMs, true);
+    await evictDurableObject(stub);
+
+    expect(await schemaVersion(stub)).toBe(SCHEMA_VERSION);
+    // Six keys counted when the table was made; the stats call then settles the expiry and the release.
+    expect(await stub.poolStats()).toMatchObject({
+      keys: { total: 5, free: 3, blocked: 2 },
+      counters: { created: 0, assigned: 0, released: 1, expired: 1, deleted: 0 },
+    });
+    const assigned = await stub.assign();
+    expect(assigned.ok && assigned.value.lease).toBe(v1.leaseSeq + 1);
+    // Idempotency works from now on.
+    const token = { keyHash: new Uint8Array(32).fill(1), requestHash: new Uint8Array(32).fill(2) };
+    const first = await stub.create(1, { idempotency: token });
+    expect(await stub.create(1, { idempotency: token })).toEqual(first);
+  });
+});
+
 describe("a database newer than this code", () => {
   it("is refused: every call fails naming both versions, and nothing in it changes", async () => {
     useFakeClock();

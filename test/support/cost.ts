@@ -21,11 +21,11 @@ export interface Cost {
 const ROWS_PER_POINT_STATEMENT = 2;
 
 /**
- * The most rows SQLite counts as read, beyond its statement's own, for each key an alarm's set-based
+ * The most rows SQLite counts as read, beyond its statement's own, for one key an alarm's set-based
  * statement settles (src/storage/key-store.ts `deleteExpired`, `releaseDue`; the idempotency store's
- * `deleteDue` per entry): the key's entry in the due index, the row, the other index entries it
- * deletes or moves and, for a release, the key's row in the subquery that numbers the free slots it
- * takes. Measured: 7 per release, 5 per expiry or idempotency entry.
+ * `deleteDue`): the key's entry in the due index, the row, once more as it is changed or deleted, and
+ * the subquery's own rows. Measured (storage v2): 5 per key beyond the first, 7 for a statement that
+ * settles one.
  */
 export const ROWS_PER_SETTLED_KEY = 7;
 

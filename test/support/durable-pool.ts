@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import type { KeyPool } from "../../src/key-pool";
 import type { Outcome } from "../../src/outcome";
 import type { Assignment, BlockResult, KeyInfo } from "../../src/pool/views";
-import type { KeyColumns } from "../../src/storage/key-store";
+import type { KeyColumns } from "../../src/storage/key-rows";
 import { bytesToUuid } from "../../src/storage/uuid";
 import type { FakeClock } from "./clock";
 import { alarmWithFailingStorage, retryAlarm } from "./faults";
@@ -11,15 +11,20 @@ import type { PoolUnderTest } from "./model-commands";
 import { addKeys, internalsOf } from "./pool";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "./timings";
 
-/** One row of `keys` but its secret (the store's own `KeyColumns`), the id as text. */
-export type KeyRow = Omit<KeyColumns, "id"> & { id: string };
+/** One row of `keys` but its secret (the store's own `KeyColumns`, and the key's counts), the id as text. */
+export type KeyRow = Omit<KeyColumns, "id"> & { id: string; assignments: number; releases: number };
 
-/** Everything a pool keeps: its rows, its counters, the alarm in storage and the one it thinks it armed. */
+/**
+ * Everything a pool keeps: its rows, its `pool_stats` row, the free keys it holds in memory, the
+ * lease sequence its storage implies, the alarm in storage and the one it thinks it armed.
+ */
 export interface PoolSnapshot {
   rows: KeyRow[];
-  freeCount: number;
+  /** The in-memory free set, in its order (built by this call if the object had none yet). */
+  free: string[];
+  /** The largest lease storage knows of: the keys' own and the floor kept for keys gone. */
   leaseSeq: number;
-  /** The `pool_stats` row (GET /pools/{pool}): stored keys and event counters. */
+  /** The `pool_stats` row (GET /pools/{pool}): stored keys, event counters and the lease floor. */
   stats: Record<string, number>;
   alarm: number | null;
   armedAt: number | null;
@@ -29,58 +34,47 @@ export function snapshot(stub: DurableObjectStub<KeyPool>): Promise<PoolSnapshot
   return runInDurableObject(stub, async (instance, state) => {
     const sql = state.storage.sql;
     const rows = sql
-      .exec<KeyColumns>(
-        "SELECT id, created_at, last_activity, expires_at, blocked_at, release_at, lease, free_slot FROM keys ORDER BY id",
+      .exec<KeyColumns & { assignments: number; releases: number }>(
+        `SELECT id, created_at, last_activity, expires_at, blocked_at, release_at, lease, assignments, releases
+         FROM keys ORDER BY id`,
       )
       .toArray()
       .map((row) => ({ ...row, id: bytesToUuid(row.id) }));
-    const meta = sql
-      .exec<{ free_count: number; lease_seq: number }>("SELECT free_count, lease_seq FROM pool_meta")
-      .one();
-    return {
-      rows,
-      freeCount: meta.free_count,
-      leaseSeq: meta.lease_seq,
-      stats: sql.exec<Record<string, number>>("SELECT * FROM pool_stats").one(),
-      alarm: await state.storage.getAlarm(),
-      armedAt: internalsOf(instance).alarm.armedAt,
-    };
+    const stats = sql.exec<Record<string, number>>("SELECT * FROM pool_stats").one();
+    const { keys, alarm } = internalsOf(instance);
+    const free = Array.from({ length: keys.freeCount() }, (_, i) => keys.freeKeyAt(i)?.keyId ?? "missing");
+    const leaseSeq = Math.max(stats.lease_floor ?? 0, ...rows.map((row) => row.lease ?? 0));
+    return { rows, free, leaseSeq, stats, alarm: await state.storage.getAlarm(), armedAt: alarm.armedAt };
   });
 }
 
 /**
- * Storage invariants that hold whatever happened: the free-slot array is a dense permutation of the
- * free keys, a block has all three of its columns, leases are unique, deadlines follow exactly from
- * the times they derive from, and the alarm (the one stored and the one the object remembers) is
- * never later than the earliest deadline still in storage.
+ * Storage invariants that hold whatever happened: the free set in memory holds exactly the keys with
+ * no block stored, a block has both its times and a lease, the blocks held have distinct leases,
+ * deadlines follow exactly from the times they derive from, and the alarm (the one stored and the one
+ * the object remembers) is never later than the earliest deadline still in storage.
  */
 export function checkStorage(s: PoolSnapshot): void {
-  const slots = new Set<number>();
   const leases = new Set<number>();
+  const unblocked = s.rows.filter((row) => row.release_at === null).map((row) => row.id);
+  if (new Set(s.free).size !== s.free.length) fail("the free set holds a key twice", s.free);
+  if (JSON.stringify([...s.free].sort()) !== JSON.stringify(unblocked)) {
+    fail("the free set is not the keys with no block", { free: s.free, unblocked });
+  }
   for (const row of s.rows) {
-    const blockColumns = [row.blocked_at, row.release_at, row.lease].filter((v) => v !== null).length;
-    if (blockColumns !== 0 && blockColumns !== 3) fail(`key ${row.id} has a partial block`, row);
-    const blocked = blockColumns === 3;
-    if (blocked === (row.free_slot !== null))
-      fail(`key ${row.id}: blocked and in a free slot, or free and in none`, row);
-    if (row.free_slot !== null) {
-      if (slots.has(row.free_slot)) fail(`free slot ${row.free_slot} is taken twice`, row);
-      slots.add(row.free_slot);
-    }
-    if (row.lease !== null) {
-      if (leases.has(row.lease)) fail(`lease ${row.lease} is held twice`, row);
-      leases.add(row.lease);
-      if (row.lease > s.leaseSeq) fail(`lease ${row.lease} is beyond the lease counter ${s.leaseSeq}`, row);
+    if ((row.blocked_at === null) !== (row.release_at === null)) fail(`key ${row.id} has a partial block`, row);
+    if (row.release_at !== null) {
+      if (row.lease === null) fail(`key ${row.id} is blocked with no lease`, row);
+      else if (leases.has(row.lease)) fail(`lease ${row.lease} is held twice`, row);
+      else leases.add(row.lease);
     }
     if (row.expires_at !== row.last_activity + KEY_TTL_MS)
-      fail(`key ${row.id}: expiry is not lastActivity + KEY_TTL_MS`, row);
-    if (blocked && row.release_at !== (row.blocked_at as number) + BLOCK_TTL_MS) {
-      fail(`key ${row.id}: release is not blockedAt + BLOCK_TTL_MS`, row);
+      fail(`key ${row.id}: expiry is not lastActivity + KEY_TTL`, row);
+    if (row.release_at !== null && row.release_at !== (row.blocked_at as number) + BLOCK_TTL_MS) {
+      fail(`key ${row.id}: release is not blockedAt + BLOCK_TTL`, row);
     }
   }
-  if (slots.size !== s.freeCount) fail(`${slots.size} free keys but free_count ${s.freeCount}`, s);
   if (s.stats.total !== s.rows.length) fail(`${s.rows.length} keys stored but pool_stats.total ${s.stats.total}`, s);
-  for (let slot = 0; slot < s.freeCount; slot++) if (!slots.has(slot)) fail(`free slot ${slot} is empty`, s);
 
   if (s.alarm !== s.armedAt) fail(`alarm in storage ${s.alarm}, but the object believes ${s.armedAt}`, s);
   const deadlines = s.rows.map((row) => Math.min(row.expires_at, row.release_at ?? Number.POSITIVE_INFINITY));

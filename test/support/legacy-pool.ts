@@ -32,8 +32,8 @@ const POOL_BLOCK_TTL = 30_000;
 /**
  * Replaces the object's database with one written in storage version 1 by the code of that time,
  * holding keys in every state, deadlines past and pending, a setting, idempotency entries and
- * counters. With `firstTablesOnly`, it is a pool of the first v1 code: no `pool_stats` or
- * `idempotency` table. Evict the object afterwards, so it starts again on this database.
+ * counters. With `firstTablesOnly`, it is a pool of the first v1 code: no `pool_stats`,
+ * `pool_settings` or `idempotency` table. Evict the object afterwards, so it starts again on this database.
  */
 export function buildV1Pool(stub: DurableObjectStub<KeyPool>, now: number, firstTablesOnly = false): Promise<V1Pool> {
   return runInDurableObject(stub, async (_instance, state) => {
@@ -71,11 +71,11 @@ export function buildV1Pool(stub: DurableObjectStub<KeyPool>, now: number, first
     key(expired, now - KEY_TTL_MS - 1, now - KEY_TTL_MS - 1, null, 2);
     key(longHold, now - 1_000, now - 1_000, [now - 1_000, now - 1_000 + 600_000, 9], null);
     sql.exec("UPDATE pool_meta SET free_count = 3, lease_seq = 9 WHERE id = 1");
-    sql.exec("INSERT INTO pool_settings (id, key_ttl_ms, block_ttl_ms) VALUES (1, NULL, ?)", POOL_BLOCK_TTL);
 
     const counters = { created: 10, assigned: 7, released: 2, expired: 3, deleted: 1 };
     const replays = { create: token(), assign: token() };
     if (!firstTablesOnly) {
+      sql.exec("INSERT INTO pool_settings (id, key_ttl_ms, block_ttl_ms) VALUES (1, NULL, ?)", POOL_BLOCK_TTL);
       sql.exec(
         "UPDATE pool_stats SET total = 6, created = ?, assigned = ?, released = ?, expired = ?, deleted = ? WHERE id = 1",
         counters.created,

@@ -34,11 +34,7 @@ export const ListKeys = endpoint({
  */
 function encodeCursor(position: ListPosition): string {
   const text =
-    position.state === "all"
-      ? `a:${position.id}`
-      : position.state === "free"
-        ? `f:${position.slot}`
-        : `b:${position.releaseAt}:${position.id}`;
+    position.state === "blocked" ? `b:${position.releaseAt}:${position.id}` : `${position.state[0]}:${position.id}`;
   return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
@@ -59,10 +55,9 @@ function parseCursor(cursor: string): ListPosition | null {
   }
   const [tag, first, second, ...rest] = text.split(":");
   if (rest.length > 0) return null;
-  if (tag === "a" && first !== undefined && second === undefined && isKeyId(first)) {
-    return { state: "all", id: first.toLowerCase() };
+  if ((tag === "a" || tag === "f") && first !== undefined && second === undefined && isKeyId(first)) {
+    return { state: tag === "a" ? "all" : "free", id: first.toLowerCase() };
   }
-  if (tag === "f" && second === undefined && isCount(first)) return { state: "free", slot: Number(first) };
   if (tag === "b" && isCount(first) && second !== undefined && isKeyId(second)) {
     return { state: "blocked", releaseAt: Number(first), id: second.toLowerCase() };
   }
