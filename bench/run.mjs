@@ -4,9 +4,11 @@
  * Builds the production Worker and a driver Worker (RPC without router or validation, plus the
  * ceilings: a no-op RPC, a one-row read and a one-row write) with `wrangler deploy --dry-run`, serves
  * them from one `workerd serve` with SQLite Durable Object storage in a temporary directory, and
- * drives them over loopback with autocannon at fixed concurrency for a fixed time. Prints a markdown
- * report (BENCHMARKS.md holds three, with analysis; `node bench/summarize.mjs` takes the median of
- * several runs' --json output).
+ * drives them over loopback with autocannon at fixed concurrency for a fixed time. Also reads what
+ * each operation costs as Cloudflare bills it (rows read and written from SQLite's own counters,
+ * priced at bench/lib/prices.mjs) and what waking each filled pool costs (workerd restarted on the
+ * same storage). Prints a markdown report (BENCHMARKS.md holds three, with analysis;
+ * `node bench/summarize.mjs` takes the median of several runs' --json output).
  *
  *   npm run bench                       full run: pools of 1k, 100k and 1M keys, 3 rounds (~5 min)
  *   npm run bench -- --quick            smoke run in seconds: checks it all works, timings mean little
@@ -22,9 +24,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
+import { measureCosts } from "./lib/costs.mjs";
 import { load, median, percentile } from "./lib/load.mjs";
 import { report } from "./lib/report.mjs";
 import { CEILINGS, OPERATIONS } from "./lib/scenarios.mjs";
+import { measureWake } from "./lib/wake.mjs";
 import { build, readWranglerToml, Workerd, workerdVersion, writeConfig } from "./lib/workerd.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -53,6 +57,11 @@ const settings = {
   bulkSeconds: quick ? 0.5 : 2,
   alarmKeys: quick ? 2_000 : 100_000,
   coldStarts: quick ? 1 : 5,
+  // Each operation's cost: calls per measurement, on a Probe pool of this many keys.
+  costCalls: quick ? 20 : 300,
+  costPoolKeys: quick ? 2_000 : 20_000,
+  // Requests timed after each first request of a wake, for the warm figure.
+  wakeWarmCalls: quick ? 3 : 20,
   // Keys outlive the run, so a pool's size stays what it says; the alarm is measured on its own.
   keyTtlSeconds: "3600",
   // The alarm probe's keys expire one second after creation, all due by the time the bench runs it.
@@ -138,23 +147,45 @@ async function main() {
     ],
     storage,
   );
-  server = new Workerd(config);
-  await server.ready(`http://127.0.0.1:${PORTS.driver}/noop`);
-  log(`workerd ${workerdVersion} serving (pid ${server.pid})`);
-
   const urls = {
     main: `http://127.0.0.1:${PORTS.main}`,
     driver: `http://127.0.0.1:${PORTS.driver}`,
   };
+  const start = async () => {
+    server = new Workerd(config);
+    await server.ready(`${urls.driver}/noop`);
+    log(`workerd ${workerdVersion} serving (pid ${server.pid})`);
+  };
+  await start();
   const run = (url, requests, seconds = settings.seconds, warmup = false) =>
     load(server, { url, requests, connections: settings.connections, seconds, warmup });
 
-  const pools = [];
-  for (const [index, size] of settings.sizes.entries()) {
+  // Every pool is filled first, so the wake measures each at exactly its size (the load adds keys).
+  const fills = [];
+  for (const size of settings.sizes) {
     const pool = `p${size}`;
     const fill = await fillPool(urls.main, pool, size);
     log(`pool ${pool}: ${size} keys in ${fill.seconds.toFixed(1)} s (${Math.round(size / fill.seconds)} keys/s)`);
-    const scenarios = scenariosFor({ pool, ids: fill.ids, auth: AUTH }, urls);
+    fills.push({ size, pool, ...fill });
+  }
+  await server.stop();
+  const wake = await measureWake({
+    config: wakeConfig(bundles, toml, vars, storage),
+    driver: urls.driver,
+    pools: fills.map(({ size, pool, ids }) => ({ size, name: pool, keyId: ids[0] })),
+    warmCalls: settings.wakeWarmCalls,
+    log,
+  });
+  await start();
+
+  const pools = [];
+  for (const [index, { size, pool, ids, seconds }] of fills.entries()) {
+    const scenarios = scenariosFor({ pool, ids, auth: AUTH }, urls);
+    // The first request that needs the free keys in memory scans the pool (the wake measures it):
+    // build them before the rounds, so no round pays for it.
+    const stats = await fetch(`${urls.driver}/stats/${pool}`);
+    if (!stats.ok) throw new Error(`stats of ${pool}: ${stats.status} ${await stats.text()}`);
+    await stats.arrayBuffer();
     if (index === 0) {
       log("warming up");
       for (const scenario of scenarios) await run(scenario.url, scenario.requests, quick ? 0.1 : 0.5, true);
@@ -166,13 +197,22 @@ async function main() {
       rounds.push(figures);
       log(`pool ${pool}: round ${round + 1}/${settings.rounds} done`);
     }
-    pools.push({ size, fillSeconds: fill.seconds, rounds });
+    pools.push({ size, fillSeconds: seconds, rounds });
   }
 
   const bulk = await measureBulk(urls);
   log(`bulk creation: ${Math.round(bulk.http.keysPerSecond)} keys/s over HTTP`);
   const alarm = await measureAlarm(urls.driver);
   log(`alarm: ${alarm.runs} runs, longest ${alarm.maxCpuMs.toFixed(1)} ms CPU`);
+  const costs = await measureCosts({
+    server,
+    driver: urls.driver,
+    pool: "costs",
+    keys: settings.costPoolKeys,
+    times: settings.costCalls,
+    rounds: settings.rounds,
+  });
+  log("costs: measured");
   await server.stop();
   server = undefined;
 
@@ -185,8 +225,34 @@ async function main() {
     pools,
     bulk,
     alarm,
+    costs,
+    wake,
     coldStart,
   };
+}
+
+/**
+ * The config a wake restarts workerd with: the driver alone, its Probe class under the production
+ * KeyPool namespace's unique key (writeConfig's default for the `main` Worker), so `probe-*` routes
+ * open the pools the run filled.
+ */
+function wakeConfig(bundles, toml, vars, storage) {
+  const dir = join(work, "wake");
+  mkdirSync(dir);
+  return writeConfig(
+    dir,
+    toml,
+    [
+      {
+        name: "driver",
+        module: bundles.driver,
+        port: PORTS.driver,
+        vars,
+        durableObjects: [{ binding: "PROBE", className: "Probe", uniqueKey: "main-KeyPool" }],
+      },
+    ],
+    storage,
+  );
 }
 
 /** Every scenario of one pool: the ceilings, and each operation over RPC and over HTTP. */

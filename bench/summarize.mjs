@@ -2,19 +2,21 @@
  * `node bench/summarize.mjs a.json b.json c.json`: the headline ratios of several bench runs
  * (`npm run bench -- --json FILE`), each run's median over its rounds and the median over the runs.
  * One run on a shared machine can be off by a lot; the median of three is what BENCHMARKS.md quotes.
+ * Rows and statements per operation are the same in every run: they are shown once, and flagged if not.
  */
 import { readFileSync } from "node:fs";
+import { COST_OPERATIONS, objectPrice, perOperation } from "./lib/costs.mjs";
 import { median } from "./lib/load.mjs";
-import { cpuRatio, fixed, int, med, ratio, sizeName, table } from "./lib/report.mjs";
+import { count, cpuRatio, dollars, fixed, int, med, ratio, sizeName, table } from "./lib/report.mjs";
 import { OPERATIONS } from "./lib/scenarios.mjs";
 
 const runs = process.argv.slice(2).map((file) => JSON.parse(readFileSync(file, "utf8")));
 if (runs.length === 0) throw new Error("usage: node bench/summarize.mjs RUN.json...");
 
 /** "median (run 1, run 2, ...)" of one figure computed per run. */
-function across(figure) {
-  const values = runs.map(figure);
-  return `${fixed(median(values))} (${values.map((v) => fixed(v)).join(", ")})`;
+function across(figure, format = fixed, of = runs) {
+  const values = of.map(figure);
+  return `${format(median(values))} (${values.map((v) => format(v)).join(", ")})`;
 }
 
 const out = [`${runs.length} runs; each cell: median over the runs (each run's own figure).`];
@@ -59,6 +61,90 @@ if (sizes.length > 1) {
               med(poolOf(run, first), `${layer}:${op.endpoint}`, "cpuUs") /
               med(poolOf(run, last), `${layer}:${op.endpoint}`, "cpuUs"),
           ),
+        ),
+      ]),
+    ),
+  );
+}
+
+// Runs from before the bench measured costs and wakes have neither.
+const costRuns = runs.filter((run) => run.costs !== undefined);
+if (costRuns.length > 0) {
+  out.push(`\n### What it costs (${costRuns.length} runs)\n`);
+  out.push(
+    "Rows and statements per operation (the same in every run, else marked `differs`); µs and $ per million operations (Durable Object only): median over the runs (each run's own figure).\n",
+  );
+  out.push(
+    table(
+      ["operation", "rows read", "rows written", "statements", "wall µs", "CPU µs", "$/M Durable Object"],
+      COST_OPERATIONS.map((op) => {
+        const figures = costRuns.map((run) => perOperation(run.costs, op));
+        const same = (field) => {
+          const values = new Set(figures.map((f) => f[field]));
+          return values.size === 1 ? count(figures[0][field]) : `differs: ${[...values].map(count).join(", ")}`;
+        };
+        const one = (run) => perOperation(run.costs, op);
+        return [
+          op.label,
+          same("rowsRead"),
+          same("rowsWritten"),
+          same("statements"),
+          across(
+            (run) => one(run).wallUs,
+            (v) => fixed(v, 1),
+            costRuns,
+          ),
+          across(
+            (run) => one(run).cpuUs,
+            (v) => fixed(v, 1),
+            costRuns,
+          ),
+          across((run) => objectPrice(one(run)).total, dollars, costRuns),
+        ];
+      }),
+    ),
+  );
+}
+
+const wakeRuns = runs.filter((run) => run.wake !== undefined);
+if (wakeRuns.length > 0) {
+  out.push(`\n### Waking a pool (${wakeRuns.length} runs)\n`);
+  out.push(
+    "First request after workerd restarts on the same storage, and warm ones: wall ms / workerd CPU ms, each a median over the runs (each run's own figure); rows read by the first assignment, less a warm one's, per key in the pool.\n",
+  );
+  const poolAt = (run, operation, index) => run.wake[operation].pools[index];
+  const ms = (v) => fixed(v, 1);
+  out.push(
+    table(
+      [
+        "pool",
+        "first assign wall ms",
+        "first assign CPU ms",
+        "warm assign wall ms",
+        "first info wall ms",
+        "warm info wall ms",
+        "scan: rows read per key",
+        "memory after the first assign, MiB",
+      ],
+      wakeRuns[0].wake.assign.pools.map((pool, index) => [
+        sizeName(pool.size),
+        across((run) => poolAt(run, "assign", index).first.wallMs, ms, wakeRuns),
+        across((run) => poolAt(run, "assign", index).first.cpuMs, ms, wakeRuns),
+        across((run) => poolAt(run, "assign", index).warm.wallMs, ms, wakeRuns),
+        across((run) => poolAt(run, "info", index).first.wallMs, ms, wakeRuns),
+        across((run) => poolAt(run, "info", index).warm.wallMs, ms, wakeRuns),
+        across(
+          (run) => {
+            const pool = poolAt(run, "assign", index);
+            return (pool.first.rowsRead - pool.warm.rowsRead) / pool.keys;
+          },
+          (v) => fixed(v, 3),
+          wakeRuns,
+        ),
+        across(
+          (run) => poolAt(run, "assign", index).rssAfter / 2 ** 20,
+          (v) => fixed(v, 0),
+          wakeRuns,
         ),
       ]),
     ),

@@ -2,12 +2,20 @@
  * Turns the raw figures of a bench run into markdown. Every throughput is also shown as a ratio to
  * its ceiling from the same round (medians over rounds), which is what holds still on a noisy machine.
  */
+import { COST_OPERATIONS, objectPrice, perOperation, workerPrice } from "./costs.mjs";
 import { median } from "./load.mjs";
+import { DURABLE_OBJECT, PRICES_READ, WORKER } from "./prices.mjs";
 import { CEILINGS, OPERATIONS } from "./scenarios.mjs";
 
 export const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
 export const fixed = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
+const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+/** A count per operation: whole when it is, else to three places (a 1000-key create, per key). */
+export const count = (n) => (Number.isInteger(n) ? String(n) : fixed(n, 3));
+/** Dollars to two significant digits below $0.10 (0.000078), cents above. */
+export const dollars = (n) =>
+  !Number.isFinite(n) ? "–" : n === 0 ? "0" : n.toFixed(Math.max(2, Math.min(9, 1 - Math.floor(Math.log10(n)))));
 export const sizeName = (size) => (size >= 1e6 ? `${size / 1e6}M` : size >= 1e3 ? `${size / 1e3}k` : String(size));
 
 export function table(header, rows) {
@@ -234,6 +242,9 @@ export function report(results) {
     ),
   );
 
+  out.push(...costSection(results));
+  out.push(...wakeSection(results));
+
   const errors = non2xx(pools);
   if (errors.length > 0) {
     out.push(
@@ -243,4 +254,135 @@ export function report(results) {
     for (const note of errors) out.push(`- ${note}`);
   }
   return out.join("\n");
+}
+
+/** The HTTP load figure of the same requests as `op`, in workerd CPU µs per operation, if one was run. */
+function httpCpuUs(results, op) {
+  if (op.http === "bulk") return results.bulk.http.cpuUs / (op.per ?? 1);
+  if (op.http === undefined) return Number.NaN;
+  return med(results.pools[0], `http:${op.http}`, "cpuUs") * op.requests;
+}
+
+function costSection(results) {
+  const { costs, settings, alarm } = results;
+  const out = ["\n### What it costs\n"];
+  out.push(
+    `Per operation, from the object's own SQLite counters (the rows Cloudflare bills): each operation called ` +
+      `${costs.times} times in a row (a 1000-key create ${costs.operations["create-1000"]?.[0]?.calls} times, a page ` +
+      `${costs.operations.list?.[0]?.calls} times) on a ` +
+      `probe pool of ${int(costs.keys)} keys whose free keys are already in memory (the scan after a start is ` +
+      `under "Waking a pool"); medians over ${settings.rounds} round(s). Wall and CPU: the object's time for the ` +
+      "operation, net of the same RPC with an empty loop (the loop's writes commit once, at its end: a request's " +
+      "own commit, and on Cloudflare its wait for the commit to be confirmed, are not in them; even 10 ms per " +
+      `request would be $${dollars(10_000 * DURABLE_OBJECT.memoryGb * DURABLE_OBJECT.gbSeconds * 1e-6)}/M). ` +
+      "Priced per million operations at Cloudflare's prices as " +
+      `published, ${PRICES_READ} (bench/lib/prices.mjs; SQLite-backed Durable Objects are billed for rows since ` +
+      `January 2026): requests $${DURABLE_OBJECT.requests}/M, rows written $${fixed(DURABLE_OBJECT.rowsWritten)}/M, ` +
+      `rows read $${DURABLE_OBJECT.rowsRead}/M, duration $${fixed(DURABLE_OBJECT.gbSeconds)}/M GB-s at ` +
+      `${DURABLE_OBJECT.memoryGb * 1000} MB while active (here: the wall time measured). The Worker in front is ` +
+      `billed apart: $${fixed(WORKER.requests)}/M requests + $${WORKER.cpuMs}/M CPU-ms, its CPU estimated as ` +
+      "workerd's CPU per HTTP request in the load above less the object's (`–`: no HTTP scenario sends it).\n",
+  );
+  const rows = COST_OPERATIONS.map((op) => {
+    const figures = perOperation(costs, op);
+    const price = objectPrice(figures);
+    const worker = workerPrice(figures, httpCpuUs(results, op));
+    return [
+      `${op.label}${figures.varies ? " *" : ""}`,
+      count(figures.requests),
+      count(figures.rowsRead),
+      count(figures.rowsWritten),
+      count(figures.statements),
+      fixed(figures.wallUs, 1),
+      fixed(figures.cpuUs, 1),
+      dollars(price.requests),
+      dollars(price.rowsWritten),
+      dollars(price.rowsRead),
+      dollars(price.duration),
+      `**${dollars(price.total)}**`,
+      `${dollars(worker.requests)} + ${worker.cpu === null ? "–" : dollars(worker.cpu)}`,
+    ];
+  });
+  out.push(
+    table(
+      [
+        "operation",
+        "DO requests",
+        "rows read",
+        "rows written",
+        "statements",
+        "wall µs",
+        "CPU µs",
+        "$/M requests",
+        "$/M rows written",
+        "$/M rows read",
+        "$/M duration",
+        "$/M Durable Object",
+        "$/M Worker in front (requests + CPU), separate",
+      ],
+      rows,
+    ),
+  );
+  if (rows.some((row) => row[0].endsWith(" *"))) out.push("\n\\* its counts differed between rounds: medians shown.");
+  if (Number.isFinite(alarm?.bytesPerKey)) {
+    const perMillionKeys = (alarm.bytesPerKey * 1e6) / 1e9;
+    out.push(
+      `\nStored: ${fixed(alarm.bytesPerKey, 0)} bytes per key (\`databaseSize\` at ${int(alarm.keys)} keys), so a ` +
+        `million keys hold about ${fixed(perMillionKeys)} GB: $${dollars(perMillionKeys * DURABLE_OBJECT.storedGbMonth)} ` +
+        `a month at $${fixed(DURABLE_OBJECT.storedGbMonth)} per GB-month.`,
+    );
+  }
+  return out;
+}
+
+function wakeSection(results) {
+  const { wake } = results;
+  const out = ["\n### Waking a pool\n"];
+  const warmCalls = results.settings.wakeWarmCalls;
+  out.push(
+    "workerd stopped and started again on the same storage, as after an eviction or a deploy; each pool's first " +
+      "request starts its object (twice: once with an assignment first, once with an info first). An assignment " +
+      "needs the free keys in memory and builds them with one scan of `keys`; an info needs no scan. Warm: median " +
+      `of the ${warmCalls} same requests after it. Wall: the whole request as the bench sees it (loopback HTTP to ` +
+      "the driver Worker, RPC to the object); CPU: workerd's, all threads; rows read: the pool's SQLite counters, " +
+      "for the request (the object's start-up reads a few more, noted below); memory: workerd's resident set.\n",
+  );
+  const cell = (f) => `${fixed(f.wallMs, 1)} / ${fixed(f.cpuMs, 1)} / ${int(f.rowsRead)}`;
+  out.push(
+    table(
+      [
+        "pool",
+        "keys",
+        "first assign: wall ms / CPU ms / rows read",
+        "warm assign",
+        "scan: rows read per key",
+        "first info: wall ms / CPU ms / rows read",
+        "warm info",
+        "workerd memory before → after the first assign",
+      ],
+      wake.assign.pools.map((pool, index) => {
+        const info = wake.info.pools[index];
+        return [
+          sizeName(pool.size),
+          int(pool.keys),
+          cell(pool.first),
+          cell(pool.warm),
+          fixed((pool.first.rowsRead - pool.warm.rowsRead) / pool.keys, 3),
+          cell(info.first),
+          cell(info.warm),
+          `${mib(pool.rssBefore)} → ${mib(pool.rssAfter)}`,
+        ];
+      }),
+    ),
+  );
+  const largest = wake.assign.pools.at(-1);
+  const startRows = [...wake.assign.pools, ...wake.info.pools].map((pool) => pool.first.startRowsRead);
+  const [fewest, most] = [Math.min(...startRows), Math.max(...startRows)];
+  out.push(
+    `\nThe object's start (its schema check, settings, alarm) reads ${fewest === most ? most : `${fewest}-${most}`} ` +
+      `rows more, whatever the pool's size. The scan's rows at $${DURABLE_OBJECT.rowsRead}/M: ` +
+      `$${dollars((largest.first.rowsRead * DURABLE_OBJECT.rowsRead) / 1e6)} for a wake of the ${sizeName(largest.size)} pool. ` +
+      `workerd held ${mib(wake.assign.rssStart)} before any pool woke.`,
+  );
+  return out;
 }

@@ -52,9 +52,11 @@ const RATE_LIMITER_SOURCE = join(import.meta.dirname, "..", "workers", "rate-lim
 
 /**
  * A workerd config (Cap'n Proto text). `workers` is a list of
- * `{ name, module, port?, vars, rateLimiter?, durableObjects: [{ binding, className, service? }] }`:
+ * `{ name, module, port?, vars, rateLimiter?, durableObjects: [{ binding, className, service?, uniqueKey? }] }`:
  * classes without `service` are hosted by this Worker with SQLite storage on `storageDir`; the
- * others point at a class another Worker hosts, so several Workers share one namespace.
+ * others point at a class another Worker hosts, so several Workers share one namespace. A hosted
+ * class's `uniqueKey` (default `{worker}-{class}`) derives its objects' ids and names their storage:
+ * a class given another namespace's key opens that namespace's objects by the same names.
  * `rateLimiter: "NAME"` binds a stand-in for the rate limiting binding under that name.
  */
 export function writeConfig(dir, { date, flags }, workers, storageDir) {
@@ -75,7 +77,7 @@ export function writeConfig(dir, { date, flags }, workers, storageDir) {
       if (object.service === undefined) {
         bindings.push(`(name = "${object.binding}", durableObjectNamespace = "${object.className}")`);
         owned.push(
-          `(className = "${object.className}", uniqueKey = "${worker.name}-${object.className}", enableSql = true)`,
+          `(className = "${object.className}", uniqueKey = "${object.uniqueKey ?? `${worker.name}-${object.className}`}", enableSql = true)`,
         );
       } else {
         bindings.push(
@@ -145,6 +147,12 @@ export class Workerd {
       }
     }
     return total;
+  }
+
+  /** Bytes of memory the process holds (resident set size). */
+  rssBytes() {
+    const kib = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${this.pid}/status`, "utf8"))?.[1];
+    return kib === undefined ? Number.NaN : Number(kib) * 1024;
   }
 
   /** Waits until `url` answers (any status), within `timeoutMs`. Returns wall ms since spawn. */

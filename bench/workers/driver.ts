@@ -3,13 +3,20 @@
  * so the load generator measures the object itself. It also calls the platform's own ceilings, in
  * the same process and run (the `Ceiling` object: a no-op RPC, a one-row read, a one-row write; the
  * bench hosts it in a Worker of its own built from this bundle), and a probe subclass of KeyPool that
- * runs the real alarm one run at a time and reads the database size.
+ * runs the real alarm one run at a time, reads the database size, and reads what SQLite counted for
+ * each operation (the rows Cloudflare bills).
  *
  * Routes: /{op}/{pool}/{id?}?query. `pool` names a pool of the production Worker's KeyPool
- * namespace (bound across services), so this driver and the HTTP stack act on the same data.
+ * namespace (bound across services), so this driver and the HTTP stack act on the same data; the
+ * `probe-*` routes name a pool of the Probe namespace (which the bench's wake run points at the
+ * production pools' storage, bench/lib/wake.mjs).
  */
 import { DurableObject } from "cloudflare:workers";
 import { KeyPool } from "../../src/key-pool";
+import type { Outcome } from "../../src/outcome";
+import type { IdempotencyToken } from "../../src/pool/idempotency";
+import { DEFAULT_LIST_LIMIT } from "../../src/pool/limits";
+import type { ListPosition } from "../../src/pool/listing";
 import { createKey } from "../../src/pool/rules";
 import { KeyStore } from "../../src/storage/key-store";
 import { migrate } from "../../src/storage/migrations";
@@ -89,11 +96,55 @@ export class IdOrder extends DurableObject<DriverEnv> {
   }
 }
 
+/** What an object's SQLite counted (src/storage/sql.ts): the statements, and the rows Cloudflare bills. */
+export interface Counted {
+  statements: number;
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+/** The operations whose cost `Probe.measure` reads (bench/lib/costs.mjs names them); `none` is the loop alone. */
+const MEASURED = [
+  "none",
+  "create-1",
+  "create-1000",
+  "assign",
+  "unblock",
+  "assign-unblock",
+  "block-unblock",
+  "keep-alive",
+  "reveal",
+  "info",
+  "delete",
+  "stats",
+  "list",
+  "assign-idempotent",
+  "assign-replayed",
+] as const;
+export type Measured = (typeof MEASURED)[number];
+
+/** What `Probe.prepare` made for the calls `Probe.measure` runs. */
+interface Prepared {
+  readonly operation: Measured;
+  readonly times: number;
+  /** Free keys made for this run, one per call. */
+  readonly ids: string[];
+  /** Keys assigned for this run, with their leases, one per call. */
+  readonly held: { keyId: string; lease: number }[];
+  readonly tokens: IdempotencyToken[];
+}
+
 /**
  * KeyPool as deployed, plus what only a benchmark needs. Alarms the runtime delivers are ignored, so
  * a mass expiry waits until the bench runs the real alarm itself, one run per call, to time each run.
+ * Its other methods read the object's own SQLite counters (`KeyPool.internals`) around operations
+ * called as their RPC methods would be, so what they answer is what Cloudflare would bill them.
  */
 export class Probe extends KeyPool {
+  #prepared: Prepared | null = null;
+  /** Where the next measured listing page starts. */
+  #listAfter: ListPosition | null = null;
+
   override async alarm(): Promise<void> {}
 
   /** One alarm run; whether any key is left (every key is expired when the bench calls this). */
@@ -107,6 +158,133 @@ export class Probe extends KeyPool {
     const keys = sql.exec<{ n: number }>("SELECT count(*) AS n FROM keys").one().n;
     return { databaseSize: sql.databaseSize, keys };
   }
+
+  /**
+   * Makes what `measure(operation)` uses, one per call, `times` calls: free keys to act on, keys held
+   * with their leases, idempotency tokens (already used once, for a replay). Builds the in-memory
+   * free set first, so no measured call pays the scan that follows a start (`wake` measures that).
+   */
+  prepare(operation: Measured, times: number): void {
+    if (!MEASURED.includes(operation)) throw new RangeError(`no such measured operation: ${operation}`);
+    KeyPool.internals(this).keys.freeCount();
+    this.#listAfter = null;
+    const prepared: Prepared = { operation, times, ids: [], held: [], tokens: [] };
+    if (["block-unblock", "keep-alive", "reveal", "info", "delete"].includes(operation)) {
+      for (let left = times; left > 0; left -= 1000) prepared.ids.push(...value(this.create(Math.min(left, 1000))));
+    }
+    if (operation === "unblock") {
+      for (let i = 0; i < times; i++) prepared.held.push(value(this.assign()));
+    }
+    if (operation === "assign-idempotent" || operation === "assign-replayed") {
+      for (let i = 0; i < times; i++) {
+        const token = { keyHash: randomBytes(32), requestHash: randomBytes(32) };
+        if (operation === "assign-replayed") value(this.assign({ idempotency: token }));
+        prepared.tokens.push(token);
+      }
+    }
+    this.#prepared = prepared;
+  }
+
+  /** Runs the prepared calls of `operation` and answers what SQLite counted for all of them. */
+  measure(operation: Measured): Counted {
+    const prepared = this.#prepared;
+    if (prepared?.operation !== operation) throw new Error(`${operation} was not prepared`);
+    this.#prepared = null;
+    const before = this.#counted();
+    for (let i = 0; i < prepared.times; i++) this.#call(prepared, i);
+    return difference(this.#counted(), before);
+  }
+
+  /**
+   * One `assign()` or `info(keyId)`, and what SQLite counted for it; `sinceStart` is everything this
+   * object counted since it started, so for the first call after a wake it includes the start itself.
+   */
+  measureOne(operation: "assign" | "info", keyId: string): { cost: Counted; sinceStart: Counted } {
+    const before = this.#counted();
+    if (operation === "assign") value(this.assign());
+    else value(this.info(keyId));
+    const sinceStart = this.#counted();
+    return { cost: difference(sinceStart, before), sinceStart };
+  }
+
+  #call(prepared: Prepared, i: number): void {
+    const id = prepared.ids[i] ?? "";
+    const token = prepared.tokens[i];
+    switch (prepared.operation) {
+      case "none":
+        return;
+      case "create-1":
+        value(this.create(1));
+        return;
+      case "create-1000":
+        value(this.create(1000));
+        return;
+      case "assign":
+        value(this.assign());
+        return;
+      case "unblock": {
+        const held = prepared.held[i];
+        if (held === undefined) throw new Error("no key held");
+        value(this.setBlocked(held.keyId, false, held.lease));
+        return;
+      }
+      case "assign-unblock": {
+        const held = value(this.assign());
+        value(this.setBlocked(held.keyId, false, held.lease));
+        return;
+      }
+      case "block-unblock": {
+        const { lease } = value(this.setBlocked(id, true));
+        value(this.setBlocked(id, false, lease));
+        return;
+      }
+      case "keep-alive":
+        value(this.keepAlive(id));
+        return;
+      case "reveal":
+        value(this.reveal(id));
+        return;
+      case "info":
+        value(this.info(id));
+        return;
+      case "delete":
+        value(this.remove(id));
+        return;
+      case "stats":
+        this.poolStats();
+        return;
+      case "list":
+        this.#listAfter = this.listKeys("all", DEFAULT_LIST_LIMIT, this.#listAfter).next;
+        return;
+      case "assign-idempotent":
+      case "assign-replayed":
+        value(this.assign({ idempotency: token }));
+        return;
+    }
+  }
+
+  #counted(): Counted {
+    const { db } = KeyPool.internals(this);
+    return { statements: db.statements, rowsRead: db.rowsRead, rowsWritten: db.rowsWritten };
+  }
+}
+
+function difference(after: Counted, before: Counted): Counted {
+  return {
+    statements: after.statements - before.statements,
+    rowsRead: after.rowsRead - before.rowsRead,
+    rowsWritten: after.rowsWritten - before.rowsWritten,
+  };
+}
+
+/** The value of an outcome the bench expects to succeed: a refusal means the measurement is wrong. */
+function value<T>(outcome: Outcome<T>): T {
+  if (!outcome.ok) throw new Error(`refused: ${outcome.refusal}`);
+  return outcome.value;
+}
+
+function randomBytes(length: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(length));
 }
 
 // Built with the project's wrangler.toml, which declares KeyPool: exported so that build succeeds.
@@ -155,6 +333,23 @@ export default {
         return reply(await env.PROBE.getByName(pool).storage());
       case "probe-alarm":
         return reply(await env.PROBE.getByName(pool).runAlarm());
+      case "probe-settings":
+        return reply(
+          await env.PROBE.getByName(pool).updateSettings({
+            keyTtlSeconds: Number(query.get("keyTtl")),
+            blockTtlSeconds: Number(query.get("blockTtl")),
+          }),
+        );
+      case "probe-prepare":
+        return reply(await env.PROBE.getByName(pool).prepare(id as Measured, Number(query.get("times") ?? 1)));
+      case "probe-measure":
+        return reply(await env.PROBE.getByName(pool).measure(id as Measured));
+      case "probe-once":
+        return reply(
+          await env.PROBE.getByName(pool).measureOne(id === "info" ? "info" : "assign", query.get("key") ?? ""),
+        );
+      case "stats":
+        return reply(await env.KEY_POOL.getByName(pool).poolStats());
       default:
         return new Response("unknown driver route", { status: 404 });
     }
