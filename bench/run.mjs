@@ -119,7 +119,10 @@ async function main() {
         module: bundles.main,
         port: PORTS.main,
         ...httpWorker,
-        durableObjects: [{ binding: "KEY_POOL", className: "KeyPool" }],
+        durableObjects: [
+          { binding: "KEY_POOL", className: "KeyPool" },
+          { binding: "POOL_DIRECTORY", className: "PoolDirectory" },
+        ],
       },
       {
         name: "driver",
@@ -384,7 +387,10 @@ async function measureColdStarts(bundles, toml, httpWorker) {
               module,
               port: PORTS.coldStart,
               ...httpWorker,
-              durableObjects: [{ binding: "KEY_POOL", className: "KeyPool" }],
+              durableObjects: [
+                { binding: "KEY_POOL", className: "KeyPool" },
+                { binding: "POOL_DIRECTORY", className: "PoolDirectory" },
+              ],
             };
       const instance = new Workerd(writeConfig(dir, toml, [worker], dir));
       try {

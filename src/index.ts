@@ -1,6 +1,7 @@
 import { buildRouter } from "./http/router";
 
 export { KeyPool } from "./key-pool";
+export { PoolDirectory } from "./pool-directory";
 
 const router = buildRouter();
 

@@ -4,18 +4,19 @@ import { configOf } from "./config";
 import { Pool, type PoolStores } from "./key-pool/pool";
 import { logError } from "./log";
 import type { Outcome } from "./outcome";
-import { ok } from "./outcome";
+import { ok, refuse } from "./outcome";
 import type { IdempotencyToken } from "./pool/idempotency";
 import { DEFAULT_LIST_LIMIT, MAX_BULK_CREATE, MAX_LIST_LIMIT } from "./pool/limits";
 import type { ListPosition, ListState, Page } from "./pool/listing";
+import type { Claim, PoolTimings } from "./pool/rules";
 import * as rules from "./pool/rules";
 import type { PoolSettings, SettingsPatch } from "./pool/settings";
-import type { Assignment, BlockResult, KeyInfo, KeyValue, PoolStats } from "./pool/views";
+import type { BlockChange, Grant, KeyInfo, KeyValue, PoolStats } from "./pool/views";
 import { AlarmSchedule } from "./storage/alarm";
 import { IdempotencyStore } from "./storage/idempotency-store";
 import { KeyListing } from "./storage/key-listing";
 import { KeyStore } from "./storage/key-store";
-import { migrate } from "./storage/migrations";
+import { migrate, storedVersion } from "./storage/migrations";
 import { PoolSettingsStore } from "./storage/pool-settings";
 import { CountedSql } from "./storage/sql";
 
@@ -30,6 +31,12 @@ export interface CreateOptions {
 export interface AssignOptions extends CreateOptions {
   /** Block for this many whole seconds (MIN_HOLD_SECONDS..MAX_HOLD_SECONDS) instead of the pool's block time. */
   readonly holdSeconds?: number | undefined;
+  /**
+   * The new block's holder secret, as the Worker made it: its SHA-256 (all the pool keeps) and, for
+   * an idempotent call, the secret sealed for the replay (only that caller's retry can unseal it).
+   * Without one, the block has no holder secret: only an admin may end or renew it early.
+   */
+  readonly holder?: { readonly digest: Uint8Array; readonly sealed?: string | undefined };
 }
 
 /** What an object is made of, for a test running inside it: see `KeyPool.internals`. */
@@ -50,8 +57,11 @@ export class KeyPool extends DurableObject<Env> {
   readonly #stores: PoolStores;
   /** The longest hold an assignment may ask for (MAX_HOLD_SECONDS). */
   readonly #maxHoldMs: number;
-  /** Set once the database is at this code's layout. */
+  /** Set once the database is at this code's layout; null while the pool does not exist. */
   #pool: Pool | null = null;
+  readonly #defaults: PoolTimings;
+  /** The pool's name, for log lines. */
+  readonly #name: string;
   /** Why this object must not touch its storage (a database newer than this code), if it must not. */
   #unusable: Error | null = null;
 
@@ -65,19 +75,22 @@ export class KeyPool extends DurableObject<Env> {
     const settings = new PoolSettingsStore(this.#db);
     this.#stores = { keys, listing: new KeyListing(this.#db), settings, idempotency, alarm };
     this.#maxHoldMs = config.maxHoldMs;
+    this.#defaults = config.timings;
     // The name the Worker passed to `getByName`, which the runtime also gives an object woken for its
     // alarm; an id made otherwise (never by KeyPool's Worker) falls back to its hex form.
-    const name = ctx.id.name ?? ctx.id.toString();
-    // Before any request: bring the database to this code's layout, in one transaction.
+    this.#name = ctx.id.name ?? ctx.id.toString();
+    // Before any request: bring an existing pool's database to this code's layout, in one transaction.
+    // A pool that does not exist yet is left empty: nothing is written until an admin makes it.
     ctx.blockConcurrencyWhile(async () => {
+      if (storedVersion(this.#db) === 0) return;
       try {
         ctx.storage.transactionSync(() => migrate(this.#db));
       } catch (error) {
         this.#unusable = error instanceof Error ? error : new Error(String(error));
-        logError({ event: "storage_refused", pool: name, error: this.#unusable.message });
+        logError({ event: "storage_refused", pool: this.#name, error: this.#unusable.message });
         return;
       }
-      this.#pool = new Pool(this.#stores, config.timings, name);
+      this.#pool = new Pool(this.#stores, this.#defaults, this.#name);
       alarm.started(await ctx.storage.getAlarm());
     });
   }
@@ -90,11 +103,15 @@ export class KeyPool extends DurableObject<Env> {
     return { db: pool.#db, ...pool.#stores };
   }
 
-  /** Creates `count` free keys in one transaction and returns their ids; with an idempotency key, at most once. */
+  /**
+   * Creates `count` free keys in one transaction and returns their ids; with an idempotency key, at
+   * most once. Makes the pool if it does not exist yet.
+   */
   create(count: number, options: CreateOptions = {}): Outcome<string[]> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_BULK_CREATE) {
       throw new RangeError(`count must be an integer from 1 to ${MAX_BULK_CREATE}`);
     }
+    this.#make();
     return this.#transaction((pool, now) => pool.once(options.idempotency, now, () => ok(pool.create(now, count))));
   }
 
@@ -102,15 +119,21 @@ export class KeyPool extends DurableObject<Env> {
    * Blocks a key chosen uniformly at random among the free ones and hands it out, for the pool's
    * block time or the hold asked for; with an idempotency key, at most once.
    */
-  assign(options: AssignOptions = {}): Outcome<Assignment> {
-    const holdMs = rules.holdFor(options.holdSeconds, this.#ready().timings, this.#maxHoldMs);
+  assign(options: AssignOptions = {}): Outcome<Grant> {
+    const timings = this.#existing()?.timings;
+    if (timings === undefined) return refuse("no_such_pool");
+    const holdMs = rules.holdFor(options.holdSeconds, timings, this.#maxHoldMs);
     if (holdMs === null) throw new RangeError("holdSeconds must be a whole number from 1 to MAX_HOLD_SECONDS");
-    return this.#transaction((pool, now) => pool.once(options.idempotency, now, () => pool.assign(now, holdMs)));
+    const { digest = null, sealed } = options.holder ?? {};
+    return this.#transaction((pool, now) => {
+      const outcome = pool.once(options.idempotency, now, () => pool.assign(now, holdMs, digest, sealed));
+      return options.idempotency === undefined ? outcome : pool.replayed(now, outcome);
+    });
   }
 
-  /** The key's value, if the key exists and is not blocked. Changes nothing. */
-  reveal(keyId: string): Outcome<KeyValue> {
-    return this.#read((pool, now) => pool.reveal(now, keyId));
+  /** The key's value, to its holder, or to anyone while it is free if the pool allows. Changes nothing. */
+  reveal(keyId: string, claim: Claim = { admin: false }): Outcome<KeyValue> {
+    return this.#read((pool, now) => pool.reveal(now, keyId, claim));
   }
 
   /** The key's state and deadlines, never its value. Changes nothing. */
@@ -123,35 +146,38 @@ export class KeyPool extends DurableObject<Env> {
   }
 
   /**
-   * Blocks or unblocks a key. With `lease`, only the current holder may act: unblocking releases
-   * its block, blocking renews it. Without `lease`, blocking a key somebody holds is refused.
+   * Blocks or unblocks a key, as its holder (proven by `claim`) or as an admin; a block it starts
+   * is for the holder whose secret has `newHolder` as its digest.
    */
-  setBlocked(keyId: string, blocked: boolean, lease?: number): Outcome<BlockResult> {
-    return this.#transaction((pool, now) => pool.setBlocked(now, keyId, blocked, lease));
+  setBlocked(keyId: string, blocked: boolean, claim: Claim, newHolder?: Uint8Array): Outcome<BlockChange> {
+    return this.#transaction((pool, now) => pool.setBlocked(now, keyId, blocked, claim, newHolder));
   }
 
-  /** Keep-alive: the key lives another full TTL from now, blocked or not. */
-  keepAlive(keyId: string, lease?: number): Outcome<KeyInfo> {
-    return this.#transaction((pool, now) => pool.keepAlive(now, keyId, lease));
+  /** Keep-alive: the key lives another full TTL from now, blocked or not; as its holder, if `claim` says so. */
+  keepAlive(keyId: string, claim: Claim = { admin: false }): Outcome<KeyInfo> {
+    return this.#transaction((pool, now) => pool.keepAlive(now, keyId, claim));
   }
 
   /** Counts, counters and settings (`GET /pools/{pool}`). */
-  poolStats(): PoolStats {
-    return this.#transaction((pool, now) => pool.stats(now));
+  poolStats(): Outcome<PoolStats> {
+    return this.#transaction((pool, now) => ok(pool.stats(now)));
   }
 
   /** One page of keys of `state` after `after`, never their values. */
-  listKeys(state: ListState, limit = DEFAULT_LIST_LIMIT, after: ListPosition | null = null): Page {
+  listKeys(state: ListState, limit = DEFAULT_LIST_LIMIT, after: ListPosition | null = null): Outcome<Page> {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
       throw new RangeError(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
     }
     if (after !== null && after.state !== state) throw new RangeError("the position is for another state");
-    return this.#transaction((pool, now) => pool.list(now, state, limit, after));
+    return this.#transaction((pool, now) => ok(pool.list(now, state, limit, after)));
   }
 
-  /** Changes this pool's timings, for deadlines set from now on. */
+  /** Changes this pool's settings (timings for deadlines set from now on). Makes the pool if it does not exist yet. */
   updateSettings(patch: SettingsPatch): PoolSettings {
-    return this.#transaction((pool) => pool.updateSettings(patch));
+    this.#make();
+    const settings = this.#transaction((pool) => ok(pool.updateSettings(patch)));
+    if (!settings.ok) throw new Error("the pool was just made");
+    return settings.value;
   }
 
   /** Fires every due deadline in bounded batches, then re-arms for the next one. Idempotent. */
@@ -161,16 +187,17 @@ export class KeyPool extends DurableObject<Env> {
     const more = this.#transaction((pool, now) => {
       const left = pool.applyDue(now, ALARM_BATCH);
       const answersLeft = idempotency.deleteDue(now, ALARM_BATCH) === ALARM_BATCH;
-      return left.expiriesLeft || left.releasesLeft || answersLeft;
+      return ok(left.expiriesLeft || left.releasesLeft || answersLeft);
     });
     // Yield between batches so requests are answered while a mass expiry drains.
-    if (more) alarm.arm(clock.now());
-    else await alarm.rearm();
+    if (more.ok && more.value) alarm.arm(clock.now());
+    else if (more.ok) await alarm.rearm();
   }
 
-  /** Runs `work` in one transaction at one moment. */
-  #transaction<T>(work: (pool: Pool, now: number) => T): T {
-    const pool = this.#ready();
+  /** Runs `work` on the pool in one transaction at one moment; refused when the pool does not exist. */
+  #transaction<T>(work: (pool: Pool, now: number) => Outcome<T>): Outcome<T> {
+    const pool = this.#existing();
+    if (pool === null) return refuse("no_such_pool");
     const now = clock.now();
     try {
       return this.ctx.storage.transactionSync(() => work(pool, now));
@@ -182,15 +209,22 @@ export class KeyPool extends DurableObject<Env> {
   }
 
   /** Runs `work`, which only reads, at one moment (SQLite runs each of its statements on its own). */
-  #read<T>(work: (pool: Pool, now: number) => T): T {
-    return work(this.#ready(), clock.now());
+  #read<T>(work: (pool: Pool, now: number) => Outcome<T>): Outcome<T> {
+    const pool = this.#existing();
+    return pool === null ? refuse("no_such_pool") : work(pool, clock.now());
   }
 
-  /** The pool, once its storage is at this code's layout; refused outright when it is not ours to touch. */
-  #ready(): Pool {
+  /** The pool, or null when it does not exist; refused outright when its storage is not ours to touch. */
+  #existing(): Pool | null {
     if (this.#unusable !== null) throw this.#unusable;
-    if (this.#pool === null) throw new Error("the pool's storage is not ready");
     return this.#pool;
+  }
+
+  /** Makes the pool if it does not exist yet: its database at this code's layout, in one transaction. */
+  #make(): void {
+    if (this.#existing() !== null) return;
+    this.ctx.storage.transactionSync(() => migrate(this.#db));
+    this.#pool = new Pool(this.#stores, this.#defaults, this.#name);
   }
 }
 

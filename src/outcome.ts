@@ -4,9 +4,17 @@ export type Refusal =
   | "not_found"
   /** The key is blocked, so its value is not handed out. */
   | "blocked"
-  /** The lease given is not the key's current lease. */
+  /** The caller acted as the key's holder and is not: a stale lease or a missing or wrong holder secret. */
   | "lease_conflict"
-  /** The key is blocked and the caller, giving no lease, tried to block it too. */
+  /** A client without a holder secret tried what only an admin may do without one. */
+  | "not_holder"
+  /** The pool shows values to their holder only, and the caller does not hold the key. */
+  | "holder_only"
+  /** The pool was never made (an admin makes it by creating keys or setting its settings). */
+  | "no_such_pool"
+  /** An idempotent assignment's replay: the block it handed out has ended, so it is not handed out again. */
+  | "replay_gone"
+  /** The key is blocked and the caller, not acting as its holder, tried to block it too. */
   | "held"
   /** Every key is blocked or the pool is empty. */
   | "none_free"

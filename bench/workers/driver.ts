@@ -13,6 +13,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { KeyPool } from "../../src/key-pool";
+import { PoolDirectory } from "../../src/pool-directory";
 import type { Outcome } from "../../src/outcome";
 import type { IdempotencyToken } from "../../src/pool/idempotency";
 import { DEFAULT_LIST_LIMIT } from "../../src/pool/limits";
@@ -220,22 +221,22 @@ export class Probe extends KeyPool {
         value(this.create(1000));
         return;
       case "assign":
-        value(this.assign());
+        value(this.assign({ holder: newHolder() }));
         return;
       case "unblock": {
         const held = prepared.held[i];
         if (held === undefined) throw new Error("no key held");
-        value(this.setBlocked(held.keyId, false, held.lease));
+        value(this.setBlocked(held.keyId, false, { admin: true, lease: held.lease }));
         return;
       }
       case "assign-unblock": {
-        const held = value(this.assign());
-        value(this.setBlocked(held.keyId, false, held.lease));
+        const held = value(this.assign({ holder: newHolder() }));
+        value(this.setBlocked(held.keyId, false, { admin: true, lease: held.lease }));
         return;
       }
       case "block-unblock": {
-        const { lease } = value(this.setBlocked(id, true));
-        value(this.setBlocked(id, false, lease));
+        const { lease } = value(this.setBlocked(id, true, { admin: true }, newHolder().digest));
+        value(this.setBlocked(id, false, { admin: true, lease }));
         return;
       }
       case "keep-alive":
@@ -254,11 +255,11 @@ export class Probe extends KeyPool {
         this.poolStats();
         return;
       case "list":
-        this.#listAfter = this.listKeys("all", DEFAULT_LIST_LIMIT, this.#listAfter).next;
+        this.#listAfter = value(this.listKeys("all", DEFAULT_LIST_LIMIT, this.#listAfter)).next;
         return;
       case "assign-idempotent":
       case "assign-replayed":
-        value(this.assign({ idempotency: token }));
+        value(this.assign({ idempotency: token, holder: newHolder() }));
         return;
     }
   }
@@ -287,8 +288,21 @@ function randomBytes(length: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(length));
 }
 
-// Built with the project's wrangler.toml, which declares KeyPool: exported so that build succeeds.
-export { KeyPool };
+// Built with the project's wrangler.toml, which declares both classes: exported so that build succeeds.
+export { KeyPool, PoolDirectory };
+
+/**
+ * A holder secret's digest, as the Worker makes one for every block: 32 random bytes stand in for it,
+ * so the pool stores what it stores in production.
+ */
+function newHolder(): { digest: Uint8Array } {
+  return { digest: crypto.getRandomValues(new Uint8Array(32)) };
+}
+
+/** The driver acts as an admin would: on any key, with a lease as a fencing check when given. */
+function asAdmin(lease: number | undefined): { admin: true; lease?: number } {
+  return lease === undefined ? { admin: true } : { admin: true, lease };
+}
 
 function reply(value: unknown): Response {
   return new Response(JSON.stringify(value ?? null), { headers: { "content-type": "application/json" } });
@@ -314,15 +328,22 @@ export default {
       case "create":
         return reply(await env.KEY_POOL.getByName(pool).create(Number(query.get("count") ?? 1)));
       case "assign":
-        return reply(await env.KEY_POOL.getByName(pool).assign());
+        return reply(await env.KEY_POOL.getByName(pool).assign({ holder: newHolder() }));
       case "reveal":
         return reply(await env.KEY_POOL.getByName(pool).reveal(id));
       case "info":
         return reply(await env.KEY_POOL.getByName(pool).info(id));
       case "alive":
-        return reply(await env.KEY_POOL.getByName(pool).keepAlive(id, lease(query)));
+        return reply(await env.KEY_POOL.getByName(pool).keepAlive(id, asAdmin(lease(query))));
       case "block":
-        return reply(await env.KEY_POOL.getByName(pool).setBlocked(id, query.get("blocked") === "true", lease(query)));
+        return reply(
+          await env.KEY_POOL.getByName(pool).setBlocked(
+            id,
+            query.get("blocked") === "true",
+            asAdmin(lease(query)),
+            newHolder().digest,
+          ),
+        );
       case "id-order":
         return reply(
           await env.ID_ORDER.getByName(pool).insert(Number(query.get("count") ?? 1), id === "time" ? "time" : "random"),

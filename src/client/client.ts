@@ -57,8 +57,10 @@ export interface AssignOptions extends CallOptions {
 export interface AcquireOptions extends AssignOptions, LeaseOptions {}
 
 export interface HolderOptions extends CallOptions {
-  /** Act only as the holder of this lease (else the call fails with 409). */
+  /** Act only as the holder of this lease (else the call fails with 409); a fencing check. */
   readonly lease?: number;
+  /** Act as the holder: the block's `leaseToken`, which proves it (a client needs it to act as the holder). */
+  readonly leaseToken?: string;
 }
 
 /**
@@ -128,8 +130,8 @@ export class KeyPoolClient {
     return lease;
   }
 
-  /** `GET /keys/{id}`: the key's value, if it is not blocked (else 403). */
-  getKey(keyId: string, options: CallOptions = {}): Promise<KeyValue> {
+  /** `GET /keys/{id}`: a free key's value (if the pool shows them), or your own held key's with its `leaseToken`. */
+  getKey(keyId: string, options: HolderOptions = {}): Promise<KeyValue> {
     return this.#send("getKey", { ...options, keyId });
   }
 
@@ -154,7 +156,7 @@ export class KeyPoolClient {
   }
 
   /** `PUT /keys/{id}`: the raw update (`{"blocked"}`, optional `"lease"`). */
-  update(keyId: string, body: UpdateBody, options: CallOptions = {}): Promise<BlockResult> {
+  update(keyId: string, body: UpdateBody, options: HolderOptions = {}): Promise<BlockResult> {
     return this.#send("updateKey", { ...options, keyId, body });
   }
 
@@ -190,9 +192,9 @@ export class KeyPoolClient {
 
   #leaseCalls(): LeaseCalls {
     return {
-      keepAlive: (keyId, lease) => this.keepAlive(keyId, { lease }),
-      renew: (keyId, lease) => this.block(keyId, { lease }),
-      release: (keyId, lease) => this.unblock(keyId, { lease }),
+      keepAlive: (keyId, holder) => this.keepAlive(keyId, holder),
+      renew: (keyId, holder) => this.block(keyId, holder),
+      release: (keyId, holder) => this.unblock(keyId, holder),
     };
   }
 

@@ -3,11 +3,17 @@ import { deadlinesFrom, firstDeadline, type LeaseDeadlines, renewalTimes } from 
 import type { Timers } from "./timers";
 import type { Assignment, BlockResult, KeyInfo } from "./types";
 
-/** The calls a lease makes, each as the holder (with its lease number). */
+/** What proves a lease's holder: its fencing number and its secret. */
+export interface HolderProof {
+  readonly lease: number;
+  readonly leaseToken: string;
+}
+
+/** The calls a lease makes, each as the holder. */
 export interface LeaseCalls {
-  keepAlive(keyId: string, lease: number): Promise<KeyInfo>;
-  renew(keyId: string, lease: number): Promise<BlockResult>;
-  release(keyId: string, lease: number): Promise<BlockResult>;
+  keepAlive(keyId: string, holder: HolderProof): Promise<KeyInfo>;
+  renew(keyId: string, holder: HolderProof): Promise<BlockResult>;
+  release(keyId: string, holder: HolderProof): Promise<BlockResult>;
 }
 
 export type LeaseState = "held" | "lost" | "released";
@@ -39,10 +45,12 @@ export class Lease extends EventTarget implements AsyncDisposable {
   readonly keyId: string;
   /** The key value: a secret. */
   readonly key: string;
-  /** The fencing number that proves this caller holds the key. */
+  /** The block's fencing number, for upstream services that fence stale writers. */
   readonly lease: number;
 
   readonly #calls: LeaseCalls;
+  /** The holder secret: kept here only, sent as a header, never logged or exposed. */
+  readonly #proof: HolderProof;
   readonly #timers: Timers;
   readonly #background: boolean;
   readonly #aborter = new AbortController();
@@ -62,6 +70,7 @@ export class Lease extends EventTarget implements AsyncDisposable {
     this.keyId = assignment.keyId;
     this.key = assignment.key;
     this.lease = assignment.lease;
+    this.#proof = { lease: assignment.lease, leaseToken: assignment.leaseToken };
     this.#releaseAt = assignment.releaseAt;
     this.#calls = calls;
     this.#timers = timers;
@@ -133,7 +142,7 @@ export class Lease extends EventTarget implements AsyncDisposable {
     this.#stopTimer();
     this.#aborter.abort(new DOMException("The lease was released", "AbortError"));
     try {
-      await this.#calls.release(this.keyId, this.lease);
+      await this.#calls.release(this.keyId, this.#proof);
       return true;
     } catch (error) {
       if (error instanceof KeyPoolError && error.isLeaseLoss) return false;
@@ -143,13 +152,13 @@ export class Lease extends EventTarget implements AsyncDisposable {
 
   async #keepAlive(): Promise<void> {
     const sentAt = this.#timers.now();
-    const info = await this.#asHolder(() => this.#calls.keepAlive(this.keyId, this.lease));
+    const info = await this.#asHolder(() => this.#calls.keepAlive(this.keyId, this.#proof));
     this.#learn(info, info.lastActivity, sentAt);
   }
 
   async #renewBlock(): Promise<void> {
     const sentAt = this.#timers.now();
-    const info = await this.#asHolder(() => this.#calls.renew(this.keyId, this.lease));
+    const info = await this.#asHolder(() => this.#calls.renew(this.keyId, this.#proof));
     if (info.blockedAt !== null) this.#learn(info, info.blockedAt, sentAt);
   }
 

@@ -25,6 +25,8 @@ export interface CallInput {
   readonly body?: unknown;
   /** Sent on every attempt of a mutating call; a fresh one is made when absent. */
   readonly idempotencyKey?: string | undefined;
+  /** The holder secret of a key's block, sent as `KeyPool-Lease-Token` (never in the URL). */
+  readonly leaseToken?: string | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -40,6 +42,7 @@ export async function send<T>(config: TransportConfig, operationId: OperationId,
   const headers: Record<string, string> = { accept: "application/json" };
   if (config.token !== undefined) headers.authorization = `Bearer ${config.token}`;
   if (operation.mutates) headers["idempotency-key"] = input.idempotencyKey ?? randomKey();
+  if (input.leaseToken !== undefined) headers["keypool-lease-token"] = input.leaseToken;
   const body = input.body === undefined ? undefined : JSON.stringify(input.body);
   if (body !== undefined) headers["content-type"] = "application/json";
 

@@ -6,7 +6,7 @@ import { ErrorBody } from "./schemas";
  * Who may call an endpoint: admins only; clients too; or clients only when they present the key's
  * current lease (blocking and unblocking), admins always.
  */
-export type Access = "admin" | "client" | "client-with-lease";
+export type Access = "admin" | "client" | "client-holder";
 
 export const BEARER_SCHEME = "bearerAuth";
 
@@ -15,18 +15,19 @@ export const bearerScheme = {
   scheme: "bearer",
   description:
     "A token from the ADMIN_TOKEN (role admin: everything) or CLIENT_TOKEN (role client: assign, read, " +
-    "keep alive, and unblock or renew with the key's lease) secret.",
+    "keep alive, and, as a key's holder with its KeyPool-Lease-Token, unblock or renew it) secret.",
 } as const;
 
 const ROLE_LINES: Record<Access, string> = {
   admin: "Role: admin.",
   client: "Roles: admin, client.",
-  "client-with-lease": "Roles: admin; client only with the key's current `lease`.",
+  "client-holder": "Roles: admin; client only as the key's holder, with its `KeyPool-Lease-Token`.",
 };
 
 const FORBIDDEN: Partial<Record<Access, string>> = {
   admin: "A client token: this call needs an admin token",
-  "client-with-lease": "A client token without `lease`: only an admin token may do this without the key's lease",
+  "client-holder":
+    "A client token without a KeyPool-Lease-Token: only an admin token may do this without the key's holder secret",
 };
 
 /** An error answer in the document: the one error body, and the headers that come with it. */

@@ -28,7 +28,9 @@ export async function authenticate(
   }
   if (config.tokenCount === 0) {
     if (config.localDevOpen && isLoopback(state.url.hostname)) {
+      refuseOtherSites(request);
       state.role = "admin";
+      state.caller = LOCAL_CALLER;
       return;
     }
     throw notConfigured(config.localDevOpen);
@@ -41,6 +43,38 @@ export async function authenticate(
   }
   if (caller.role === undefined) throw unauthorized(caller.problem);
   state.role = caller.role;
+  state.caller = caller.digest;
+}
+
+/** Who calls in local mode, where there is no token: everyone on this machine is one caller. */
+const LOCAL_CALLER = new Uint8Array(32);
+
+/**
+ * Local mode serves whoever reaches it as an admin, so a page of another site that a browser on this
+ * machine opens must not reach it: a request from any origin but a loopback one is refused. A browser
+ * sends `Origin` with every cross-origin request (and with same-origin ones that change something),
+ * and `Sec-Fetch-Site` with every request; tools like curl send neither.
+ */
+function refuseOtherSites(request: IRequest): void {
+  const origin = request.headers.get("Origin");
+  const site = request.headers.get("Sec-Fetch-Site");
+  if ((origin !== null && !isLoopbackOrigin(origin)) || site === "cross-site") {
+    throw new HttpError(
+      403,
+      "Local mode (no token configured) serves only pages and tools on this machine: a request from another " +
+        "site is refused. Configure a token (ADMIN_TOKEN) to serve other origins.",
+    );
+  }
+}
+
+/** `http(s)://localhost`, `127.x.x.x` or `[::1]`, any port. */
+export function isLoopbackOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === "http:" || url.protocol === "https:") && isLoopback(url.hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** 403 unless the request was made with an admin token; `what` says what needs it. */
@@ -54,7 +88,7 @@ export function requireAdmin(state: RequestState, what: string): void {
 }
 
 type TokenProblem = "missing" | "malformed" | "invalid";
-type Caller = { role: "admin" } | { role: "client"; id: string } | { role: undefined; problem: TokenProblem };
+type Caller = { role: Role; digest: Uint8Array; id: string } | { role: undefined; problem: TokenProblem };
 
 /**
  * Compares the presented token's SHA-256 with every configured one in constant time and without
@@ -70,8 +104,9 @@ async function identify(header: string | null, tokens: readonly AccessToken[]): 
     if (crypto.subtle.timingSafeEqual(digest, candidate.digest) && role === undefined) role = candidate.role;
   }
   if (role === undefined) return { role: undefined, problem: "invalid" };
-  // The limiter's key for a client: part of the token's hash, so the token itself goes nowhere.
-  return role === "admin" ? { role } : { role, id: hex(digest.subarray(0, 16)) };
+  // The caller's identity (idempotency keys belong to it) and the limiter's key: the token's hash,
+  // so the token itself goes nowhere.
+  return { role, digest, id: hex(digest.subarray(0, 16)) };
 }
 
 const TOKEN_PROBLEMS: Record<TokenProblem, { message: string; challenge: string }> = {

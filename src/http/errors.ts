@@ -30,8 +30,23 @@ export function invalidRequest(problems: readonly [Problem, ...Problem[]]): Http
 const REFUSALS: Record<Refusal, { status: number; message: string }> = {
   not_found: { status: 404, message: "Key not found" },
   blocked: { status: 403, message: "Key is blocked" },
-  lease_conflict: { status: 409, message: "Lease is not the key's current lease" },
-  held: { status: 409, message: "Key is already blocked; only its current lease can renew it" },
+  lease_conflict: {
+    status: 409,
+    message: "Not the holder: the lease or the KeyPool-Lease-Token is not the key's current block's, or is missing",
+  },
+  not_holder: { status: 403, message: "Forbidden: without the key's KeyPool-Lease-Token this needs an admin token" },
+  holder_only: {
+    status: 403,
+    message: "This pool shows a key's value only to its holder: send the KeyPool-Lease-Token of the key's block",
+  },
+  held: { status: 409, message: "Key is already blocked; only its holder can renew it" },
+  no_such_pool: { status: 404, message: "No such pool" },
+  replay_gone: {
+    status: 410,
+    message:
+      "The block this Idempotency-Key's assignment handed out has ended (released, expired or deleted): " +
+      "it is not handed out again; make a new assignment with a new Idempotency-Key",
+  },
   none_free: { status: 404, message: "No free key available" },
   idempotency_mismatch: {
     status: 422,

@@ -1,6 +1,6 @@
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from "../pool/limits";
 import { FREE_LIST_WINDOW } from "../pool/listing";
-import type { PoolSettings } from "../pool/settings";
+import { type PoolSettings, REVEAL_VALUES } from "../pool/settings";
 import type * as views from "../pool/views";
 import { exactly, KeyInfo, PoolName, queryNumber } from "./schemas";
 import "./zod-openapi";
@@ -18,11 +18,19 @@ const Seconds = z
   .max(MAX_TTL_SECONDS)
   .openapi({ description: "Seconds; fractions allowed, whole milliseconds are kept.", example: 300 });
 
+const RevealValues = z.enum(REVEAL_VALUES).openapi({
+  description:
+    "Who GET /keys/{id} shows a key's value to. anyone (the default, the original contract): the value of any " +
+    "key that is not blocked, and a blocked key's to its holder. holder: only the holder of the key's block, " +
+    "with its KeyPool-Lease-Token; a free key's value to nobody.",
+});
+
 export const Settings = exactly<PoolSettings>()(
   z
     .object({
       keyTtlSeconds: Seconds.openapi({ description: "A key expires this long after its last activity." }),
       blockTtlSeconds: Seconds.openapi({ description: "A block is released this long after it started." }),
+      revealValues: RevealValues,
     })
     .openapi("PoolSettings"),
 );
@@ -31,11 +39,13 @@ export const SettingsBody = z
   .strictObject({
     keyTtlSeconds: Seconds.nullable().optional(),
     blockTtlSeconds: Seconds.nullable().optional(),
+    revealValues: RevealValues.nullable().optional(),
   })
   .openapi("UpdatePoolSettings", {
     description:
-      "Each field: a number sets it, null goes back to the [vars] default, absent leaves it. Applies to " +
-      "deadlines set from now on (creations, keep-alives, blocks); deadlines already set do not move.",
+      "Each field: a value sets it, null goes back to the default (the [vars] for timings), absent leaves it. " +
+      "Timings apply to deadlines set from now on (creations, keep-alives, blocks); deadlines already set do " +
+      "not move.",
   });
 
 export const PoolStatsBody = exactly<views.PoolStats & { pool: string }>()(

@@ -4,11 +4,14 @@ import { type Config, configOf, type Role } from "../config";
 import type { KeyPool } from "../key-pool";
 import type { Outcome } from "../outcome";
 import type { IdempotencyToken } from "../pool/idempotency";
+import type { Claim } from "../pool/rules";
 import type { Access } from "./access-openapi";
 import { requireAdmin } from "./auth";
 import { readJsonBody } from "./body";
 import { HttpError, invalidRequest, type Problem, refusalError } from "./errors";
+import { LEASE_TOKEN_HEADER, presentedHolder, type ReplayScope } from "./holder";
 import { idempotencyToken } from "./idempotency";
+import { registerPool, requireExistingPool } from "./pools";
 import { DEFAULT_POOL, IDEMPOTENCY_HEADER, PoolName } from "./schemas";
 
 /** What the Worker works out about a request once, for every step that needs it. */
@@ -17,6 +20,8 @@ export interface RequestState {
   readonly url: URL;
   /** The caller's role, once `authenticate` has granted one. */
   role?: Role;
+  /** Who the caller is: its token's SHA-256 (one fixed value in local mode). */
+  caller?: Uint8Array;
 }
 
 /** What the router passes every handler after the request. */
@@ -68,7 +73,7 @@ export interface Endpoint<P extends RequestParts = RequestParts, S extends z.Zod
   readonly description?: string;
   /**
    * Which roles may call it. Admin-only endpoints refuse other roles before the request is even
-   * validated; a `client-with-lease` endpoint checks the lease itself.
+   * validated; a `client-holder` endpoint checks the holder's proof itself.
    */
   readonly access: Access;
   readonly request: P;
@@ -109,7 +114,7 @@ export function inNamedPool(keys: Endpoint): Endpoint {
   };
 }
 
-/** What a handler gets besides its input: the configuration, the pool the request addresses, the caller's role. */
+/** What a handler gets besides its input: the configuration, the pool the request addresses, the caller. */
 export class Call {
   constructor(
     private readonly env: Env,
@@ -122,23 +127,52 @@ export class Call {
     return configOf(this.env);
   }
 
+  get isAdmin(): boolean {
+    return this.state.role === "admin";
+  }
+
   /** 403 unless the caller is an admin; `what` says what needs it. */
   requireAdmin(what: string): void {
     requireAdmin(this.state, what);
   }
 
-  /** The pool's Durable Object: `{pool}` of the path, else the default pool. */
-  pool(): DurableObjectStub<KeyPool> {
-    const params = this.input.params as { pool?: string } | undefined;
-    return this.env.KEY_POOL.getByName(params?.pool ?? DEFAULT_POOL);
+  /** The pool's Durable Object (`{pool}` of the path, else the default pool); 404 unless an admin made it. */
+  async pool(): Promise<DurableObjectStub<KeyPool>> {
+    const name = this.#poolName();
+    await requireExistingPool(this.env, name);
+    return this.env.KEY_POOL.getByName(name);
   }
 
-  /** The digests for the `Idempotency-Key` this request carries; none without one. */
-  idempotency(): Promise<IdempotencyToken | undefined> {
+  /** The pool's Durable Object, for a call that makes the pool if it does not exist yet (an admin's). */
+  async poolToMake(): Promise<DurableObjectStub<KeyPool>> {
+    const name = this.#poolName();
+    await registerPool(this.env, name);
+    return this.env.KEY_POOL.getByName(name);
+  }
+
+  /** Who the caller is, and what it presents as a key's holder: `lease` and the `KeyPool-Lease-Token`. */
+  async claim(lease?: number): Promise<Claim> {
+    const token = (this.input.headers as Record<string, string | undefined> | undefined)?.[LEASE_TOKEN_HEADER];
+    return { admin: this.isAdmin, lease, holder: await presentedHolder(token) };
+  }
+
+  /** The `Idempotency-Key` this request carries, scoped to its caller; none without one. */
+  idempotency(): { key: string; scope: ReplayScope; token: Promise<IdempotencyToken> } | undefined {
     const key = (this.input.headers as Record<string, string | undefined> | undefined)?.[IDEMPOTENCY_HEADER];
-    if (key === undefined) return Promise.resolve(undefined);
+    if (key === undefined) return undefined;
+    const caller = this.#caller();
     const { query, body } = this.input;
-    return idempotencyToken(key, this.request.method, this.state.url.pathname, { query, body });
+    const request = { method: this.request.method, pathname: this.state.url.pathname, query, body };
+    return { key, scope: { idempotencyKey: key, caller }, token: idempotencyToken(key, caller, request) };
+  }
+
+  #poolName(): string {
+    return (this.input.params as { pool?: string } | undefined)?.pool ?? DEFAULT_POOL;
+  }
+
+  #caller(): Uint8Array {
+    if (this.state.caller === undefined) throw new Error("request was not authenticated");
+    return this.state.caller;
   }
 }
 

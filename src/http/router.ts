@@ -1,7 +1,8 @@
-import { cors, type IRequest, Router } from "itty-router";
+import { type IRequest, Router } from "itty-router";
 import { ConfigError, configOf } from "../config";
 import { logError } from "../log";
 import { authenticate } from "./auth";
+import { preflight, withCors } from "./cors";
 import { AssignKey } from "./endpoints/assign-key";
 import { CreateKeys } from "./endpoints/create-keys";
 import { DeleteKey } from "./endpoints/delete-key";
@@ -29,13 +30,6 @@ const ENDPOINTS: readonly Endpoint[] = [
 ];
 
 const document = new ApiDocument(ENDPOINTS);
-
-const { preflight } = cors({
-  origin: "*",
-  allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-  allowHeaders: ["Content-Type", "Authorization", "Idempotency-Key"],
-  maxAge: 86400,
-});
 
 /** The Worker's HTTP API: every `/keys` route, served again under `/pools/{pool}`, the operator API and the document. */
 export function buildRouter(): { fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> } {
@@ -105,11 +99,9 @@ function text(body: string, contentType: string): Response {
  * The headers every answer carries. Every response here is one this Worker made, so its headers can be
  * set in place instead of copying the response.
  */
-function finish(response: Response): Response {
+function finish(response: Response, request: IRequest, env: Env): Response {
   const headers = response.headers;
-  headers.set("Access-Control-Allow-Origin", "*");
   headers.set("X-Content-Type-Options", "nosniff");
-  headers.set("Access-Control-Expose-Headers", "Allow, Retry-After, WWW-Authenticate");
   if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
-  return response;
+  return withCors(response, request, env);
 }

@@ -1,6 +1,7 @@
 import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN } from "../pool/idempotency";
 import { MAX_BULK_CREATE, MIN_HOLD_SECONDS } from "../pool/limits";
 import type * as views from "../pool/views";
+import { LEASE_TOKEN_HEADER, LEASE_TOKEN_PATTERN } from "./holder";
 import "./zod-openapi";
 import * as z from "zod";
 
@@ -76,9 +77,22 @@ export const KeyInfo = exactly<views.KeyInfo>()(
     .openapi("KeyInfo"),
 );
 
+export const LeaseToken = z
+  .string()
+  .length(43)
+  .regex(LEASE_TOKEN_PATTERN, "must be a leaseToken as answered (43 base64url characters)")
+  .openapi({
+    description:
+      "The block's holder secret: 256 random bits, answered once with the block (and again only to the same " +
+      "caller's idempotent retry). Send it back in the KeyPool-Lease-Token header, never in a URL, to act as the " +
+      "holder; the pool keeps only its SHA-256.",
+    example: "q3X9cV0bT7mKpL2wZ8rN4yH6sJ1dF5gA0eU7iO3kQ2c",
+  });
+
 export const BlockResult = exactly<views.BlockResult>()(
   KeyInfo.extend({
     lease: Lease.optional().openapi({ description: "Present when this call blocked or renewed the key." }),
+    leaseToken: LeaseToken.optional().openapi({ description: "Present when this call started the block." }),
   }).openapi("KeyInfoWithLease"),
 );
 
@@ -92,6 +106,7 @@ export const Assignment = exactly<views.Assignment>()(
       key: Uuid.openapi({ description: "The key value: a secret." }),
       lease: Lease,
       releaseAt: Timestamp,
+      leaseToken: LeaseToken,
     })
     .openapi("Assignment"),
 );
@@ -125,6 +140,15 @@ export const UpdateBody = z
   .openapi("UpdateKey");
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
+
+/** The `KeyPool-Lease-Token` request header, on the calls a holder makes as the holder. */
+export const LeaseTokenHeaders = z.object({
+  [LEASE_TOKEN_HEADER]: LeaseToken.optional().openapi({
+    description:
+      "The leaseToken of the key's current block: proves the caller holds the key. A client acting as the " +
+      "holder must send it (a lease alone proves nothing); an admin may act without it.",
+  }),
+});
 
 /** The `Idempotency-Key` request header, on the calls that are done at most once per key. */
 export const IdempotencyHeaders = z.object({

@@ -4,18 +4,10 @@ import { ok, refuse } from "../outcome";
 import type { PoolEvent } from "../pool/events";
 import { decide, IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../pool/idempotency";
 import { FREE_LIST_WINDOW, type ListPosition, type ListState, type Page, pageOf } from "../pool/listing";
-import type { KeyRecord, PoolTimings } from "../pool/rules";
+import type { Claim, KeyRecord, PoolTimings } from "../pool/rules";
 import * as rules from "../pool/rules";
 import * as settings from "../pool/settings";
-import {
-  type Assignment,
-  type BlockResult,
-  iso,
-  type KeyInfo,
-  type KeyValue,
-  type PoolStats,
-  toInfo,
-} from "../pool/views";
+import { type BlockChange, type Grant, iso, type KeyInfo, type KeyValue, type PoolStats, toInfo } from "../pool/views";
 import type { AlarmSchedule } from "../storage/alarm";
 import type { IdempotencyStore } from "../storage/idempotency-store";
 import type { KeyListing } from "../storage/key-listing";
@@ -43,43 +35,50 @@ export interface PoolStores {
  * transactions or the clock.
  */
 export class Pool {
-  /** The [vars] timings, and those in force: the defaults with this pool's settings applied. */
-  #timings: PoolTimings;
+  /** The settings in force: the [vars] timings with this pool's settings applied. */
+  #settings: settings.EffectiveSettings;
 
   constructor(
     private readonly stores: PoolStores,
+    /** The [vars] timings. */
     private readonly defaults: PoolTimings,
     /** The pool's name, for log lines. */
     private readonly name: string,
   ) {
-    this.#timings = settings.effectiveTimings(defaults, stores.settings.read());
+    this.#settings = settings.effectiveSettings(defaults, stores.settings.read());
   }
 
   get timings(): PoolTimings {
-    return this.#timings;
+    return this.#settings.timings;
   }
 
   /** Creates `count` free keys and returns their ids. */
   create(now: number, count: number): string[] {
     const records = Array.from({ length: count }, () =>
-      rules.createKey(crypto.randomUUID(), crypto.randomUUID(), now, this.#timings),
+      rules.createKey(crypto.randomUUID(), crypto.randomUUID(), now, this.timings),
     );
     const ids = records.map((record) => record.keyId);
     this.stores.keys.insert(records);
     this.#record("created", ids);
-    this.stores.alarm.armAtMost(now + this.#timings.keyTtlMs);
+    this.stores.alarm.armAtMost(now + this.timings.keyTtlMs);
     return ids;
   }
 
-  /** Blocks a key drawn uniformly among the free ones for `holdMs` and hands it out. */
-  assign(now: number, holdMs: number): Outcome<Assignment> {
+  /**
+   * Blocks a key drawn uniformly among the free ones for `holdMs`, for the holder whose secret has
+   * `holder` as its digest, and hands it out; `sealedToken` (the secret as the Worker sealed it for an
+   * idempotent replay) is kept with the answer.
+   */
+  assign(now: number, holdMs: number, holder: Uint8Array | null, sealedToken?: string): Outcome<Grant> {
+    const grant = (stored: KeyRecord, current: KeyRecord) =>
+      ok(this.#grant(stored, current, now, holdMs, holder, sealedToken));
     const { keys } = this.stores;
     const { releasesLeft } = this.applyDue(now, SETTLE_BATCH);
     for (let draw = 0; draw < ASSIGN_MAX_DRAWS; draw++) {
       const stored = keys.drawFree(now, releasesLeft, uniformDraw);
       if (stored === null) return refuse("none_free");
       const current = rules.settle(stored, now);
-      if (current !== null) return ok(this.#grant(stored, current, now, holdMs));
+      if (current !== null) return grant(stored, current);
       // Expired, and more overdue than the settle batch covered: drop it and draw again.
       this.#delete(stored.keyId, "expired");
     }
@@ -87,14 +86,31 @@ export class Pool {
     // here would make this one request do the alarm's work; look a live key up by index instead.
     const stored = keys.latestAvailable(now);
     const current = stored === null ? null : rules.settle(stored, now);
-    return stored === null || current === null ? refuse("none_free") : ok(this.#grant(stored, current, now, holdMs));
+    return stored === null || current === null ? refuse("none_free") : grant(stored, current);
   }
 
-  /** The key's value, if the key exists and is not blocked. */
-  reveal(now: number, keyId: string): Outcome<KeyValue> {
+  /**
+   * An idempotent assignment's recorded answer, answered again only while the block it handed out
+   * still holds (the same lease, not ended, released or deleted since): with the key's value as it is
+   * now. Otherwise the outcome is gone, and nothing is handed out again.
+   */
+  replayed(now: number, outcome: Outcome<Grant>): Outcome<Grant> {
+    if (!outcome.ok) return outcome;
+    const current = this.#current(now, outcome.value.keyId);
+    if (current?.block?.lease !== outcome.value.lease) return refuse("replay_gone");
+    return ok({ ...outcome.value, key: current.key });
+  }
+
+  /**
+   * The key's value: to the holder of its block (proven by the secret), and, if the pool shows values
+   * to anyone, to anyone while the key is not blocked.
+   */
+  reveal(now: number, keyId: string, claim: Claim): Outcome<KeyValue> {
     const current = this.#current(now, keyId);
     if (current === null) return refuse("not_found");
-    if (current.block !== null) return refuse("blocked");
+    const holder = claim.holder !== undefined && rules.holds(current, { admin: false, holder: claim.holder });
+    if (!holder && this.#settings.revealValues === "holder") return refuse("holder_only");
+    if (!holder && current.block !== null) return refuse("blocked");
     return ok({ keyId: current.keyId, key: current.key });
   }
 
@@ -111,35 +127,44 @@ export class Pool {
   }
 
   /**
-   * Blocks or unblocks a key. With `lease`, only the current holder may act: unblocking releases
-   * its block, blocking renews it. Without `lease`, blocking a key somebody holds is refused.
+   * Blocks or unblocks a key. A caller acting as the holder (a lease or a secret) must prove it:
+   * unblocking then releases its block, blocking renews it. Anyone else must be an admin, who frees
+   * any key or blocks a free one, for a new holder whose secret has `newHolder` as its digest.
    */
-  setBlocked(now: number, keyId: string, blocked: boolean, lease?: number): Outcome<BlockResult> {
-    return this.#change(now, keyId, (stored, current) => {
-      if (rules.leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
+  setBlocked(now: number, keyId: string, blocked: boolean, claim: Claim, newHolder?: Uint8Array): Outcome<BlockChange> {
+    return this.#change<BlockChange>(now, keyId, (stored, current) => {
+      const asHolder = rules.claimsHolding(claim);
+      if (asHolder && !rules.holds(current, claim)) return refuse("lease_conflict");
+      if (!asHolder && !claim.admin) return refuse("not_holder");
       if (!blocked) {
         const next = rules.unblock(current);
         this.#save(stored, next, now);
         if (current.block !== null) this.#record("unblocked", [keyId]);
-        return ok(toInfo(next));
+        return ok({ ...toInfo(next), startedBlock: false });
       }
-      if (current.block !== null && lease === undefined) return refuse("held");
-      // A lease that passed the guard is the current block's: renew it with the hold it was given.
+      if (current.block !== null && !asHolder) return refuse("held");
+      // A claim that passed the guard is the current block's: renew it with the hold it was given.
+      // Without a new holder's digest, nobody can prove holding the block: only an admin can end it early.
       const next = rules.isBlocked(current)
         ? rules.renew(current, now)
-        : rules.block(current, now, this.stores.keys.nextLease(), this.#timings);
+        : rules.block(
+            current,
+            now,
+            { lease: this.stores.keys.nextLease(), digest: newHolder ?? null },
+            this.timings.blockTtlMs,
+          );
       this.#save(stored, next, now);
       this.stores.alarm.armAtMost(rules.nextDeadline(next));
       if (current.block === null) this.#record("blocked", [keyId]);
-      return ok({ ...toInfo(next), lease: next.block.lease });
+      return ok({ ...toInfo(next), lease: next.block.lease, startedBlock: current.block === null });
     });
   }
 
-  /** Keep-alive: the key lives another full TTL from now, blocked or not. */
-  keepAlive(now: number, keyId: string, lease?: number): Outcome<KeyInfo> {
+  /** Keep-alive: the key lives another full TTL from now, blocked or not; as its holder, if claimed. */
+  keepAlive(now: number, keyId: string, claim: Claim): Outcome<KeyInfo> {
     return this.#change(now, keyId, (stored, current) => {
-      if (rules.leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
-      const next = rules.keepAlive(current, now, this.#timings);
+      if (rules.claimsHolding(claim) && !rules.holds(current, claim)) return refuse("lease_conflict");
+      const next = rules.keepAlive(current, now, this.timings);
       this.#save(stored, next, now);
       return ok(toInfo(next));
     });
@@ -153,7 +178,7 @@ export class Pool {
   stats(now: number): PoolStats {
     this.applyDue(now, SETTLE_BATCH);
     const { total, free, counters } = this.stores.keys.counts();
-    return { keys: { total, free, blocked: total - free }, counters, settings: settings.toSettings(this.#timings) };
+    return { keys: { total, free, blocked: total - free }, counters, settings: settings.toSettings(this.#settings) };
   }
 
   /** One page of keys of `state` after `after`, never their values; overdue deadlines are settled first. */
@@ -165,18 +190,17 @@ export class Pool {
   }
 
   /**
-   * Changes this pool's timings. They apply to deadlines set from now on (creations, keep-alives,
+   * Changes this pool's settings. Timings apply to deadlines set from now on (creations, keep-alives,
    * blocks); deadlines already set stay as they are, so no key's expiry or release moves.
    */
   updateSettings(patch: settings.SettingsPatch): settings.PoolSettings {
+    const before = settings.toSettings(this.#settings);
     const overrides = settings.applyPatch(this.stores.settings.read(), patch);
-    const timings = settings.effectiveTimings(this.defaults, overrides);
     this.stores.settings.write(overrides);
-    const changed = settings.timingsDiffer(timings, this.#timings);
-    this.#timings = timings;
-    const current = settings.toSettings(timings);
-    if (changed) this.#log({ event: "settings_changed", ...current });
-    return current;
+    this.#settings = settings.effectiveSettings(this.defaults, overrides);
+    const after = settings.toSettings(this.#settings);
+    if (JSON.stringify(after) !== JSON.stringify(before)) this.#log({ event: "settings_changed", ...after });
+    return after;
   }
 
   /**
@@ -209,13 +233,21 @@ export class Pool {
   }
 
   /** Blocks `current` (the settled form of `stored`) for `holdMs` under a new lease and hands it out. */
-  #grant(stored: KeyRecord, current: KeyRecord, now: number, holdMs: number): Assignment {
-    const blocked = rules.block(current, now, this.stores.keys.nextLease(), this.#timings, holdMs);
+  #grant(
+    stored: KeyRecord,
+    current: KeyRecord,
+    now: number,
+    holdMs: number,
+    holder: Uint8Array | null,
+    sealedToken?: string,
+  ): Grant {
+    const lease = this.stores.keys.nextLease();
+    const blocked = rules.block(current, now, { lease, digest: holder }, holdMs);
     this.#save(stored, blocked, now, true);
     this.stores.alarm.armAtMost(rules.nextDeadline(blocked));
     this.#record("assigned", [blocked.keyId]);
-    const { lease, releaseAt } = blocked.block;
-    return { keyId: blocked.keyId, key: blocked.key, lease, releaseAt: iso(releaseAt) };
+    const grant = { keyId: blocked.keyId, key: blocked.key, lease, releaseAt: iso(blocked.block.releaseAt) };
+    return sealedToken === undefined ? grant : { ...grant, sealedToken };
   }
 
   /** The key as it stands at `now`, passed deadlines applied, without writing anything. */

@@ -4,6 +4,8 @@
  * answered. No I/O and no clock: `now` is passed in, hashes are computed by the caller.
  */
 
+import { sameBytes } from "./rules";
+
 /** How long an answer is kept for replay. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
@@ -40,10 +42,4 @@ export type IdempotencyDecision =
 export function decide(entry: IdempotencyEntry | null, requestHash: Uint8Array, now: number): IdempotencyDecision {
   if (entry === null || now >= entry.expiresAt) return { kind: "fresh" };
   return sameBytes(entry.requestHash, requestHash) ? { kind: "replay", outcome: entry.outcome } : { kind: "mismatch" };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -27,6 +27,22 @@ export interface Block {
   readonly releaseAt: number;
   /** Fencing number of this block: grows with every block in the pool. */
   readonly lease: number;
+  /**
+   * SHA-256 of the block's holder secret (`leaseToken`), which proves who holds it; null for a block
+   * made before holder secrets existed (storage version 2), which only an admin may end early.
+   */
+  readonly holder: Uint8Array | null;
+}
+
+/**
+ * Who acts on a key, and what they present as its holder: the fencing number they know and the
+ * digest of the holder secret they sent. An admin may act on any key; anyone else acts only as the
+ * holder, proven by the secret: a lease alone proves nothing, since leases can be guessed.
+ */
+export interface Claim {
+  readonly admin: boolean;
+  readonly lease?: number | undefined;
+  readonly holder?: Uint8Array | undefined;
 }
 
 /** Timings a pool applies to the deadlines it sets, in milliseconds. */
@@ -79,15 +95,14 @@ export function isBlocked(record: KeyRecord): record is BlockedKey {
   return record.block !== null;
 }
 
-/** Block from now on, under the given lease, for `holdMs` (the pool's block time unless the caller asked). */
+/** Block from now on, under a new lease and holder secret (null: none, only an admin may end it early), for `holdMs`. */
 export function block(
   record: KeyRecord,
   now: number,
-  lease: number,
-  timings: PoolTimings,
-  holdMs: number = timings.blockTtlMs,
+  holder: { lease: number; digest: Uint8Array | null },
+  holdMs: number,
 ): BlockedKey {
-  return { ...record, block: { blockedAt: now, releaseAt: now + holdMs, lease } };
+  return { ...record, block: { blockedAt: now, releaseAt: now + holdMs, lease: holder.lease, holder: holder.digest } };
 }
 
 /**
@@ -96,8 +111,8 @@ export function block(
  * `holdSeconds` survives every renewal without being stored anywhere else.
  */
 export function renew(record: BlockedKey, now: number): BlockedKey {
-  const { blockedAt, releaseAt, lease } = record.block;
-  return { ...record, block: { blockedAt: now, releaseAt: now + (releaseAt - blockedAt), lease } };
+  const { blockedAt, releaseAt } = record.block;
+  return { ...record, block: { ...record.block, blockedAt: now, releaseAt: now + (releaseAt - blockedAt) } };
 }
 
 /** Whether an assignment may ask for this hold: whole seconds from MIN_HOLD_SECONDS to the longest allowed. */
@@ -115,10 +130,28 @@ export function unblock(record: KeyRecord): KeyRecord {
   return { ...record, block: null };
 }
 
-/** Why a lease-guarded call is refused, or `null` when it may go ahead. */
-export function leaseMismatch(record: KeyRecord, lease: number | undefined): "lease" | null {
-  if (lease === undefined) return null;
-  return record.block?.lease === lease ? null : "lease";
+/** Whether the caller acts as the key's holder: it gives a lease or a holder secret. */
+export function claimsHolding(claim: Claim): boolean {
+  return claim.lease !== undefined || claim.holder !== undefined;
+}
+
+/**
+ * Whether `claim` proves it holds `record`'s current block: every part it gives must be the block's
+ * (a stale or guessed lease, a wrong secret, no block at all: no), and anyone but an admin must give
+ * the secret. Digests are compared, not secrets: timing says nothing about a secret.
+ */
+export function holds(record: KeyRecord, claim: Claim): boolean {
+  const block = record.block;
+  if (block === null) return false;
+  if (claim.lease !== undefined && claim.lease !== block.lease) return false;
+  if (claim.holder === undefined) return claim.admin;
+  return block.holder !== null && sameBytes(claim.holder, block.holder);
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The earliest deadline this key still has pending: its release if blocked, else its expiry. */

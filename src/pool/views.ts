@@ -17,16 +17,32 @@ export interface KeyInfo {
   readonly releaseAt: string | null;
 }
 
-/** The info view, plus the lease when the call itself blocked or renewed the key. */
-export type BlockResult = KeyInfo & { readonly lease?: number };
+/**
+ * The info view, plus the lease when the call itself blocked or renewed the key, and the holder
+ * secret when it started the block.
+ */
+export type BlockResult = KeyInfo & { readonly lease?: number; readonly leaseToken?: string };
 
-/** A key handed out by an assignment: its value, and the block that now holds it. */
+/**
+ * A key handed out by an assignment: its value, the block's fencing number and end, and the secret
+ * that proves its holder (answered here, and again only to the same caller's idempotent retry).
+ */
 export interface Assignment {
   readonly keyId: string;
   readonly key: string;
   readonly lease: number;
   readonly releaseAt: string;
+  readonly leaseToken: string;
 }
+
+/**
+ * An assignment as the pool answers it: the holder secret is the Worker's (the pool keeps only its
+ * digest); for an idempotent call, `sealedToken` is the secret as the Worker sealed it for the replay.
+ */
+export type Grant = Omit<Assignment, "leaseToken"> & { readonly sealedToken?: string };
+
+/** A block or unblock as the pool answers it: the info view, the lease, and whether it started a block. */
+export type BlockChange = KeyInfo & { readonly lease?: number; readonly startedBlock: boolean };
 
 /** A key's value, for `GET /keys/{id}`. */
 export interface KeyValue {

@@ -80,9 +80,10 @@ export class KeyStore {
       values.push(block?.blockedAt ?? null, block?.releaseAt ?? null);
     }
     if (block !== null && block.lease !== stored.block?.lease) {
-      sets.push("lease = ?");
-      values.push(block.lease);
+      sets.push("lease = ?", "holder = ?");
+      values.push(block.lease, block.holder === null ? null : copy(block.holder));
     }
+    if (block === null && stored.block?.holder) sets.push("holder = NULL");
     if (events.assigned) sets.push("assignments = assignments + 1");
     if (events.released) sets.push("releases = releases + 1");
     if (sets.length === 0) return;
@@ -136,7 +137,7 @@ export class KeyStore {
   /** Ends up to `limit` blocks whose release is at or before `now`, earliest first; returns the keys' ids. */
   releaseDue(now: number, limit: number): string[] {
     const rows = this.db.run<{ id: ArrayBuffer }>(
-      `UPDATE keys SET blocked_at = NULL, release_at = NULL, releases = releases + 1
+      `UPDATE keys SET blocked_at = NULL, release_at = NULL, holder = NULL, releases = releases + 1
        WHERE id IN (SELECT id FROM keys WHERE release_at <= ? ORDER BY release_at LIMIT ?)
        RETURNING id`,
       now,
@@ -301,6 +302,11 @@ type DepartedRow = {
   assignments: number;
   releases: number;
 };
+
+/** The bytes of a view, as SQLite binds a BLOB. */
+function copy(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer as ArrayBuffer;
+}
 
 /** A UUID as the 32 hex digits SQLite's `unhex` turns into its 16 stored bytes. */
 function hex(uuid: string): string {

@@ -102,43 +102,72 @@ const V2: Migration = {
   ],
 };
 
+/**
+ * Version 3: holder proof. A block keeps the SHA-256 of its holder's secret (`holder`, set with the
+ * block and cleared with it: no row more is written), and a pool may show key values to their holder
+ * only (`reveal_values`). Idempotency entries of earlier versions go: they were shared by every
+ * caller of the pool and held key values, and the keys they were stored under can no longer be
+ * asked for (a key now belongs to the token that used it), so a retry across the upgrade is a new call.
+ * Blocks that exist when this runs have no secret: until they end by themselves, only an admin can
+ * end or renew them early.
+ */
+const V3: Migration = {
+  version: 3,
+  statements: [
+    "ALTER TABLE keys ADD COLUMN holder BLOB",
+    "ALTER TABLE pool_settings ADD COLUMN reveal_values TEXT",
+    "DELETE FROM idempotency",
+  ],
+};
+
 /** Every step, in order: version n is the n-th. */
-export const MIGRATIONS: readonly Migration[] = [V1, V2];
+export const MIGRATIONS: readonly Migration[] = [V1, V2, V3];
 
 /** The layout this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A database's versioned layout: its steps, and the one-row table whose `schema_version` says how far it is. */
+export interface Schema {
+  readonly versionTable: string;
+  readonly steps: readonly Migration[];
+}
+
+/** A pool's layout (each step's first version creates `pool_meta`). */
+export const POOL_SCHEMA: Schema = { versionTable: "pool_meta", steps: MIGRATIONS };
 
 /** A database this code must not touch; the message names both versions. */
 export class SchemaVersionError extends Error {
   override readonly name = "SchemaVersionError";
 }
 
-/** The version of the layout stored, or 0 when the database holds no pool yet. */
-export function storedVersion(db: CountedSql): number {
-  const [table] = db.run("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'pool_meta'");
+/** The version of the layout stored, or 0 when the database holds none yet. */
+export function storedVersion(db: CountedSql, schema: Schema = POOL_SCHEMA): number {
+  const [table] = db.run("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?", schema.versionTable);
   if (table === undefined) return 0;
-  const [meta] = db.run<{ schema_version: number }>("SELECT schema_version FROM pool_meta WHERE id = 1");
+  // `versionTable` is one of this code's literals, never input: it names a table.
+  const [meta] = db.run<{ schema_version: number }>(`SELECT schema_version FROM ${schema.versionTable} WHERE id = 1`);
   return meta?.schema_version ?? 0;
 }
 
 /**
  * Runs every step the database lacks, in order, and records the version reached; the caller runs it
- * in one transaction. Throws SchemaVersionError for a database newer than `steps`, changing nothing.
- * Answers the version the database had.
+ * in one transaction. Throws SchemaVersionError for a database newer than the schema, changing
+ * nothing. Answers the version the database had.
  */
-export function migrate(db: CountedSql, steps: readonly Migration[] = MIGRATIONS): number {
-  const from = storedVersion(db);
-  const to = steps.length;
+export function migrate(db: CountedSql, schema: Schema = POOL_SCHEMA): number {
+  const from = storedVersion(db, schema);
+  const to = schema.steps.length;
   if (from > to) {
     throw new SchemaVersionError(
-      `this pool's storage is at schema version ${from}, newer than this code's version ${to}: ` +
-        "deploy the newer KeyPool again (it refuses to touch the pool meanwhile)",
+      `this storage is at schema version ${from}, newer than this code's version ${to}: ` +
+        "deploy the newer KeyPool again (it refuses to touch the storage meanwhile)",
     );
   }
   if (from === to) return from;
-  // Version 1 was never recorded as complete by the code that wrote it (see V1): make it so first.
-  const pending = steps.filter((step) => step.version > from || (from === 1 && step.version === 1));
+  // A pool's version 1 was never recorded as complete by the code that wrote it (see V1): make it so
+  // first. Every schema's version 1 is idempotent, so running it again changes nothing else.
+  const pending = schema.steps.filter((step) => step.version > from || (from === 1 && step.version === 1));
   for (const step of pending) for (const statement of step.statements) db.run(statement);
-  db.run("UPDATE pool_meta SET schema_version = ? WHERE id = 1", to);
+  db.run(`UPDATE ${schema.versionTable} SET schema_version = ? WHERE id = 1`, to);
   return from;
 }

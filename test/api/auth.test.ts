@@ -16,6 +16,7 @@ interface Request {
   method: string;
   path: string;
   json?: unknown;
+  headers?: Record<string, string>;
 }
 
 interface Route {
@@ -32,8 +33,8 @@ async function createKey(base: string): Promise<string> {
   return created.body.keyId;
 }
 
-/** A key held through `GET /keys`, with its lease. */
-async function heldKey(base: string): Promise<{ keyId: string; lease: number }> {
+/** A key held through `GET /keys`, with its lease and its holder secret. */
+async function heldKey(base: string): Promise<{ keyId: string; lease: number; leaseToken: string }> {
   await createKey(base);
   const assigned = await call("GET", base);
   expect(assigned.status).toBe(200);
@@ -76,10 +77,29 @@ const ROUTES: Route[] = [
     client: 200,
   },
   {
-    name: "PUT /keys/{id}/alive?lease=",
+    name: "GET /keys/{id} of a held key, with its secret",
+    prepare: async (base) => {
+      const { keyId, leaseToken } = await heldKey(base);
+      return { method: "GET", path: `${base}/${keyId}`, headers: holding(leaseToken) };
+    },
+    admin: 200,
+    client: 200,
+  },
+  {
+    name: "PUT /keys/{id}/alive?lease= without the secret",
     prepare: async (base) => {
       const { keyId, lease } = await heldKey(base);
       return { method: "PUT", path: `${base}/${keyId}/alive?lease=${lease}` };
+    },
+    // A lease alone proves nothing for a client: it is the holder's call, and the holder is not proven.
+    admin: 200,
+    client: 409,
+  },
+  {
+    name: "PUT /keys/{id}/alive?lease= with the secret",
+    prepare: async (base) => {
+      const { keyId, lease, leaseToken } = await heldKey(base);
+      return { method: "PUT", path: `${base}/${keyId}/alive?lease=${lease}`, headers: holding(leaseToken) };
     },
     admin: 200,
     client: 200,
@@ -100,19 +120,28 @@ const ROUTES: Route[] = [
     client: 403,
   },
   {
-    name: "PUT /keys/{id} unblock with the lease",
+    name: "PUT /keys/{id} unblock with the lease only",
     prepare: async (base) => {
       const { keyId, lease } = await heldKey(base);
       return { method: "PUT", path: `${base}/${keyId}`, json: { blocked: false, lease } };
     },
     admin: 200,
+    client: 409,
+  },
+  {
+    name: "PUT /keys/{id} unblock with the secret",
+    prepare: async (base) => {
+      const { keyId, leaseToken } = await heldKey(base);
+      return { method: "PUT", path: `${base}/${keyId}`, json: { blocked: false }, headers: holding(leaseToken) };
+    },
+    admin: 200,
     client: 200,
   },
   {
-    name: "PUT /keys/{id} renew with the lease",
+    name: "PUT /keys/{id} renew with the lease and the secret",
     prepare: async (base) => {
-      const { keyId, lease } = await heldKey(base);
-      return { method: "PUT", path: `${base}/${keyId}`, json: { blocked: true, lease } };
+      const { keyId, lease, leaseToken } = await heldKey(base);
+      return { method: "PUT", path: `${base}/${keyId}`, json: { blocked: true, lease }, headers: holding(leaseToken) };
     },
     admin: 200,
     client: 200,
@@ -124,6 +153,8 @@ const ROUTES: Route[] = [
     client: 403,
   },
 ];
+
+const holding = (leaseToken: string) => ({ "KeyPool-Lease-Token": leaseToken });
 
 const MOUNTS: Array<[string, () => { base: string; pool: string }]> = [
   ["/keys", () => ({ base: "/keys", pool: "default" })],
@@ -152,7 +183,11 @@ describe.each(MOUNTS)("roles under %s", (_mount, mount) => {
         const stub = env.KEY_POOL.getByName(pool);
         const before = await snapshot(stub);
 
-        const response = await call(request.method, request.path, { json: request.json, token: CALLERS[caller] });
+        const response = await call(request.method, request.path, {
+          json: request.json,
+          headers: request.headers,
+          token: CALLERS[caller],
+        });
 
         expect(response.status).toBe(status);
         if (status < 400) return;
@@ -161,6 +196,8 @@ describe.each(MOUNTS)("roles under %s", (_mount, mount) => {
         if (status === 401) {
           const challenge = caller === "no token" ? 'Bearer realm="KeyPool"' : expect.stringContaining("invalid_token");
           expect(response.headers.get("WWW-Authenticate")).toEqual(challenge);
+        } else if (status === 409) {
+          expect(response.body.error).toMatch(/KeyPool-Lease-Token/);
         } else {
           expect(response.body.error).toMatch(/admin token/);
           expect(response.headers.get("WWW-Authenticate")).toContain("insufficient_scope");

@@ -118,10 +118,12 @@ describe("Idempotency-Key on GET /keys", () => {
 
   it("replays a refusal too: the repeat answers what the first call answered", async () => {
     const pool = uniquePool();
+    await call("POST", `/pools/${pool}/keys`);
+    const held = await call("GET", `/pools/${pool}/keys`);
     const headers = idem();
     const empty = await call("GET", `/pools/${pool}/keys`, { headers });
     expect(empty.status).toBe(404);
-    await call("POST", `/pools/${pool}/keys`);
+    await call("PUT", `/pools/${pool}/keys/${held.body.keyId}`, { json: { blocked: false } });
     expect(await call("GET", `/pools/${pool}/keys`, { headers })).toMatchObject({ status: 404, body: empty.body });
     expect((await call("GET", `/pools/${pool}/keys`, { headers: idem() })).status).toBe(200);
   });
@@ -143,8 +145,8 @@ describe("Idempotency-Key validation", () => {
         { path: "headers.Idempotency-Key", message: expect.stringContaining("visible ASCII") },
       ]);
     }
-    expect(await storedKeyCount(stubOf(pool))).toBe(0);
-    expect(await idempotencyRows(pool)).toBe(0);
+    // Refused before anything reached the pool: it was not even made.
+    expect(await call("GET", `/pools/${pool}`)).toMatchObject({ status: 404, body: { error: "No such pool" } });
   });
 
   it("accepts 255 visible ASCII characters", async () => {

@@ -11,6 +11,7 @@ import {
   INFO_FIELDS,
   ISO_MS,
   infoOf,
+  LEASE_TOKEN,
   poolBase,
   UUID_V4,
   unknownId,
@@ -78,12 +79,13 @@ describe("the key routes", () => {
   });
 
   describe("GET assigns a free key", () => {
-    it("hands out a key with its value, a lease and releaseAt = now + BLOCK_TTL_MS, and blocks it", async () => {
+    it("hands out a key with its value, a lease, a holder secret and releaseAt = now + BLOCK_TTL_MS, and blocks it", async () => {
       const clock = useFakeClock();
       const base = newBase();
       const created = await createKey(base);
       const body = expectOk(await call("GET", base));
-      expect(Object.keys(body).sort()).toEqual(["key", "keyId", "lease", "releaseAt"]);
+      expect(Object.keys(body).sort()).toEqual(["key", "keyId", "lease", "leaseToken", "releaseAt"]);
+      expect(body.leaseToken).toMatch(LEASE_TOKEN);
       expect(body.keyId).toMatch(UUID_V4);
       expect(body.key).toMatch(UUID_V4);
       expect(body.key).not.toBe(body.keyId);
@@ -240,12 +242,13 @@ describe("the key routes", () => {
   });
 
   describe("PUT /{id} blocks and unblocks", () => {
-    it('blocks a free key with {"blocked": true}: 200, info and a new lease, releaseAt = now + BLOCK_TTL_MS', async () => {
+    it('blocks a free key with {"blocked": true}: 200, info, a new lease and its secret, releaseAt = now + BLOCK_TTL_MS', async () => {
       const clock = useFakeClock();
       const base = newBase();
       const keyId = await createKey(base);
       const body = expectOk(await call("PUT", `${base}/${keyId}`, { json: { blocked: true } }));
-      expect(Object.keys(body).sort()).toEqual([...INFO_FIELDS, "lease"].sort());
+      expect(Object.keys(body).sort()).toEqual([...INFO_FIELDS, "lease", "leaseToken"].sort());
+      expect(body.leaseToken).toMatch(LEASE_TOKEN);
       expect(body).toMatchObject({
         isBlocked: true,
         blockedAt: iso(clock.nowMs),

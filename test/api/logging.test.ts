@@ -40,7 +40,7 @@ describe("structured logs", () => {
       { event: "unblocked", pool, keyId },
       { event: "blocked", pool, keyId },
       { event: "deleted", pool, keyId },
-      { event: "settings_changed", pool, keyTtlSeconds: 30, blockTtlSeconds: 60 },
+      { event: "settings_changed", pool, keyTtlSeconds: 30, blockTtlSeconds: 60, revealValues: "anyone" },
     ]);
     expect(JSON.stringify(lines)).not.toContain(key);
   });

@@ -67,8 +67,11 @@ describe("GET /pools/{pool}/list", () => {
     expect(sizes).toEqual([2, 2]);
   });
 
-  it("lists an empty pool as one empty page", async () => {
-    const response = await call("GET", `/pools/${uniquePool()}/list`);
+  it("lists an empty pool as one empty page, and answers 404 for a pool nobody made", async () => {
+    const pool = uniquePool();
+    expect(await call("GET", `/pools/${pool}/list`)).toMatchObject({ status: 404, body: { error: "No such pool" } });
+    await call("PUT", `/pools/${pool}/settings`, { json: {} });
+    const response = await call("GET", `/pools/${pool}/list`);
     expect(response).toMatchObject({ status: 200, body: { keys: [], cursor: null } });
   });
 

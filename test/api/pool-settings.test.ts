@@ -14,7 +14,7 @@ describe("PUT /pools/{pool}/settings", () => {
     const clock = useFakeClock();
     const pool = uniquePool();
     const before = await call("POST", `/pools/${pool}/keys`);
-    const response = await put(pool, { keyTtlSeconds: 10, blockTtlSeconds: 2.5 });
+    const response = await put(pool, { keyTtlSeconds: 10, blockTtlSeconds: 2.5, revealValues: "anyone" });
     expect(response).toMatchObject({ status: 200, body: { keyTtlSeconds: 10, blockTtlSeconds: 2.5 } });
     const t = clock.nowMs;
     const after = await call("POST", `/pools/${pool}/keys`);
@@ -34,17 +34,34 @@ describe("PUT /pools/{pool}/settings", () => {
   it("shows in GET /pools/{pool} and leaves other pools on the defaults", async () => {
     const pool = uniquePool();
     const other = uniquePool();
+    await put(other, {});
     await put(pool, { blockTtlSeconds: 5 });
-    expect((await call("GET", `/pools/${pool}`)).body.settings).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 5 });
-    expect((await call("GET", `/pools/${other}`)).body.settings).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 60 });
+    expect((await call("GET", `/pools/${pool}`)).body.settings).toEqual({
+      keyTtlSeconds: 300,
+      blockTtlSeconds: 5,
+      revealValues: "anyone",
+    });
+    expect((await call("GET", `/pools/${other}`)).body.settings).toEqual({
+      keyTtlSeconds: 300,
+      blockTtlSeconds: 60,
+      revealValues: "anyone",
+    });
   });
 
   it("changes only the fields given, and null goes back to the default", async () => {
     const pool = uniquePool();
-    await put(pool, { keyTtlSeconds: 20, blockTtlSeconds: 5 });
-    expect((await put(pool, { blockTtlSeconds: 7 })).body).toEqual({ keyTtlSeconds: 20, blockTtlSeconds: 7 });
-    expect((await put(pool, { keyTtlSeconds: null })).body).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 7 });
-    expect((await put(pool, {})).body).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 7 });
+    await put(pool, { keyTtlSeconds: 20, blockTtlSeconds: 5, revealValues: "anyone" });
+    expect((await put(pool, { blockTtlSeconds: 7 })).body).toEqual({
+      keyTtlSeconds: 20,
+      blockTtlSeconds: 7,
+      revealValues: "anyone",
+    });
+    expect((await put(pool, { keyTtlSeconds: null })).body).toEqual({
+      keyTtlSeconds: 300,
+      blockTtlSeconds: 7,
+      revealValues: "anyone",
+    });
+    expect((await put(pool, {})).body).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 7, revealValues: "anyone" });
   });
 
   it("keeps the settings across an eviction", async () => {
@@ -70,10 +87,19 @@ describe("PUT /pools/{pool}/settings", () => {
     ["60"],
   ])("rejects %j with 400 and changes nothing", async (body) => {
     const pool = uniquePool();
+    await put(pool, {});
     const response = await put(pool, body);
     expect(response.status).toBe(400);
     expect(response.body.error).toEqual(expect.any(String));
-    expect((await call("GET", `/pools/${pool}`)).body.settings).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 60 });
+    const { settings } = (await call("GET", `/pools/${pool}`)).body;
+    expect(settings).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 60, revealValues: "anyone" });
+  });
+
+  it("rejects a revealValues that is not anyone or holder, naming the field", async () => {
+    const pool = uniquePool();
+    const response = await put(pool, { revealValues: "everyone" });
+    expect(response.status).toBe(400);
+    expect(response.body.details).toEqual([{ path: "body.revealValues", message: expect.any(String) }]);
   });
 
   it("rejects a missing or malformed body with 400, and a non-JSON one with 415", async () => {

@@ -12,14 +12,20 @@ async function stats(pool: string) {
 }
 
 describe("GET /pools/{pool}", () => {
-  it("answers an empty pool with zero counts and the default settings", async () => {
+  it("answers a pool an admin made with no key yet with zero counts and the default settings", async () => {
     const pool = uniquePool();
+    expect(await call("PUT", `/pools/${pool}/settings`, { json: {} })).toMatchObject({ status: 200 });
     expect(await stats(pool)).toEqual({
       pool,
       keys: { total: 0, free: 0, blocked: 0 },
       counters: { created: 0, assigned: 0, released: 0, expired: 0, deleted: 0 },
-      settings: { keyTtlSeconds: 300, blockTtlSeconds: 60 },
+      settings: { keyTtlSeconds: 300, blockTtlSeconds: 60, revealValues: "anyone" },
     });
+  });
+
+  it("answers 404 for a pool nobody made", async () => {
+    const response = await call("GET", `/pools/${uniquePool()}`);
+    expect(response).toMatchObject({ status: 404, body: { error: "No such pool" } });
   });
 
   it("counts keys as they are created, assigned, unblocked and deleted", async () => {
@@ -108,6 +114,7 @@ describe("GET /pools/{pool}", () => {
   });
 
   it("serves the /keys pool as `default`", async () => {
+    await call("POST", "/keys");
     const before = (await stats("default")).counters.created;
     await call("POST", "/keys");
     expect((await stats("default")).counters.created).toBe(before + 1);

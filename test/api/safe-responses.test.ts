@@ -105,8 +105,8 @@ describe("the OpenAPI document", () => {
           expect(op.description, where).toContain("Role: admin.");
           expect(op.responses["403"].description, where).toMatch(/needs an admin token/);
         } else if (LEASE_FOR_CLIENTS.includes(id)) {
-          expect(op.description, where).toContain("client only with the key's current `lease`");
-          expect(op.responses["403"].description, where).toMatch(/without `lease`/);
+          expect(op.description, where).toContain("client only as the key's holder, with its `KeyPool-Lease-Token`");
+          expect(op.responses["403"].description, where).toMatch(/without a KeyPool-Lease-Token/);
         } else {
           expect(op.description, where).toContain("Roles: admin, client.");
           expect(op.responses["403"]?.description ?? "", where).not.toMatch(/admin token/);

@@ -35,15 +35,18 @@ describe("the client against the Worker", () => {
     expect(await client.getKey(keyId)).toEqual({ keyId, key: expect.any(String) });
     expect(await client.info(keyId)).toMatchObject({ isBlocked: false, blockedAt: null });
     const blocked = await admin.block(keyId);
-    expect(blocked).toMatchObject({ isBlocked: true, lease: expect.any(Number) });
-    expect(await client.block(keyId, { lease: blocked.lease })).toMatchObject({ lease: blocked.lease });
-    expect(await client.keepAlive(keyId, { lease: blocked.lease })).toMatchObject({ isBlocked: true });
-    expect(await client.unblock(keyId, { lease: blocked.lease })).toMatchObject({ isBlocked: false });
+    expect(blocked).toMatchObject({ isBlocked: true, lease: expect.any(Number), leaseToken: expect.any(String) });
+    // The admin hands the block's secret to a client, which then acts as its holder.
+    const holder = { lease: blocked.lease, leaseToken: blocked.leaseToken };
+    expect(await client.block(keyId, holder)).toMatchObject({ lease: blocked.lease });
+    expect(await client.keepAlive(keyId, holder)).toMatchObject({ isBlocked: true });
+    expect(await client.getKey(keyId, holder)).toEqual({ keyId, key: expect.any(String) });
+    expect(await client.unblock(keyId, holder)).toMatchObject({ isBlocked: false });
     const assigned = await client.assign({ holdSeconds: 30 });
     expect(Date.parse(assigned.releaseAt) - Date.now()).toBeGreaterThan(25_000);
-    expect(await client.update(assigned.keyId, { blocked: false, lease: assigned.lease })).toMatchObject({
-      isBlocked: false,
-    });
+    expect(
+      await client.update(assigned.keyId, { blocked: false }, { leaseToken: assigned.leaseToken }),
+    ).toMatchObject({ isBlocked: false });
     expect(await admin.deleteKey(keyId)).toEqual({ keyId, deleted: true });
   });
 
@@ -51,6 +54,8 @@ describe("the client against the Worker", () => {
     const pool = uniquePool();
     const client = testClient({ pool });
     const admin = adminClient({ pool });
+    await expect(client.assign()).rejects.toMatchObject({ status: 404, message: "No such pool" });
+    await admin.updateSettings({});
     const missing = await client.info(crypto.randomUUID()).catch((e) => e);
     expect(missing).toBeInstanceOf(KeyPoolError);
     expect(missing).toMatchObject({ status: 404, message: "Key not found", attempts: 1 });
@@ -58,6 +63,7 @@ describe("the client against the Worker", () => {
     await admin.block(keyId);
     await expect(client.getKey(keyId)).rejects.toMatchObject({ status: 403 });
     await expect(client.keepAlive(keyId, { lease: 999_999 })).rejects.toMatchObject({ status: 409 });
+    await expect(client.unblock(keyId, { lease: 1 })).rejects.toMatchObject({ status: 409 });
     await expect(client.assign()).rejects.toMatchObject({ status: 404, message: "No free key available" });
     const invalid = await admin.createKeys(0).catch((e) => e);
     expect(invalid).toMatchObject({ status: 400, details: [expect.objectContaining({ path: "body.count" })] });
@@ -78,7 +84,11 @@ describe("the client against the Worker", () => {
     const admin = adminClient({ pool });
     await admin.createKeys(3);
     await testClient({ pool }).assign();
-    expect(await admin.updateSettings({ blockTtlSeconds: 30 })).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 30 });
+    expect(await admin.updateSettings({ blockTtlSeconds: 30 })).toEqual({
+      keyTtlSeconds: 300,
+      blockTtlSeconds: 30,
+      revealValues: "anyone",
+    });
     expect(await admin.poolStats()).toMatchObject({ pool, keys: { total: 3, free: 2, blocked: 1 } });
     const first = await admin.listKeys({ state: "all", limit: 2 });
     expect(first.keys).toHaveLength(2);

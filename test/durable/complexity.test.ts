@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { IdempotencyToken } from "../../src/pool/idempotency";
 import { useFakeClock } from "../support/clock";
 import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
-import { addKeys, freshPool, warmUpObject } from "../support/pool";
+import { ADMIN, addKeys, adminWithLease, freshPool, warmUpObject } from "../support/pool";
 import { BLOCK_TTL_MS, KEY_TTL_MS, MAX_HOLD_SECONDS } from "../support/timings";
 
 /**
@@ -58,22 +58,22 @@ async function measure(size: number): Promise<Record<string, Cost>> {
   await step("info", (p) => p.info(id));
   await step("keepAlive", (p) => p.keepAlive(id));
   await step("block", (p) => {
-    const blocked = p.setBlocked(id, true);
+    const blocked = p.setBlocked(id, true, ADMIN);
     if (blocked.ok) held = { keyId: id, lease: blocked.value.lease ?? 0 };
   });
-  await step("renew", (p) => p.setBlocked(id, true, held.lease));
-  await step("unblock", (p) => p.setBlocked(id, false));
+  await step("renew", (p) => p.setBlocked(id, true, adminWithLease(held.lease)));
+  await step("unblock", (p) => p.setBlocked(id, false, ADMIN));
   await step("assign", (p) => {
     const assigned = p.assign();
     if (assigned.ok) held = assigned.value;
   });
-  await step("unblock by the holder", (p) => p.setBlocked(held.keyId, false, held.lease));
+  await step("unblock by the holder", (p) => p.setBlocked(held.keyId, false, adminWithLease(held.lease)));
   await step("assign, idempotent", (p) => {
     const assigned = p.assign({ idempotency: token });
     if (assigned.ok) held = assigned.value;
   });
   await step("assign, replayed", (p) => p.assign({ idempotency: token }));
-  expect(await stub.setBlocked(held.keyId, false, held.lease)).toMatchObject({ ok: true });
+  expect(await stub.setBlocked(held.keyId, false, adminWithLease(held.lease))).toMatchObject({ ok: true });
   await step("remove a free key", (p) => p.remove(other));
   await step("remove a blocked key", (p) => {
     const assigned = p.assign();

@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
-import { addKeys, armedAlarm, freshPool } from "../support/pool";
+import { addKeys, adminWithLease, armedAlarm, freshPool } from "../support/pool";
 import { KEY_TTL_MS } from "../support/timings";
 
 it("keeps keys, blocks, leases and pending deadlines across an eviction", async () => {
@@ -18,7 +18,7 @@ it("keeps keys, blocks, leases and pending deadlines across an eviction", async 
   expect(await Promise.all(ids.map((id) => pool.info(id)))).toEqual(infoBefore);
   expect(await armedAlarm(pool)).toBe(alarmBefore);
   // The holder's lease still works, and fencing numbers keep growing after the restart.
-  expect(await pool.setBlocked(held.value.keyId, false, held.value.lease)).toMatchObject({ ok: true });
+  expect(await pool.setBlocked(held.value.keyId, false, adminWithLease(held.value.lease))).toMatchObject({ ok: true });
   const next = await pool.assign();
   expect(next.ok && next.value.lease).toBeGreaterThan(held.value.lease);
 

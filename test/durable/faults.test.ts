@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { checkStorage, snapshot } from "../support/durable-pool";
 import { alarmWithFailingStorage, retryAlarm } from "../support/faults";
-import { addKeys, freshPool } from "../support/pool";
+import { ADMIN, addKeys, adminWithLease, freshPool } from "../support/pool";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 /** A pool with `expired` keys past their expiry and `due` live keys whose block is due. */
@@ -13,7 +13,7 @@ async function poolWithDueWork(expired: number, due: number) {
   const old = expired > 0 ? await addKeys(pool, expired) : [];
   clock.advance(KEY_TTL_MS - BLOCK_TTL_MS);
   const blocked = due > 0 ? await addKeys(pool, due) : [];
-  for (const id of blocked) expect(await pool.setBlocked(id, true)).toMatchObject({ ok: true });
+  for (const id of blocked) expect(await pool.setBlocked(id, true, ADMIN)).toMatchObject({ ok: true });
   clock.advance(BLOCK_TTL_MS);
   return { clock, pool, old, blocked };
 }
@@ -55,7 +55,7 @@ describe("an alarm that fails", () => {
     await retryAlarm(pool);
     // The retry found nothing due: the new holder keeps its block and its lease.
     expect(await pool.info(id)).toMatchObject({ ok: true, value: { isBlocked: true } });
-    expect(await pool.setBlocked(id, false, firstLease + 1)).toMatchObject({ ok: true });
+    expect(await pool.setBlocked(id, false, adminWithLease(firstLease + 1))).toMatchObject({ ok: true });
     checkStorage(await snapshot(pool));
   });
 
@@ -78,7 +78,7 @@ describe("an alarm that arrives late or twice", () => {
     const pool = freshPool();
     const ids: string[] = [...(await addKeys(pool, 6))];
     const [blocked, kept] = ids as [string, string];
-    expect(await pool.setBlocked(blocked, true)).toMatchObject({ ok: true });
+    expect(await pool.setBlocked(blocked, true, ADMIN)).toMatchObject({ ok: true });
     expect(await pool.assign()).toMatchObject({ ok: true });
     clock.advance(KEY_TTL_MS - 1_000);
     expect(await pool.keepAlive(kept)).toMatchObject({ ok: true });

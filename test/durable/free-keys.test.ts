@@ -4,7 +4,7 @@ import { ALARM_BATCH, type KeyPool } from "../../src/key-pool";
 import { uuidToBytes } from "../../src/storage/uuid";
 import { useFakeClock } from "../support/clock";
 import { checkStorage, snapshot } from "../support/durable-pool";
-import { addKeys, freshPool, internalsOf } from "../support/pool";
+import { ADMIN, addKeys, adminWithLease, freshPool, internalsOf } from "../support/pool";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 /** The free keys the object holds in memory are exactly the stored keys with no block (checkStorage). */
@@ -79,7 +79,7 @@ describe("the free keys held in memory", () => {
     const ids = await addKeys(pool, 12);
     // Two keys stay blocked, so the draws are over the ten others, whose positions move as keys leave
     // and join the set on every cycle.
-    for (const id of ids.slice(0, 2)) expect(await pool.setBlocked(id, true)).toMatchObject({ ok: true });
+    for (const id of ids.slice(0, 2)) expect(await pool.setBlocked(id, true, ADMIN)).toMatchObject({ ok: true });
     const draws = 5_000;
     const counts = await runInDurableObject(pool, (instance: KeyPool) => {
       const tally = new Map<string, number>();
@@ -87,7 +87,7 @@ describe("the free keys held in memory", () => {
         const assigned = instance.assign();
         if (!assigned.ok) throw new Error("expected a free key");
         tally.set(assigned.value.keyId, (tally.get(assigned.value.keyId) ?? 0) + 1);
-        instance.setBlocked(assigned.value.keyId, false, assigned.value.lease);
+        instance.setBlocked(assigned.value.keyId, false, adminWithLease(assigned.value.lease));
       }
       return tally;
     });
@@ -102,7 +102,7 @@ describe("the free keys held in memory", () => {
     useFakeClock();
     const pool = freshPool();
     const ids = await addKeys(pool, 20);
-    expect(await pool.setBlocked(ids[0] as string, true)).toMatchObject({ ok: true });
+    expect(await pool.setBlocked(ids[0] as string, true, ADMIN)).toMatchObject({ ok: true });
     for (let i = 0; i < 5; i++) expect((await pool.assign()).ok).toBe(true);
     const before = await snapshot(pool);
     await evictDurableObject(pool);

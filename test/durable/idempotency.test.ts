@@ -4,7 +4,7 @@ import { ALARM_BATCH, type KeyPool } from "../../src/key-pool";
 import { IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../../src/pool/idempotency";
 import { useFakeClock } from "../support/clock";
 import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
-import { addKeys, armedAlarm, freshPool, internalsOf, warmUpObject } from "../support/pool";
+import { addKeys, armedAlarm, freshPool, internalsOf, madePool, warmUpObject } from "../support/pool";
 import { KEY_TTL_MS } from "../support/timings";
 
 function token(request = "GET /keys"): IdempotencyToken {
@@ -60,7 +60,7 @@ describe("idempotency entries", () => {
 
   it("are drained in bounded batches", async () => {
     const clock = useFakeClock();
-    const pool = freshPool();
+    const pool = await madePool();
     await seedEntries(pool, ALARM_BATCH * 2 + 7, clock.nowMs + 1_000);
     clock.advance(1_000);
     const remaining: number[] = [];

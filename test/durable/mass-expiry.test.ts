@@ -3,7 +3,7 @@ import { expect, it } from "vitest";
 import { ALARM_BATCH, type KeyPool } from "../../src/key-pool";
 import { useFakeClock } from "../support/clock";
 import { checkStorage, snapshot } from "../support/durable-pool";
-import { addKeys, freshPool } from "../support/pool";
+import { addKeys, adminWithLease, freshPool } from "../support/pool";
 import { scaled } from "../support/scale";
 import { KEY_TTL_MS } from "../support/timings";
 
@@ -53,7 +53,7 @@ it(`drains ${KEYS} keys expiring at the same moment in bounded alarm runs, answe
     expect(await pool.reveal(survivor)).toMatchObject({ ok: true, value: { keyId: survivor } });
     const assigned = await pool.assign();
     if (!assigned.ok || assigned.value.keyId !== survivor) throw new Error(`assigned ${JSON.stringify(assigned)}`);
-    expect(await pool.setBlocked(survivor, false, assigned.value.lease)).toMatchObject({ ok: true });
+    expect(await pool.setBlocked(survivor, false, adminWithLease(assigned.value.lease))).toMatchObject({ ok: true });
     longestRequestMs = Math.max(longestRequestMs, Date.now() - asked);
   }
   const drainMs = Date.now() - drainStarted;

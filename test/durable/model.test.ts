@@ -4,7 +4,7 @@ import { useFakeClock } from "../support/clock";
 import { DurablePool } from "../support/durable-pool";
 import { PoolModel } from "../support/model";
 import { poolCommands, Tally } from "../support/model-commands";
-import { freshPool } from "../support/pool";
+import { madePool } from "../support/pool";
 import { scaled } from "../support/scale";
 
 // A year ahead of real time: every alarm the pools arm lies in the real future, so workerd never
@@ -19,10 +19,8 @@ it("the Durable Object agrees with the reference model over random operations, a
       fc.commands(poolCommands({ faults: true }), { maxCommands: 60, size: "max" }),
       async (commands) => {
         clock.set(T0);
-        await fc.asyncModelRun(
-          () => ({ model: new PoolModel(T0), real: new DurablePool(freshPool(), clock) }),
-          commands,
-        );
+        const stub = await madePool();
+        await fc.asyncModelRun(() => ({ model: new PoolModel(T0), real: new DurablePool(stub, clock) }), commands);
         tally.add(commands);
       },
     ),

@@ -22,8 +22,9 @@ async function measure(size: number): Promise<Record<string, Cost>> {
   const positions = Object.fromEntries(
     await Promise.all(
       (["all", "free", "blocked"] as const).map(async (state) => {
-        const { next } = await stub.listKeys(state, size / 20, null);
-        return [state, next] as const;
+        const page = await stub.listKeys(state, size / 20, null);
+        if (!page.ok) throw new Error(`listing refused: ${page.refusal}`);
+        return [state, page.value.next] as const;
       }),
     ),
   ) as Record<"all" | "free" | "blocked", ListPosition | null>;

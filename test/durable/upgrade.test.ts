@@ -1,14 +1,15 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { KeyPool } from "../../src/key-pool";
 import { SCHEMA_VERSION } from "../../src/storage/migrations";
 import { useFakeClock } from "../support/clock";
 import { snapshot } from "../support/durable-pool";
 import { buildV1Pool, schemaVersion } from "../support/legacy-pool";
-import { addKeys, freshPool } from "../support/pool";
+import { ADMIN, addKeys, adminWithLease, freshPool } from "../support/pool";
 import { iso, KEY_TTL_MS } from "../support/timings";
 
 describe("a pool written by storage version 1", () => {
-  it("is upgraded when its object starts, and every key, lease, deadline, counter, setting and replay survives", async () => {
+  it("is upgraded when its object starts, and every key, lease, deadline, counter and setting survives", async () => {
     const clock = useFakeClock();
     const stub = freshPool();
     const v1 = await buildV1Pool(stub, clock.nowMs);
@@ -40,20 +41,29 @@ describe("a pool written by storage version 1", () => {
     });
     expect(await stub.reveal(v1.held)).toEqual({ ok: false, refusal: "blocked" });
 
-    // Replays answer what the v1 pool recorded, without doing the work again.
-    expect(await stub.create(1, { idempotency: v1.replays.create })).toEqual({ ok: true, value: [v1.free[0]] });
-    expect(await stub.assign({ idempotency: v1.replays.assign })).toEqual({ ok: false, refusal: "none_free" });
+    // Idempotency entries of version 1 and 2 were shared by every caller and held key values:
+    // version 3 drops them, so none is replayed (a retry across the upgrade is a new call).
+    expect(await idempotencyEntries(stub)).toBe(0);
 
     // Counters go on from where they were; the overdue release and the expiry are counted once.
     expect(await stub.poolStats()).toEqual({
-      keys: { total: 5, free: 3, blocked: 2 },
-      counters: { ...v1.counters, released: v1.counters.released + 1, expired: v1.counters.expired + 1 },
-      settings: { keyTtlSeconds: KEY_TTL_MS / 1000, blockTtlSeconds: 30 },
+      ok: true,
+      value: {
+        keys: { total: 5, free: 3, blocked: 2 },
+        counters: { ...v1.counters, released: v1.counters.released + 1, expired: v1.counters.expired + 1 },
+        settings: { keyTtlSeconds: KEY_TTL_MS / 1000, blockTtlSeconds: 30, revealValues: "anyone" },
+      },
     });
 
-    // Holders keep their leases; new blocks get leases above every one handed out before.
-    expect(await stub.keepAlive(v1.longHold, 9)).toMatchObject({ ok: true });
-    expect(await stub.setBlocked(v1.held, false, 7)).toMatchObject({ ok: true, value: { isBlocked: false } });
+    // Blocks made before holder secrets existed: no client can prove holding them (a lease alone
+    // proves nothing), an admin still can act on them with their lease; they end by themselves.
+    const clientWithLease = { admin: false, lease: 7 };
+    expect(await stub.setBlocked(v1.held, false, clientWithLease)).toEqual({ ok: false, refusal: "lease_conflict" });
+    expect(await stub.keepAlive(v1.longHold, adminWithLease(9))).toMatchObject({ ok: true });
+    expect(await stub.setBlocked(v1.held, false, adminWithLease(7))).toMatchObject({
+      ok: true,
+      value: { isBlocked: false },
+    });
     const assigned = [];
     for (let i = 0; i < 4; i++) assigned.push(await stub.assign());
     expect(assigned.map((a) => (a.ok ? a.value.keyId : null)).sort()).toEqual([...v1.free, v1.held, v1.overdue].sort());
@@ -77,8 +87,11 @@ describe("a pool of the first storage-version-1 code, without pool_stats and ide
     expect(await schemaVersion(stub)).toBe(SCHEMA_VERSION);
     // Six keys counted when the table was made; the stats call then settles the expiry and the release.
     expect(await stub.poolStats()).toMatchObject({
-      keys: { total: 5, free: 3, blocked: 2 },
-      counters: { created: 0, assigned: 0, released: 1, expired: 1, deleted: 0 },
+      ok: true,
+      value: {
+        keys: { total: 5, free: 3, blocked: 2 },
+        counters: { created: 0, assigned: 0, released: 1, expired: 1, deleted: 0 },
+      },
     });
     const assigned = await stub.assign();
     expect(assigned.ok && assigned.value.lease).toBe(v1.leaseSeq + 1);
@@ -88,6 +101,13 @@ describe("a pool of the first storage-version-1 code, without pool_stats and ide
     expect(await stub.create(1, { idempotency: token })).toEqual(first);
   });
 });
+
+function idempotencyEntries(stub: DurableObjectStub<KeyPool>): Promise<number> {
+  return runInDurableObject(
+    stub,
+    (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM idempotency").one().n,
+  );
+}
 
 describe("a database newer than this code", () => {
   it("is refused: every call fails naming both versions, and nothing in it changes", async () => {
@@ -105,7 +125,7 @@ describe("a database newer than this code", () => {
       expect(() => pool.create(1)).toThrow(message);
       expect(() => pool.assign()).toThrow(message);
       expect(() => pool.info(keyId as string)).toThrow(message);
-      expect(() => pool.setBlocked(keyId as string, true)).toThrow(message);
+      expect(() => pool.setBlocked(keyId as string, true, ADMIN)).toThrow(message);
       expect(() => pool.poolStats()).toThrow(message);
       await expect(pool.alarm()).rejects.toThrow(message);
     });

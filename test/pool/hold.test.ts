@@ -4,6 +4,7 @@ import { block, createKey, holdFor, renew, settle } from "../../src/pool/rules";
 const timings = { keyTtlMs: 300_000, blockTtlMs: 60_000 };
 const MAX_HOLD = 3_600_000;
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 0);
+const holder = (lease: number) => ({ lease, digest: new Uint8Array(32).fill(lease) });
 
 describe("hold time", () => {
   it("is the pool's block time unless the assignment asks for one", () => {
@@ -22,29 +23,34 @@ describe("hold time", () => {
 
   it("a block with a hold of its own is released exactly that long after it started", () => {
     const longLived = { ...timings, keyTtlMs: 3_600_000 }; // so the key outlives the hold
-    const held = block(createKey("a", "b", T0, longLived), T0, 4, longLived, 600_000);
-    expect(held.block).toEqual({ blockedAt: T0, releaseAt: T0 + 600_000, lease: 4 });
+    const held = block(createKey("a", "b", T0, longLived), T0, holder(4), 600_000);
+    expect(held.block).toMatchObject({ blockedAt: T0, releaseAt: T0 + 600_000, lease: 4 });
     expect(settle(held, T0 + 599_999)?.block).not.toBeNull();
     expect(settle(held, T0 + 600_000)?.block).toBeNull();
   });
 });
 
 describe("renewal", () => {
-  it("restarts the block from now with the same hold and the same lease", () => {
-    const held = block(createKey("a", "b", T0, timings), T0, 9, timings, 600_000);
+  it("restarts the block from now with the same hold, lease and holder", () => {
+    const held = block(createKey("a", "b", T0, timings), T0, holder(9), 600_000);
     const renewed = renew(held, T0 + 500_000);
-    expect(renewed.block).toEqual({ blockedAt: T0 + 500_000, releaseAt: T0 + 1_100_000, lease: 9 });
+    expect(renewed.block).toEqual({
+      blockedAt: T0 + 500_000,
+      releaseAt: T0 + 1_100_000,
+      lease: 9,
+      holder: holder(9).digest,
+    });
     // and again: the hold is carried by the block itself, so it survives any number of renewals
     expect(renew(renewed, T0 + 1_000_000).block.releaseAt).toBe(T0 + 1_600_000);
   });
 
   it("keeps the pool's block time for a block that asked for none", () => {
-    const held = block(createKey("a", "b", T0, timings), T0, 2, timings);
-    expect(renew(held, T0 + 30_000).block).toEqual({ blockedAt: T0 + 30_000, releaseAt: T0 + 90_000, lease: 2 });
+    const held = block(createKey("a", "b", T0, timings), T0, holder(2), timings.blockTtlMs);
+    expect(renew(held, T0 + 30_000).block).toMatchObject({ blockedAt: T0 + 30_000, releaseAt: T0 + 90_000, lease: 2 });
   });
 
   it("changes nothing about the key's life", () => {
-    const held = block(createKey("a", "b", T0, timings), T0, 2, timings);
+    const held = block(createKey("a", "b", T0, timings), T0, holder(2), timings.blockTtlMs);
     const renewed = renew(held, T0 + 30_000);
     expect({ ...renewed, block: null }).toEqual({ ...held, block: null });
   });

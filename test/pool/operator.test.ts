@@ -1,23 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { listed, positionAfter } from "../../src/pool/listing";
-import { applyPatch, effectiveTimings, NO_OVERRIDES, toSettings } from "../../src/pool/settings";
+import { applyPatch, effectiveSettings, NO_OVERRIDES, toSettings } from "../../src/pool/settings";
 import { INFO_FIELDS } from "../support/keys";
 
 const DEFAULTS = { keyTtlMs: 300_000, blockTtlMs: 60_000 };
 
 describe("pool settings", () => {
   it("fall back to the defaults for whatever is not overridden", () => {
-    expect(effectiveTimings(DEFAULTS, NO_OVERRIDES)).toEqual(DEFAULTS);
-    expect(effectiveTimings(DEFAULTS, { keyTtlMs: 5_000, blockTtlMs: null })).toEqual({
-      keyTtlMs: 5_000,
-      blockTtlMs: 60_000,
+    expect(effectiveSettings(DEFAULTS, NO_OVERRIDES)).toEqual({ timings: DEFAULTS, revealValues: "anyone" });
+    expect(effectiveSettings(DEFAULTS, { keyTtlMs: 5_000, blockTtlMs: null, revealValues: "holder" })).toEqual({
+      timings: { keyTtlMs: 5_000, blockTtlMs: 60_000 },
+      revealValues: "holder",
     });
   });
 
-  it("patch: a number sets, null resets, absent keeps", () => {
-    const set = applyPatch(NO_OVERRIDES, { keyTtlSeconds: 1.5, blockTtlSeconds: 2 });
-    expect(set).toEqual({ keyTtlMs: 1_500, blockTtlMs: 2_000 });
-    expect(applyPatch(set, { blockTtlSeconds: null })).toEqual({ keyTtlMs: 1_500, blockTtlMs: null });
+  it("patch: a value sets, null resets, absent keeps", () => {
+    const set = applyPatch(NO_OVERRIDES, { keyTtlSeconds: 1.5, blockTtlSeconds: 2, revealValues: "holder" });
+    expect(set).toEqual({ keyTtlMs: 1_500, blockTtlMs: 2_000, revealValues: "holder" });
+    expect(applyPatch(set, { blockTtlSeconds: null, revealValues: null })).toEqual({
+      keyTtlMs: 1_500,
+      blockTtlMs: null,
+      revealValues: null,
+    });
     expect(applyPatch(set, {})).toEqual(set);
   });
 
@@ -28,7 +32,12 @@ describe("pool settings", () => {
   });
 
   it("show the timings in seconds", () => {
-    expect(toSettings({ keyTtlMs: 1_500, blockTtlMs: 60_000 })).toEqual({ keyTtlSeconds: 1.5, blockTtlSeconds: 60 });
+    const timings = { keyTtlMs: 1_500, blockTtlMs: 60_000 };
+    expect(toSettings({ timings, revealValues: "anyone" })).toEqual({
+      keyTtlSeconds: 1.5,
+      blockTtlSeconds: 60,
+      revealValues: "anyone",
+    });
   });
 });
 
@@ -38,7 +47,7 @@ describe("listing", () => {
     createdAt: 1_000,
     lastActivity: 1_000,
     expiresAt: 10_000,
-    block: { blockedAt: 2_000, releaseAt: 5_000, lease: 7 },
+    block: { blockedAt: 2_000, releaseAt: 5_000, lease: 7, holder: null },
   };
 
   it("shows a key as every read does at that moment", () => {

@@ -3,8 +3,9 @@ import { it } from "vitest";
 import { type Outcome, ok, refuse } from "../../src/outcome";
 import type { KeyRecord } from "../../src/pool/rules";
 import * as rules from "../../src/pool/rules";
-import { type Assignment, type BlockResult, iso, type KeyInfo, toInfo } from "../../src/pool/views";
-import { PoolModel } from "../support/model";
+import { type BlockChange, type Grant, iso, type KeyInfo, toInfo } from "../../src/pool/views";
+import { bytesOf, claimOf } from "../support/durable-pool";
+import { type ModelClaim, PoolModel } from "../support/model";
 import { type PoolUnderTest, poolCommands, same, Tally } from "../support/model-commands";
 import { scaled } from "../support/scale";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
@@ -34,11 +35,11 @@ class RulesPool implements PoolUnderTest {
     return ids;
   }
 
-  async assign(pick: number): Promise<Outcome<Assignment>> {
+  async assign(pick: number, holder: string): Promise<Outcome<Grant>> {
     const free = [...this.records.keys()].map((id) => this.current(id)).filter((r) => r !== null && r.block === null);
     const chosen = free[pick % Math.max(1, free.length)];
     if (chosen == null) return refuse("none_free");
-    const blocked = rules.block(chosen, this.now, ++this.leaseSeq, timings);
+    const blocked = rules.block(chosen, this.now, { lease: ++this.leaseSeq, digest: bytesOf(holder) }, BLOCK_TTL_MS);
     this.records.set(blocked.keyId, blocked);
     return ok({
       keyId: blocked.keyId,
@@ -48,10 +49,12 @@ class RulesPool implements PoolUnderTest {
     });
   }
 
-  async reveal(id: string): Promise<Outcome<{ keyId: string; key: string }>> {
+  async reveal(id: string, claim: ModelClaim): Promise<Outcome<{ keyId: string; key: string }>> {
     const current = this.current(id);
     if (current === null) return refuse("not_found");
-    return current.block === null ? ok({ keyId: current.keyId, key: current.key }) : refuse("blocked");
+    const { holder } = claimOf(claim);
+    const isHolder = holder !== undefined && rules.holds(current, { admin: false, holder });
+    return current.block === null || isHolder ? ok({ keyId: current.keyId, key: current.key }) : refuse("blocked");
   }
 
   async info(id: string): Promise<Outcome<KeyInfo>> {
@@ -66,21 +69,32 @@ class RulesPool implements PoolUnderTest {
     return ok({ keyId: current.keyId });
   }
 
-  async setBlocked(id: string, blocked: boolean, lease?: number): Promise<Outcome<BlockResult>> {
+  async setBlocked(
+    id: string,
+    blocked: boolean,
+    modelClaim: ModelClaim,
+    newHolder: string,
+  ): Promise<Outcome<BlockChange>> {
     const current = this.current(id);
     if (current === null) return refuse("not_found");
-    if (rules.leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
-    if (!blocked) return ok(toInfo(this.put(rules.unblock(current))));
-    if (current.block !== null && lease === undefined) return refuse("held");
-    const next = rules.block(current, this.now, lease ?? ++this.leaseSeq, timings);
+    const claim = claimOf(modelClaim);
+    const asHolder = rules.claimsHolding(claim);
+    if (asHolder && !rules.holds(current, claim)) return refuse("lease_conflict");
+    if (!asHolder && !claim.admin) return refuse("not_holder");
+    if (!blocked) return ok({ ...toInfo(this.put(rules.unblock(current))), startedBlock: false });
+    if (current.block !== null && !asHolder) return refuse("held");
+    const next = rules.isBlocked(current)
+      ? rules.renew(current, this.now)
+      : rules.block(current, this.now, { lease: ++this.leaseSeq, digest: bytesOf(newHolder) }, BLOCK_TTL_MS);
     this.put(next);
-    return ok({ ...toInfo(next), lease: next.block.lease });
+    return ok({ ...toInfo(next), lease: next.block.lease, startedBlock: current.block === null });
   }
 
-  async keepAlive(id: string, lease?: number): Promise<Outcome<KeyInfo>> {
+  async keepAlive(id: string, modelClaim: ModelClaim): Promise<Outcome<KeyInfo>> {
     const current = this.current(id);
     if (current === null) return refuse("not_found");
-    if (rules.leaseMismatch(current, lease) !== null) return refuse("lease_conflict");
+    const claim = claimOf(modelClaim);
+    if (rules.claimsHolding(claim) && !rules.holds(current, claim)) return refuse("lease_conflict");
     return ok(toInfo(this.put(rules.keepAlive(current, this.now, timings))));
   }
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
   block,
+  claimsHolding,
   createKey,
+  holds,
   type KeyRecord,
   keepAlive,
-  leaseMismatch,
   nextDeadline,
   settle,
   unblock,
@@ -15,6 +16,9 @@ import { toInfo } from "../../src/pool/views";
 const timings = { keyTtlMs: 300_000, blockTtlMs: 60_000 };
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 0);
 const fresh = (): KeyRecord => createKey("id-1", "secret-1", T0, timings);
+/** The holder secret digest of lease `n`'s block, in these tests. */
+const digest = (n: number) => new Uint8Array(32).fill(n);
+const held = (lease: number) => ({ lease, digest: digest(lease) });
 
 describe("key lifetime", () => {
   it("a new key is free and expires exactly KEY_TTL after creation", () => {
@@ -29,7 +33,7 @@ describe("key lifetime", () => {
   });
 
   it("keep-alive restarts the TTL from now, on a blocked key too", () => {
-    const blocked = block(fresh(), T0 + 10, 7, timings);
+    const blocked = block(fresh(), T0 + 10, held(7), timings.blockTtlMs);
     const kept = keepAlive(blocked, T0 + 250_000, timings);
     expect(kept.lastActivity).toBe(T0 + 250_000);
     expect(kept.expiresAt).toBe(T0 + 550_000);
@@ -40,42 +44,68 @@ describe("key lifetime", () => {
 
 describe("blocks", () => {
   it("a block is released exactly BLOCK_TTL after it started", () => {
-    const blocked = block(fresh(), T0 + 1_000, 3, timings);
-    expect(blocked.block).toEqual({ blockedAt: T0 + 1_000, releaseAt: T0 + 61_000, lease: 3 });
+    const blocked = block(fresh(), T0 + 1_000, held(3), timings.blockTtlMs);
+    expect(blocked.block).toEqual({ blockedAt: T0 + 1_000, releaseAt: T0 + 61_000, lease: 3, holder: digest(3) });
     expect(settle(blocked, T0 + 60_999)?.block).not.toBeNull();
     expect(settle(blocked, T0 + 61_000)?.block).toBeNull();
   });
 
   it("an expired blocked key is gone, not released", () => {
-    const blocked = block(createKey("a", "b", T0, { keyTtlMs: 30_000, blockTtlMs: 60_000 }), T0, 1, timings);
+    const blocked = block(
+      createKey("a", "b", T0, { keyTtlMs: 30_000, blockTtlMs: 60_000 }),
+      T0,
+      held(1),
+      timings.blockTtlMs,
+    );
     expect(settle(blocked, T0 + 30_000)).toBeNull();
   });
 
   it("unblock drops the block and keeps the deadlines", () => {
-    const key = unblock(block(fresh(), T0, 1, timings));
+    const key = unblock(block(fresh(), T0, held(1), timings.blockTtlMs));
     expect(key.block).toBeNull();
     expect(key.expiresAt).toBe(T0 + 300_000);
   });
 
-  it("a lease guard passes without a lease or with the current one, and fails otherwise", () => {
-    const blocked = block(fresh(), T0, 5, timings);
-    expect(leaseMismatch(blocked, undefined)).toBeNull();
-    expect(leaseMismatch(blocked, 5)).toBeNull();
-    expect(leaseMismatch(blocked, 4)).toBe("lease");
-    expect(leaseMismatch(fresh(), 5)).toBe("lease");
+  it("a claim is a holder's when it gives a lease or a secret", () => {
+    expect(claimsHolding({ admin: true })).toBe(false);
+    expect(claimsHolding({ admin: false, lease: 1 })).toBe(true);
+    expect(claimsHolding({ admin: false, holder: digest(1) })).toBe(true);
+  });
+
+  it("proves holding only with the current block's secret, and every lease given must be its lease", () => {
+    const blocked = block(fresh(), T0, held(5), timings.blockTtlMs);
+    expect(holds(blocked, { admin: false, holder: digest(5) })).toBe(true);
+    expect(holds(blocked, { admin: false, holder: digest(5), lease: 5 })).toBe(true);
+    expect(holds(blocked, { admin: false, holder: digest(5), lease: 4 })).toBe(false);
+    expect(holds(blocked, { admin: false, holder: digest(4) })).toBe(false);
+    expect(holds(fresh(), { admin: false, holder: digest(5) })).toBe(false);
+  });
+
+  it("takes no lease alone as proof from a client, and takes an admin's lease as a fencing check", () => {
+    const blocked = block(fresh(), T0, held(5), timings.blockTtlMs);
+    expect(holds(blocked, { admin: false, lease: 5 })).toBe(false);
+    expect(holds(blocked, { admin: true, lease: 5 })).toBe(true);
+    expect(holds(blocked, { admin: true, lease: 6 })).toBe(false);
+  });
+
+  it("lets nobody prove holding a block made before holder secrets existed; an admin may still act on it", () => {
+    const legacy = block(fresh(), T0, { lease: 5, digest: null }, timings.blockTtlMs);
+    expect(holds(legacy, { admin: false, holder: digest(5) })).toBe(false);
+    expect(holds(legacy, { admin: false, lease: 5 })).toBe(false);
+    expect(holds(legacy, { admin: true, lease: 5 })).toBe(true);
   });
 
   it("the next deadline is the release while blocked, the expiry otherwise", () => {
     expect(nextDeadline(fresh())).toBe(T0 + 300_000);
-    expect(nextDeadline(block(fresh(), T0, 1, timings))).toBe(T0 + 60_000);
-    const lateBlock = block(fresh(), T0 + 280_000, 1, timings);
+    expect(nextDeadline(block(fresh(), T0, held(1), timings.blockTtlMs))).toBe(T0 + 60_000);
+    const lateBlock = block(fresh(), T0 + 280_000, held(1), timings.blockTtlMs);
     expect(nextDeadline(lateBlock)).toBe(T0 + 300_000);
   });
 });
 
 describe("info", () => {
   it("shows ISO-8601 UTC times with milliseconds and no key value", () => {
-    const info = toInfo(block(fresh(), T0 + 5, 2, timings));
+    const info = toInfo(block(fresh(), T0 + 5, held(2), timings.blockTtlMs));
     expect(info).toEqual({
       isBlocked: true,
       createdAt: "2026-11-25T12:00:00.000Z",

@@ -4,6 +4,7 @@ import {
   MIGRATIONS,
   type Migration,
   migrate,
+  POOL_SCHEMA,
   SCHEMA_VERSION,
   SchemaVersionError,
   storedVersion,
@@ -62,7 +63,9 @@ describe("storage migrations", () => {
     const result = await onEmptyDatabase((db, transaction) => {
       transaction(() => migrate(db));
       const before = tables(db);
-      const error = thrownBy(() => transaction(() => migrate(db, [...MIGRATIONS, added, failing])));
+      const error = thrownBy(() =>
+        transaction(() => migrate(db, { ...POOL_SCHEMA, steps: [...MIGRATIONS, added, failing] })),
+      );
       return { error: String(error), version: storedVersion(db), before, after: tables(db) };
     });
     expect(result.error).toMatch(/no such table/);

@@ -1,12 +1,14 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { KeyPool } from "../../src/key-pool";
 import type { Outcome } from "../../src/outcome";
-import type { Assignment, BlockResult, KeyInfo } from "../../src/pool/views";
+import type { Claim } from "../../src/pool/rules";
+import type { BlockChange, Grant, KeyInfo } from "../../src/pool/views";
 import type { KeyColumns } from "../../src/storage/key-rows";
+import { storedVersion } from "../../src/storage/migrations";
 import { bytesToUuid } from "../../src/storage/uuid";
 import type { FakeClock } from "./clock";
 import { alarmWithFailingStorage, retryAlarm } from "./faults";
-import type { PoolModel } from "./model";
+import type { ModelClaim, PoolModel } from "./model";
 import type { PoolUnderTest } from "./model-commands";
 import { addKeys, internalsOf } from "./pool";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "./timings";
@@ -33,6 +35,11 @@ export interface PoolSnapshot {
 export function snapshot(stub: DurableObjectStub<KeyPool>): Promise<PoolSnapshot> {
   return runInDurableObject(stub, async (instance, state) => {
     const sql = state.storage.sql;
+    const alarm = await state.storage.getAlarm();
+    const armedAt = internalsOf(instance).alarm.armedAt;
+    // A pool nobody made has no tables: it holds nothing.
+    if (storedVersion(internalsOf(instance).db) === 0)
+      return { rows: [], free: [], leaseSeq: 0, stats: {}, alarm, armedAt };
     const rows = sql
       .exec<KeyColumns & { assignments: number; releases: number }>(
         `SELECT id, created_at, last_activity, expires_at, blocked_at, release_at, lease, assignments, releases
@@ -41,10 +48,10 @@ export function snapshot(stub: DurableObjectStub<KeyPool>): Promise<PoolSnapshot
       .toArray()
       .map((row) => ({ ...row, id: bytesToUuid(row.id) }));
     const stats = sql.exec<Record<string, number>>("SELECT * FROM pool_stats").one();
-    const { keys, alarm } = internalsOf(instance);
+    const { keys } = internalsOf(instance);
     const free = Array.from({ length: keys.freeCount() }, (_, i) => keys.freeKeyAt(i)?.keyId ?? "missing");
     const leaseSeq = Math.max(stats.lease_floor ?? 0, ...rows.map((row) => row.lease ?? 0));
-    return { rows, free, leaseSeq, stats, alarm: await state.storage.getAlarm(), armedAt: alarm.armedAt };
+    return { rows, free, leaseSeq, stats, alarm, armedAt };
   });
 }
 
@@ -123,11 +130,27 @@ export function checkAgainstModel(s: PoolSnapshot, model: PoolModel): void {
   }
 }
 
+/** The model's hex stand-in for a holder secret's digest, as the bytes the pool keeps. */
+export function bytesOf(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
+}
+
+export function claimOf(claim: ModelClaim): Claim {
+  return {
+    admin: claim.admin,
+    lease: claim.lease,
+    holder: claim.holder === undefined ? undefined : bytesOf(claim.holder),
+  };
+}
+
 function fail(message: string, context: unknown): never {
   throw new Error(`${message}\n${JSON.stringify(context)}`);
 }
 
-/** The real Durable Object behind a stub, as a system under a model test. */
+/**
+ * The real Durable Object behind a stub, as a system under a model test. The model describes a pool
+ * that exists, so `madePool` gives one.
+ */
 export class DurablePool implements PoolUnderTest {
   constructor(
     readonly stub: DurableObjectStub<KeyPool>,
@@ -135,13 +158,15 @@ export class DurablePool implements PoolUnderTest {
   ) {}
 
   create = (count: number) => addKeys(this.stub, count);
-  assign = () => this.stub.assign() as Promise<Outcome<Assignment>>;
-  reveal = (id: string) => this.stub.reveal(id) as Promise<Outcome<{ keyId: string; key: string }>>;
+  assign = (_pick: number, holder: string) =>
+    this.stub.assign({ holder: { digest: bytesOf(holder) } }) as Promise<Outcome<Grant>>;
+  reveal = (id: string, claim: ModelClaim) =>
+    this.stub.reveal(id, claimOf(claim)) as Promise<Outcome<{ keyId: string; key: string }>>;
   info = (id: string) => this.stub.info(id) as Promise<Outcome<KeyInfo>>;
   remove = (id: string) => this.stub.remove(id) as Promise<Outcome<{ keyId: string }>>;
-  setBlocked = (id: string, blocked: boolean, lease?: number) =>
-    this.stub.setBlocked(id, blocked, lease) as Promise<Outcome<BlockResult>>;
-  keepAlive = (id: string, lease?: number) => this.stub.keepAlive(id, lease) as Promise<Outcome<KeyInfo>>;
+  setBlocked = (id: string, blocked: boolean, claim: ModelClaim, newHolder: string) =>
+    this.stub.setBlocked(id, blocked, claimOf(claim), bytesOf(newHolder)) as Promise<Outcome<BlockChange>>;
+  keepAlive = (id: string, claim: ModelClaim) => this.stub.keepAlive(id, claimOf(claim)) as Promise<Outcome<KeyInfo>>;
 
   setNow(now: number): void {
     this.clock.set(now);

@@ -6,6 +6,8 @@ export type Reply = Awaited<ReturnType<typeof call>>;
 
 /** ISO-8601 UTC with milliseconds, the only time format the API answers with. */
 export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** A holder secret as answered: 32 random bytes, base64url. */
+export const LEASE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 /** A random (version 4, RFC 4122 variant) UUID. */
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

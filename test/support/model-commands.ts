@@ -8,20 +8,23 @@
 import fc from "fast-check";
 import { expect } from "vitest";
 import type { Outcome } from "../../src/outcome";
-import type { Assignment, BlockResult, KeyInfo } from "../../src/pool/views";
-import type { PoolModel } from "./model";
+import type { BlockChange, Grant, KeyInfo } from "../../src/pool/views";
+import type { ModelClaim, PoolModel } from "./model";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "./timings";
 
 /** What a pool offers a model test: the Durable Object's RPC surface plus control over time and faults. */
 export interface PoolUnderTest {
   create(count: number): Promise<string[]>;
-  /** `pick` lets a deterministic implementation choose among free keys; the real pool draws its own. */
-  assign(pick: number): Promise<Outcome<Assignment>>;
-  reveal(id: string): Promise<Outcome<{ keyId: string; key: string }>>;
+  /**
+   * `pick` lets a deterministic implementation choose among free keys; the real pool draws its own.
+   * `holder` stands for the new block's holder secret (a hex digest).
+   */
+  assign(pick: number, holder: string): Promise<Outcome<Grant>>;
+  reveal(id: string, claim: ModelClaim): Promise<Outcome<{ keyId: string; key: string }>>;
   info(id: string): Promise<Outcome<KeyInfo>>;
   remove(id: string): Promise<Outcome<{ keyId: string }>>;
-  setBlocked(id: string, blocked: boolean, lease?: number): Promise<Outcome<BlockResult>>;
-  keepAlive(id: string, lease?: number): Promise<Outcome<KeyInfo>>;
+  setBlocked(id: string, blocked: boolean, claim: ModelClaim, newHolder: string): Promise<Outcome<BlockChange>>;
+  keepAlive(id: string, claim: ModelClaim): Promise<Outcome<KeyInfo>>;
   /** Moves the pool's clock forward to `now`. */
   setNow(now: number): void;
   /**
@@ -76,6 +79,24 @@ function leaseFor(choice: LeaseChoice, id: string, model: PoolModel): number | u
   }
 }
 
+/** Which holder secret a call presents: none, the key's latest block's (current if it still holds), or a wrong one. */
+export type HolderChoice = "none" | "latest" | "wrong";
+
+/** What a caller presents: as an admin or a client, with the lease and secret chosen. */
+export interface ClaimChoice {
+  readonly admin: boolean;
+  readonly lease: LeaseChoice;
+  readonly holder: HolderChoice;
+}
+
+function claimFor(choice: ClaimChoice, id: string, model: PoolModel): ModelClaim {
+  const latest = model.keys.get(id.toLowerCase())?.block?.holder;
+  const holder = choice.holder === "none" ? undefined : choice.holder === "latest" && latest ? latest : "f".repeat(64);
+  return { admin: choice.admin, lease: leaseFor(choice.lease, id, model), holder };
+}
+
+const showClaim = (c: ClaimChoice) => `${c.admin ? "admin" : "client"}, lease ${c.lease}, secret ${c.holder}`;
+
 /**
  * Deep equality, cheap on the hot path (a string compare) and with vitest's readable diff on failure.
  * Tens of thousands of steps each compare several values, where `expect().toEqual` alone is slow.
@@ -101,11 +122,12 @@ class Assign implements Cmd {
   check = () => true;
   async run(m: PoolModel, r: PoolUnderTest) {
     const free = m.freeKeys().length;
-    const got = await r.assign(this.pick);
+    const holder = m.nextHolder();
+    const got = await r.assign(this.pick, holder);
     if (free === 0) same(got, { ok: false, refusal: "none_free" }, "assign with no free key");
     else {
       if (!got.ok) throw new Error(`assign refused (${got.refusal}) with ${free} free keys`);
-      same(got.value, m.assigned(got.value.keyId, got.value.key), "assignment");
+      same(got.value, m.assigned(got.value.keyId, got.value.key, holder), "assignment");
     }
     await r.checkInvariants(m);
   }
@@ -113,15 +135,19 @@ class Assign implements Cmd {
 }
 
 class Reveal implements Cmd {
-  constructor(readonly ref: KeyRef) {}
+  constructor(
+    readonly ref: KeyRef,
+    readonly holder: HolderChoice,
+  ) {}
   check = () => true;
   async run(m: PoolModel, r: PoolUnderTest) {
     const id = resolve(this.ref, m);
-    const got = await r.reveal(id);
-    same(got, m.reveal(id, got.ok ? got.value.key : undefined), `reveal ${showRef(this.ref)}`);
+    const claim = claimFor({ admin: false, lease: "none", holder: this.holder }, id, m);
+    const got = await r.reveal(id, claim);
+    same(got, m.reveal(id, got.ok ? got.value.key : undefined, claim.holder), String(this));
     await r.checkInvariants(m);
   }
-  toString = () => `reveal(${showRef(this.ref)})`;
+  toString = () => `reveal(${showRef(this.ref)}, secret ${this.holder})`;
 }
 
 class Info implements Cmd {
@@ -151,32 +177,33 @@ class SetBlocked implements Cmd {
   constructor(
     readonly ref: KeyRef,
     readonly blocked: boolean,
-    readonly lease: LeaseChoice,
+    readonly claim: ClaimChoice,
   ) {}
   check = () => true;
   async run(m: PoolModel, r: PoolUnderTest) {
     const id = resolve(this.ref, m);
-    const lease = leaseFor(this.lease, id, m);
-    const got = await r.setBlocked(id, this.blocked, lease);
-    same(got, m.setBlocked(id, this.blocked, lease), String(this));
+    const claim = claimFor(this.claim, id, m);
+    const newHolder = m.nextHolder();
+    const got = await r.setBlocked(id, this.blocked, claim, newHolder);
+    same(got, m.setBlocked(id, this.blocked, claim, newHolder), String(this));
     await r.checkInvariants(m);
   }
-  toString = () => `${this.blocked ? "block" : "unblock"}(${showRef(this.ref)}, lease ${this.lease})`;
+  toString = () => `${this.blocked ? "block" : "unblock"}(${showRef(this.ref)}, ${showClaim(this.claim)})`;
 }
 
 class KeepAlive implements Cmd {
   constructor(
     readonly ref: KeyRef,
-    readonly lease: LeaseChoice,
+    readonly claim: ClaimChoice,
   ) {}
   check = () => true;
   async run(m: PoolModel, r: PoolUnderTest) {
     const id = resolve(this.ref, m);
-    const lease = leaseFor(this.lease, id, m);
-    same(await r.keepAlive(id, lease), m.keepAlive(id, lease), String(this));
+    const claim = claimFor(this.claim, id, m);
+    same(await r.keepAlive(id, claim), m.keepAlive(id, claim), String(this));
     await r.checkInvariants(m);
   }
-  toString = () => `keepAlive(${showRef(this.ref)}, lease ${this.lease})`;
+  toString = () => `keepAlive(${showRef(this.ref)}, ${showClaim(this.claim)})`;
 }
 
 class Advance implements Cmd {
@@ -251,6 +278,14 @@ const keyRef: fc.Arbitrary<KeyRef> = fc.oneof(
   },
 );
 const leaseChoice: fc.Arbitrary<LeaseChoice> = fc.constantFrom("none", "latest", "latest", "older", "future");
+const holderChoice: fc.Arbitrary<HolderChoice> = fc.constantFrom("none", "latest", "latest", "wrong");
+// Mostly admins, as most calls without a secret are theirs; clients too, whom the pool must refuse
+// unless they prove they hold the key.
+const claimChoice: fc.Arbitrary<ClaimChoice> = fc.record({
+  admin: fc.constantFrom(true, true, false),
+  lease: leaseChoice,
+  holder: holderChoice,
+});
 const advanceBy: fc.Arbitrary<number> = fc.oneof(
   fc.integer({ min: 0, max: 2_000 }),
   fc.integer({ min: 1, max: BLOCK_TTL_MS }),
@@ -267,13 +302,13 @@ export function poolCommands(options: { faults: boolean }): Array<fc.Arbitrary<C
     fc.constantFrom(1, 1, 2, 3, 5, 8).map((count) => new Create(count)),
     fc.nat().map((pick) => new Assign(pick)),
     fc.nat().map((pick) => new Assign(pick)),
-    keyRef.map((ref) => new Reveal(ref)),
+    fc.tuple(keyRef, holderChoice).map(([ref, holder]) => new Reveal(ref, holder)),
     keyRef.map((ref) => new Info(ref)),
     keyRef.map((ref) => new Remove(ref)),
-    fc.tuple(keyRef, leaseChoice).map(([ref, lease]) => new SetBlocked(ref, true, lease)),
-    fc.tuple(keyRef, leaseChoice).map(([ref, lease]) => new SetBlocked(ref, false, lease)),
-    fc.tuple(keyRef, leaseChoice).map(([ref, lease]) => new KeepAlive(ref, lease)),
-    fc.tuple(keyRef, leaseChoice).map(([ref, lease]) => new KeepAlive(ref, lease)),
+    fc.tuple(keyRef, claimChoice).map(([ref, claim]) => new SetBlocked(ref, true, claim)),
+    fc.tuple(keyRef, claimChoice).map(([ref, claim]) => new SetBlocked(ref, false, claim)),
+    fc.tuple(keyRef, claimChoice).map(([ref, claim]) => new KeepAlive(ref, claim)),
+    fc.tuple(keyRef, claimChoice).map(([ref, claim]) => new KeepAlive(ref, claim)),
     advanceBy.map((ms) => new Advance(ms)),
     fc
       .tuple(fc.nat(), fc.constantFrom(-1 as const, 0 as const, 1 as const))

@@ -7,10 +7,8 @@
  */
 
 import type { Outcome } from "../../src/outcome";
-import type { KeyInfo } from "../../src/pool/views";
+import type { BlockChange, KeyInfo } from "../../src/pool/views";
 import { BLOCK_TTL_MS, iso, KEY_TTL_MS } from "./timings";
-
-/** The deployed defaults in wrangler.toml, which the Durable Object tests run with. */
 
 export interface ModelKey {
   readonly id: string;
@@ -18,8 +16,16 @@ export interface ModelKey {
   value: string | null;
   readonly createdAt: number;
   lastActivity: number;
-  block: { blockedAt: number; lease: number } | null;
+  /** The latest block, with its holder's secret (a hex string standing for its digest). */
+  block: { blockedAt: number; lease: number; holder: string } | null;
   deleted: boolean;
+}
+
+/** Who acts, and what they present as the holder: README, "Leases" and "Access control". */
+export interface ModelClaim {
+  readonly admin: boolean;
+  readonly lease?: number | undefined;
+  readonly holder?: string | undefined;
 }
 
 export class PoolModel {
@@ -27,6 +33,8 @@ export class PoolModel {
   readonly keys = new Map<string, ModelKey>();
   /** Every id ever created, in order, so commands can name keys by position. */
   readonly ids: string[] = [];
+  /** The holder secrets handed out so far (each new one is new). */
+  private holders = 0;
   /** The last lease handed out: every new block takes the next one. */
   leaseSeq = 0;
 
@@ -44,7 +52,7 @@ export class PoolModel {
   }
 
   /** The key's block if it still holds right now (strictly before its release). */
-  heldBlock(key: ModelKey): { blockedAt: number; lease: number } | null {
+  heldBlock(key: ModelKey): { blockedAt: number; lease: number; holder: string } | null {
     return key.block !== null && this.now < key.block.blockedAt + this.blockTtl ? key.block : null;
   }
 
@@ -93,20 +101,44 @@ export class PoolModel {
     }
   }
 
+  /** A new holder secret, for a block the next call may start. */
+  nextHolder(): string {
+    return (++this.holders).toString(16).padStart(64, "0");
+  }
+
+  /**
+   * Whether `claim` proves it holds `key`'s block: the block holds, every part given is the block's,
+   * and anyone but an admin gives the holder's secret.
+   */
+  holds(key: ModelKey, claim: ModelClaim): boolean {
+    const held = this.heldBlock(key);
+    if (held === null) return false;
+    if (claim.lease !== undefined && claim.lease !== held.lease) return false;
+    return claim.holder === undefined ? claim.admin : claim.holder === held.holder;
+  }
+
   /** Records an assignment the pool made, after checking it was allowed; returns what it must have answered. */
-  assigned(keyId: string, value: string): { keyId: string; key: string; lease: number; releaseAt: string } {
+  assigned(
+    keyId: string,
+    value: string,
+    holder: string,
+  ): { keyId: string; key: string; lease: number; releaseAt: string } {
     const key = this.live(keyId);
     if (key === null || this.heldBlock(key) !== null) throw new Error(`assigned ${keyId}, which is not free`);
     this.learn(key, value);
-    key.block = { blockedAt: this.now, lease: ++this.leaseSeq };
+    key.block = { blockedAt: this.now, lease: ++this.leaseSeq, holder };
     return { keyId: key.id, key: key.value as string, lease: this.leaseSeq, releaseAt: iso(this.now + this.blockTtl) };
   }
 
-  /** What revealing `id` must answer; `shown` is the value the pool showed, learned if new. */
-  reveal(id: string, shown: string | undefined): Outcome<{ keyId: string; key: string }> {
+  /**
+   * What revealing `id` must answer, to a caller presenting `holder`; `shown` is the value the pool
+   * showed, learned if new. The holder reads its key; anyone reads a key nobody holds.
+   */
+  reveal(id: string, shown: string | undefined, holder?: string): Outcome<{ keyId: string; key: string }> {
     const key = this.live(id);
     if (key === null) return { ok: false, refusal: "not_found" };
-    if (this.heldBlock(key) !== null) return { ok: false, refusal: "blocked" };
+    const isHolder = holder !== undefined && this.holds(key, { admin: false, holder });
+    if (!isHolder && this.heldBlock(key) !== null) return { ok: false, refusal: "blocked" };
     if (shown !== undefined) this.learn(key, shown);
     return { ok: true, value: { keyId: key.id, key: key.value ?? "(never shown)" } };
   }
@@ -123,24 +155,34 @@ export class PoolModel {
     return { ok: true, value: { keyId: key.id } };
   }
 
-  setBlocked(id: string, blocked: boolean, lease?: number): Outcome<KeyInfo & { lease?: number }> {
+  /**
+   * Blocks or unblocks, as the holder (a lease or a secret given: it must prove it) or as an admin
+   * (any key); a block started is `newHolder`'s.
+   */
+  setBlocked(id: string, blocked: boolean, claim: ModelClaim, newHolder: string): Outcome<BlockChange> {
     const key = this.live(id);
     if (key === null) return { ok: false, refusal: "not_found" };
     const held = this.heldBlock(key);
-    if (lease !== undefined && held?.lease !== lease) return { ok: false, refusal: "lease_conflict" };
+    const asHolder = claim.lease !== undefined || claim.holder !== undefined;
+    if (asHolder && !this.holds(key, claim)) return { ok: false, refusal: "lease_conflict" };
+    if (!asHolder && !claim.admin) return { ok: false, refusal: "not_holder" };
     if (!blocked) {
       key.block = null;
-      return { ok: true, value: this.info(key) };
+      return { ok: true, value: { ...this.info(key), startedBlock: false } };
     }
-    if (held !== null && lease === undefined) return { ok: false, refusal: "held" };
-    key.block = { blockedAt: this.now, lease: lease ?? ++this.leaseSeq };
-    return { ok: true, value: { ...this.info(key), lease: key.block.lease } };
+    if (held !== null && !asHolder) return { ok: false, refusal: "held" };
+    key.block =
+      held === null
+        ? { blockedAt: this.now, lease: ++this.leaseSeq, holder: newHolder }
+        : { ...held, blockedAt: this.now };
+    return { ok: true, value: { ...this.info(key), lease: key.block.lease, startedBlock: held === null } };
   }
 
-  keepAlive(id: string, lease?: number): Outcome<KeyInfo> {
+  keepAlive(id: string, claim: ModelClaim): Outcome<KeyInfo> {
     const key = this.live(id);
     if (key === null) return { ok: false, refusal: "not_found" };
-    if (lease !== undefined && this.heldBlock(key)?.lease !== lease) return { ok: false, refusal: "lease_conflict" };
+    const asHolder = claim.lease !== undefined || claim.holder !== undefined;
+    if (asHolder && !this.holds(key, claim)) return { ok: false, refusal: "lease_conflict" };
     key.lastActivity = this.now;
     return { ok: true, value: this.info(key) };
   }

@@ -2,11 +2,22 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { KeyPool, type PoolInternals } from "../../src/key-pool";
 import { MAX_BULK_CREATE } from "../../src/pool/limits";
+import type { Claim } from "../../src/pool/rules";
 import { uniquePool } from "./http";
 
-/** A stub for a pool of its own (storage is shared by every test in a file). */
+/**
+ * A stub for a pool of its own (storage is shared by every test in a file). The pool does not exist
+ * until something makes it (creating keys, or `madePool`).
+ */
 export function freshPool(): DurableObjectStub<KeyPool> {
   return env.KEY_POOL.getByName(uniquePool());
+}
+
+/** A pool of its own that exists, with no key in it yet (settings left as they are). */
+export async function madePool(): Promise<DurableObjectStub<KeyPool>> {
+  const stub = freshPool();
+  await stub.updateSettings({});
+  return stub;
 }
 
 /** Creates `count` keys, in as many calls as the bulk limit needs, and returns their ids in order. */
@@ -47,3 +58,9 @@ export function warmUpObject(stub: DurableObjectStub<KeyPool>): Promise<void> {
     internalsOf(instance).keys.freeCount();
   });
 }
+
+/** What an admin presents when it acts on a key without a holder's secret. */
+export const ADMIN: Claim = { admin: true };
+
+/** An admin acting on a key with its lease as a fencing check. */
+export const adminWithLease = (lease: number): Claim => ({ admin: true, lease });

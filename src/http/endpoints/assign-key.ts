@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { isValidHold } from "../../pool/rules";
 import { invalidRequest } from "../errors";
+import { newHolderSecret, unseal } from "../holder";
 import { endpoint, unwrap } from "../route";
 import { Assignment, HoldSeconds, IdempotencyHeaders, queryNumber } from "../schemas";
 
@@ -11,16 +12,18 @@ export const AssignKey = endpoint({
   tags: ["Keys"],
   summary: "Get a free key, chosen uniformly at random, and block it for everyone else",
   description:
-    "The key stays blocked until it is unblocked (with its lease) or the hold passes: `holdSeconds` " +
-    "when given, else BLOCK_TTL_SECONDS. `lease` is the fencing number that proves you hold it. " +
-    "With an `Idempotency-Key`, a retry answers the same key instead of blocking a second one.",
+    "The key stays blocked until its holder unblocks it or the hold passes: `holdSeconds` when given, else " +
+    "BLOCK_TTL_SECONDS. `leaseToken` is the secret that proves you hold it (send it as KeyPool-Lease-Token); " +
+    "`lease` is the block's fencing number, for upstream services. With an `Idempotency-Key` (which belongs " +
+    "to your token), a retry answers the same key and secret instead of blocking a second one, as long as " +
+    "that block holds; after it ended, 410.",
   access: "client",
   request: {
     query: z.strictObject({ holdSeconds: queryNumber(HoldSeconds).optional() }),
     headers: IdempotencyHeaders,
   },
   success: { status: 200, description: "The key, now blocked for the caller", schema: Assignment },
-  errors: [404, 422],
+  errors: [404, 410, 422],
 
   async handle({ query }, call) {
     // The schema knows the smallest hold; the largest is a var (MAX_HOLD_SECONDS), read at run time.
@@ -29,7 +32,17 @@ export const AssignKey = endpoint({
       const message = `must be at most MAX_HOLD_SECONDS (${maxHoldMs / 1000})`;
       throw invalidRequest([{ path: "query.holdSeconds", message }]);
     }
-    const pool = call.pool();
-    return unwrap(await pool.assign({ holdSeconds: query.holdSeconds, idempotency: await call.idempotency() }));
+    const pool = await call.pool();
+    const idempotency = call.idempotency();
+    const holder = await newHolderSecret(idempotency?.scope);
+    const { sealedToken, ...grant } = unwrap(
+      await pool.assign({ holdSeconds: query.holdSeconds, idempotency: await idempotency?.token, holder }),
+    );
+    // A replay answers the secret the first call made, which only this caller's scope unseals.
+    const leaseToken =
+      sealedToken === undefined || idempotency === undefined
+        ? holder.token
+        : await unseal(sealedToken, idempotency.scope);
+    return { ...grant, leaseToken };
   },
 });

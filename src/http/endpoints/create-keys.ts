@@ -21,9 +21,9 @@ export const CreateKeys = endpoint({
   errors: [413, 415, 422],
 
   async handle({ body }, call) {
-    const pool = call.pool();
+    const pool = await call.poolToMake();
     const count = body?.count ?? 1;
-    const keyIds = unwrap(await pool.create(count, { idempotency: await call.idempotency() }));
+    const keyIds = unwrap(await pool.create(count, { idempotency: await call.idempotency()?.token }));
     const [keyId] = keyIds;
     return body?.count === undefined && keyId !== undefined ? { keyId } : { keyIds };
   },

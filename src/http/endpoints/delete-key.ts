@@ -13,7 +13,7 @@ export const DeleteKey = endpoint({
   errors: [404],
 
   async handle({ params }, call) {
-    const { keyId } = unwrap(await call.pool().remove(params.id));
+    const { keyId } = unwrap(await (await call.pool()).remove(params.id));
     return { keyId, deleted: true as const };
   },
 });

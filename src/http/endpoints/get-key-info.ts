@@ -13,6 +13,6 @@ export const GetKeyInfo = endpoint({
   errors: [404],
 
   async handle({ params }, call) {
-    return unwrap(await call.pool().info(params.id));
+    return unwrap(await (await call.pool()).info(params.id));
   },
 });

@@ -1,18 +1,22 @@
 import { endpoint, unwrap } from "../route";
-import { KeyParams, KeyValue } from "../schemas";
+import { KeyParams, KeyValue, LeaseTokenHeaders } from "../schemas";
 
 export const GetKey = endpoint({
   method: "get",
   path: "/keys/:id",
   operationId: "getKey",
   tags: ["Keys"],
-  summary: "Get a key's value if it is usable (not blocked); changes nothing",
+  summary: "Get a key's value: a free key's (if the pool allows), or your own blocked key's; changes nothing",
+  description:
+    "The holder of a key's block reads it with the block's KeyPool-Lease-Token. Anyone else reads the value " +
+    "of a key that is not blocked, unless the pool's `revealValues` setting is `holder` (then 403).",
   access: "client",
-  request: { params: KeyParams },
+  request: { params: KeyParams, headers: LeaseTokenHeaders },
   success: { status: 200, description: "The key's value", schema: KeyValue },
   errors: [403, 404],
 
   async handle({ params }, call) {
-    return unwrap(await call.pool().reveal(params.id));
+    const pool = await call.pool();
+    return unwrap(await pool.reveal(params.id, await call.claim()));
   },
 });

@@ -1,5 +1,5 @@
 import { PoolParams, PoolStatsBody } from "../pool-schemas";
-import { endpoint } from "../route";
+import { endpoint, unwrap } from "../route";
 
 export const GetPool = endpoint({
   method: "get",
@@ -18,6 +18,6 @@ export const GetPool = endpoint({
   errors: [],
 
   async handle({ params }, call) {
-    return { pool: params.pool, ...(await call.pool().poolStats()) };
+    return { pool: params.pool, ...unwrap(await (await call.pool()).poolStats()) };
   },
 });

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { endpoint, unwrap } from "../route";
-import { KeyInfo, KeyParams, Lease, queryNumber } from "../schemas";
+import { KeyInfo, KeyParams, Lease, LeaseTokenHeaders, queryNumber } from "../schemas";
 
 export const KeepAlive = endpoint({
   method: "put",
@@ -12,15 +12,21 @@ export const KeepAlive = endpoint({
   request: {
     params: KeyParams,
     query: z.strictObject({
-      lease: queryNumber(Lease).optional().openapi({
-        description: "When given, acts only if this is the key's current lease (else 409).",
-      }),
+      lease: queryNumber(Lease)
+        .optional()
+        .openapi({
+          description:
+            "When given, acts only if this is the key's current lease (else 409); a client giving it acts as the " +
+            "holder and must send the block's KeyPool-Lease-Token too.",
+        }),
     }),
+    headers: LeaseTokenHeaders,
   },
   success: { status: 200, description: "The key's state after the keep-alive", schema: KeyInfo },
   errors: [404, 409],
 
   async handle({ params, query }, call) {
-    return unwrap(await call.pool().keepAlive(params.id, query.lease));
+    const pool = await call.pool();
+    return unwrap(await pool.keepAlive(params.id, await call.claim(query.lease)));
   },
 });

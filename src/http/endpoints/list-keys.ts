@@ -2,7 +2,7 @@ import type { ListPosition, ListState } from "../../pool/listing";
 import { isKeyId } from "../../pool/rules";
 import { invalidRequest } from "../errors";
 import { KeyPageBody, ListQuery, PoolParams } from "../pool-schemas";
-import { endpoint } from "../route";
+import { endpoint, unwrap } from "../route";
 
 export const ListKeys = endpoint({
   method: "get",
@@ -22,7 +22,7 @@ export const ListKeys = endpoint({
 
   async handle({ query }, call) {
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor, query.state);
-    const page = await call.pool().listKeys(query.state, query.limit, after);
+    const page = unwrap(await (await call.pool()).listKeys(query.state, query.limit, after));
     return { keys: page.keys, cursor: page.next === null ? null : encodeCursor(page.next) };
   },
 });

@@ -1,5 +1,7 @@
+import { claimsHolding } from "../../pool/rules";
+import { newHolderSecret } from "../holder";
 import { endpoint, unwrap } from "../route";
-import { BlockResult, KeyParams, UpdateBody } from "../schemas";
+import { BlockResult, KeyParams, LeaseTokenHeaders, UpdateBody } from "../schemas";
 
 export const UpdateKey = endpoint({
   method: "put",
@@ -8,17 +10,25 @@ export const UpdateKey = endpoint({
   tags: ["Keys"],
   summary: "Unblock (`blocked: false`) or block (`blocked: true`) a key",
   description:
-    "Blocking a free key starts a new block (auto-released after BLOCK_TTL_SECONDS) and answers its " +
-    "`lease`. With `lease`, the call acts only for the current holder: unblock releases the block, " +
-    "block renews it. Blocking a key that is already blocked without its lease answers 409.",
-  access: "client-with-lease",
-  request: { params: KeyParams, body: { schema: UpdateBody, required: true } },
+    "As the holder (the block's KeyPool-Lease-Token, optionally with its `lease` as a fencing check): unblock " +
+    "releases the block, block renews it. As an admin, without either: block a free key (a new block, " +
+    "auto-released after BLOCK_TTL_SECONDS, answered with its `lease` and `leaseToken`) or unblock any key. " +
+    "Blocking a key that is already blocked, not as its holder, answers 409; a wrong, stale or missing secret " +
+    "on a holder's call answers 409 too.",
+  access: "client-holder",
+  request: { params: KeyParams, headers: LeaseTokenHeaders, body: { schema: UpdateBody, required: true } },
   success: { status: 200, description: "The key's state after the change", schema: BlockResult },
   errors: [404, 409, 413, 415],
 
   async handle({ params, body }, call) {
-    // With the lease a client acts as the key's holder; without it the call takes or frees any key.
-    if (body.lease === undefined) call.requireAdmin("blocking or unblocking a key without its lease");
-    return unwrap(await call.pool().setBlocked(params.id, body.blocked, body.lease));
+    const claim = await call.claim(body.lease);
+    // A client acts only as the key's holder; without a claim the call takes or frees any key.
+    const asHolder = claimsHolding(claim);
+    if (!asHolder) call.requireAdmin("blocking or unblocking a key without its KeyPool-Lease-Token");
+    const pool = await call.pool();
+    // Only an admin's block of a free key starts a block, which needs a secret for its holder.
+    const holder = body.blocked && !asHolder ? await newHolderSecret() : undefined;
+    const { startedBlock, ...result } = unwrap(await pool.setBlocked(params.id, body.blocked, claim, holder?.digest));
+    return startedBlock && holder !== undefined ? { ...result, leaseToken: holder.token } : result;
   },
 });

@@ -17,6 +17,6 @@ export const UpdateSettings = endpoint({
   errors: [413, 415],
 
   async handle({ body }, call) {
-    return call.pool().updateSettings(body);
+    return (await call.poolToMake()).updateSettings(body);
   },
 });

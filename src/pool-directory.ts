@@ -1,0 +1,37 @@
+import { DurableObject } from "cloudflare:workers";
+import { clock } from "./clock";
+import { DIRECTORY_SCHEMA, DirectoryStore } from "./storage/directory-store";
+import { migrate } from "./storage/migrations";
+import { CountedSql } from "./storage/sql";
+
+/** The one directory object's name. */
+export const DIRECTORY_NAME = "directory";
+
+/**
+ * Which pools exist: one Durable Object for the whole deployment. A pool exists once an admin made it
+ * (by creating keys in it or setting its settings), and the Worker asks here before it addresses a
+ * pool's own object, so that a request on a made-up pool name starts no object and leaves nothing
+ * behind. The Worker remembers the pools it has found (src/http/pools.ts), so this is asked once per
+ * pool per Worker isolate, not on every request.
+ */
+export class PoolDirectory extends DurableObject<Env> {
+  readonly #pools: DirectoryStore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const db = new CountedSql(ctx.storage.sql);
+    this.#pools = new DirectoryStore(db);
+    ctx.blockConcurrencyWhile(async () => {
+      ctx.storage.transactionSync(() => migrate(db, DIRECTORY_SCHEMA));
+    });
+  }
+
+  /** Records that the pool exists (idempotent); true when it is new. */
+  register(name: string): boolean {
+    return this.#pools.add(name, clock.now());
+  }
+
+  exists(name: string): boolean {
+    return this.#pools.has(name);
+  }
+}
