@@ -68,7 +68,15 @@ export class Lease extends EventTarget implements AsyncDisposable {
     this.#background = options.keepAlive ?? true;
     const { onLost } = options;
     if (onLost !== undefined) {
-      this.addEventListener("lost", (event) => onLost((event as LeaseLostEvent).error, this), { once: true });
+      // A block body: a listener that returns a value (say, onLost's `array.push`) makes workerd warn
+      // "An event handler returned a value ... that will be ignored".
+      this.addEventListener(
+        "lost",
+        (event) => {
+          onLost((event as LeaseLostEvent).error, this);
+        },
+        { once: true },
+      );
     }
   }
 
