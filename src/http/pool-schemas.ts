@@ -1,7 +1,7 @@
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from "../pool/limits";
 import type { PoolSettings } from "../pool/settings";
 import type * as views from "../pool/views";
-import { exactly, KeyInfo, PoolName, queryNumber } from "./schemas";
+import { exactly, ListedKey, PoolName, queryNumber } from "./schemas";
 import "./zod-openapi";
 import * as z from "zod";
 
@@ -9,7 +9,10 @@ import * as z from "zod";
 
 export const PoolParams = z.object({ pool: PoolName });
 
-const Count = z.number().int().min(0);
+/** Longer than any cursor this API makes (the longest is about 80 characters). */
+export const MAX_CURSOR_LENGTH = 200;
+
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ format: "int64" });
 
 const Seconds = z
   .number()
@@ -61,19 +64,21 @@ export const ListQuery = z.strictObject({
     .openapi({ description: "all: ordered by id; free: by free slot; blocked: by release time." }),
   limit: queryNumber(z.number().int().min(1).max(MAX_LIST_LIMIT))
     .default(DEFAULT_LIST_LIMIT)
-    .openapi({ description: "Keys per page." }),
+    .openapi({ description: "Keys per page.", format: "int32" }),
   cursor: z
     .string()
-    .max(200)
+    .max(MAX_CURSOR_LENGTH)
     .optional()
     .openapi({ description: "The `cursor` of the previous page, for the same `state`; absent for the first page." }),
 });
 
-export const ListedKey = exactly<views.ListedKey>()(KeyInfo.extend({ keyId: z.uuid() }).openapi("ListedKey"));
-
 export const KeyPageBody = z
   .object({
-    keys: z.array(ListedKey),
-    cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null after the last." }),
+    keys: z.array(ListedKey).max(MAX_LIST_LIMIT),
+    cursor: z
+      .string()
+      .max(MAX_CURSOR_LENGTH)
+      .nullable()
+      .openapi({ description: "Pass as `cursor` for the next page; null after the last." }),
   })
   .openapi("KeyPage");

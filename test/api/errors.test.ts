@@ -167,7 +167,6 @@ describe("bodies of the wrong shape answer 400", () => {
 
 describe("routing", () => {
   it.each([
-    "/",
     "/nothing-here",
     "/key",
     `/keys/${crypto.randomUUID()}/other`,
@@ -291,6 +290,14 @@ describe("content type", () => {
     const base = poolBase();
     expectError(await call("POST", base, { body, headers: { "content-type": type } }), 415);
     await expectNoFreeKey(base);
+  });
+
+  it("says which header was wrong in the same `details` shape as every other error", async () => {
+    const reply = await call("POST", poolBase(), { body: "count=2", headers: { "content-type": "text/plain" } });
+    expectError(reply, 415);
+    expect(reply.body.details).toEqual([
+      { path: "headers.content-type", message: 'must be application/json or a +json type, got "text/plain"' },
+    ]);
   });
 
   it("PUT with a text/plain body answers 415 and changes nothing", async () => {

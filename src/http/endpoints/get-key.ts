@@ -10,7 +10,7 @@ export const GetKey = endpoint({
   access: "client",
   request: { params: KeyParams },
   success: { status: 200, description: "The key's value", schema: KeyValue },
-  errors: [403, 404],
+  refusals: ["blocked", "not_found"],
 
   async handle({ params }, call) {
     return unwrap(await call.pool().reveal(params.id));

@@ -18,7 +18,7 @@ export const KeepAlive = endpoint({
     }),
   },
   success: { status: 200, description: "The key's state after the keep-alive", schema: KeyInfo },
-  errors: [404, 409],
+  refusals: ["not_found", "lease_conflict"],
 
   async handle({ params, query }, call) {
     return unwrap(await call.pool().keepAlive(params.id, query.lease));

@@ -1,3 +1,4 @@
+import { ADMIN_ONLY } from "../access";
 import { endpoint, unwrap } from "../route";
 import { BlockResult, KeyParams, UpdateBody } from "../schemas";
 
@@ -14,11 +15,11 @@ export const UpdateKey = endpoint({
   access: "client-with-lease",
   request: { params: KeyParams, body: { schema: UpdateBody, required: true } },
   success: { status: 200, description: "The key's state after the change", schema: BlockResult },
-  errors: [404, 409, 413, 415],
+  refusals: ["not_found", "lease_conflict", "held"],
 
   async handle({ params, body }, call) {
     // With the lease a client acts as the key's holder; without it the call takes or frees any key.
-    if (body.lease === undefined) call.requireAdmin("blocking or unblocking a key without its lease");
+    if (body.lease === undefined) call.requireAdmin(ADMIN_ONLY["client-with-lease"]);
     return unwrap(await call.pool().setBlocked(params.id, body.blocked, body.lease));
   },
 });
