@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { KeyPoolError } from "../../src/client";
+import { KeyPoolError } from "../../packages/client/src/index.js";
 import { adminClient, testClient } from "../support/client";
 import { call, uniquePool } from "../support/http";
 

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { KeyPoolError, LeaseLostEvent } from "../../src/client";
+import { KeyPoolError, LeaseLostEvent } from "../../packages/client/src/index.js";
 import { adminClient, testClient } from "../support/client";
 import { useFakeClock } from "../support/clock";
 import { uniquePool } from "../support/http";

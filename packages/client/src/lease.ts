@@ -1,7 +1,7 @@
-import { KeyPoolError } from "./errors";
-import { deadlinesFrom, firstDeadline, type LeaseDeadlines, renewalTimes } from "./schedule";
-import type { Timers } from "./timers";
-import type { Assignment, BlockResult, KeyInfo } from "./types";
+import { KeyPoolError } from "./errors.js";
+import { deadlinesFrom, firstDeadline, type LeaseDeadlines, renewalTimes } from "./schedule.js";
+import type { Timers } from "./timers.js";
+import type { Assignment, BlockResult, KeyInfo } from "./types.js";
 
 /** The calls a lease makes, each as the holder (with its lease number). */
 export interface LeaseCalls {

@@ -1,0 +1,101 @@
+/**
+ * The API's request and answer shapes, written out so the package's .d.ts stands alone (no zod, no
+ * server code). They are not a second source of truth: test/client/types-agree.ts makes `npm run
+ * check` fail unless each is exactly the type the server's own zod schemas infer.
+ */
+
+/** A key's state and deadlines (`GET /keys/{id}/info`); never its value. Times are ISO-8601 UTC. */
+export interface KeyInfo {
+  isBlocked: boolean;
+  createdAt: string;
+  expiresAt: string;
+  lastActivity: string;
+  blockedAt: string | null;
+  releaseAt: string | null;
+}
+
+/** A key's info after `PUT /keys/{id}`; `lease` when this call blocked or renewed it. */
+export interface BlockResult extends KeyInfo {
+  lease?: number | undefined;
+}
+
+export interface Created {
+  keyId: string;
+}
+
+export interface CreatedMany {
+  keyIds: string[];
+}
+
+/** A key assigned to you and blocked for everyone else: its value is a secret. */
+export interface Assignment {
+  keyId: string;
+  key: string;
+  lease: number;
+  releaseAt: string;
+}
+
+export interface KeyValue {
+  keyId: string;
+  key: string;
+}
+
+export interface Deleted {
+  keyId: string;
+  deleted: true;
+}
+
+export interface UpdateBody {
+  blocked: boolean;
+  lease?: number | undefined;
+}
+
+export interface CreateBody {
+  count?: number | undefined;
+}
+
+/** Where an input was wrong and why. */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** Every error answer's body. */
+export interface ErrorBody {
+  error: string;
+  details?: Problem[] | undefined;
+}
+
+export interface PoolSettings {
+  keyTtlSeconds: number;
+  blockTtlSeconds: number;
+}
+
+/** A change of settings: a number sets it, `null` restores the default, absent leaves it. */
+export interface SettingsPatch {
+  keyTtlSeconds?: number | null | undefined;
+  blockTtlSeconds?: number | null | undefined;
+}
+
+export interface PoolStats {
+  pool: string;
+  keys: { total: number; free: number; blocked: number };
+  counters: { created: number; assigned: number; released: number; expired: number; deleted: number };
+  settings: PoolSettings;
+}
+
+/** `GET /pools/{pool}/list`'s query; sent as text, read as these types. */
+export interface ListQuery {
+  state?: "all" | "free" | "blocked" | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+export interface ListedKey extends KeyInfo {
+  keyId: string;
+}
+
+export interface KeyPage {
+  keys: ListedKey[];
+  cursor: string | null;
+}
