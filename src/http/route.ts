@@ -191,14 +191,25 @@ function validate(parts: RequestParts, raw: Partial<Record<Part, unknown>>): Inp
     if (schema === undefined) continue;
     const result = schema.safeParse(raw[part]);
     if (result.success) input[part] = result.data;
-    else
-      for (const issue of result.error.issues)
-        problems.push({ path: [part, ...issue.path].join("."), message: issue.message });
+    else for (const issue of result.error.issues) problems.push(...problemsOf(part, issue));
   }
   const [first, ...rest] = problems;
   if (first !== undefined) throw invalidRequest([first, ...rest]);
   return input as Input<RequestParts>;
 }
+
+/**
+ * An issue as the caller reads it. An unknown field or parameter is named in the path, as every other
+ * wrong input is (`query.leese`, `body.extra`), rather than zod's "Unrecognized key" on the object.
+ */
+function problemsOf(part: Part, issue: z.core.$ZodIssue): Problem[] {
+  const at = [part, ...issue.path.map(String)];
+  if (issue.code !== "unrecognized_keys") return [{ path: at.join("."), message: issue.message }];
+  const message = part === "query" ? UNKNOWN_PARAMETER : UNKNOWN_FIELD;
+  return issue.keys.map((key) => ({ path: [...at, key.slice(0, 64)].join("."), message }));
+}
+
+export const UNKNOWN_FIELD = "Unknown field";
 
 /**
  * Query values as the schemas get them: text, an empty value as null and a repeated one as an array,
