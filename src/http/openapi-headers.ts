@@ -58,13 +58,18 @@ export const HEADERS = {
   "WWW-Authenticate": {
     description: 'The bearer challenge, e.g. `Bearer realm="KeyPool", error="invalid_token"`.',
     required: true,
-    schema: { type: "string", maxLength: 100, example: 'Bearer realm="KeyPool", error="invalid_token"' },
+    schema: {
+      type: "string",
+      maxLength: 100,
+      pattern: '^Bearer realm="KeyPool"',
+      example: 'Bearer realm="KeyPool", error="invalid_token"',
+    },
   },
   "WWW-Authenticate-Scope": {
     description:
       'On a 403 for a client token where an admin one is needed: `Bearer realm="KeyPool", error="insufficient_scope"`.',
     required: false,
-    schema: { type: "string", maxLength: 100 },
+    schema: { type: "string", maxLength: 100, enum: ['Bearer realm="KeyPool", error="insufficient_scope"'] },
   },
 } satisfies Record<string, HeaderComponent>;
 

@@ -26,8 +26,15 @@ const TAGS = [
   { name: "Pools", description: "A pool's statistics, its keys page by page, and its settings (operators)." },
 ];
 
-// Relative: the origin that serves this document is the API, wherever it is deployed.
-const SERVERS = [{ url: "/", description: "This KeyPool (the origin that served this document)" }];
+// Relative: the origin that serves this document is the API, wherever it is deployed. Public, not an
+// internal-only API (x-internal, which API inventories read).
+const SERVERS = [
+  {
+    url: "/",
+    description: "This KeyPool, the origin that served this document: production when deployed, local under npm start",
+    "x-internal": false,
+  },
+];
 
 /**
  * The OpenAPI 3.1 document of the endpoints, generated from their own schemas the first time it is

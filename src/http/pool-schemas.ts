@@ -12,6 +12,9 @@ export const PoolParams = z.object({ pool: PoolName });
 /** Longer than any cursor this API makes (the longest is about 80 characters). */
 export const MAX_CURSOR_LENGTH = 200;
 
+/** What a cursor is made of (base64url); the document says so, and any other text is a 400. */
+const CURSOR_PATTERN = "^[A-Za-z0-9_-]+$";
+
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ format: "int64" });
 
 const Seconds = z
@@ -65,11 +68,10 @@ export const ListQuery = z.strictObject({
   limit: queryNumber(z.number().int().min(1).max(MAX_LIST_LIMIT))
     .default(DEFAULT_LIST_LIMIT)
     .openapi({ description: "Keys per page.", format: "int32" }),
-  cursor: z
-    .string()
-    .max(MAX_CURSOR_LENGTH)
-    .optional()
-    .openapi({ description: "The `cursor` of the previous page, for the same `state`; absent for the first page." }),
+  cursor: z.string().max(MAX_CURSOR_LENGTH).optional().openapi({
+    description: "The `cursor` of the previous page, for the same `state`; absent for the first page.",
+    pattern: CURSOR_PATTERN,
+  }),
 });
 
 export const KeyPageBody = z
@@ -79,6 +81,6 @@ export const KeyPageBody = z
       .string()
       .max(MAX_CURSOR_LENGTH)
       .nullable()
-      .openapi({ description: "Pass as `cursor` for the next page; null after the last." }),
+      .openapi({ description: "Pass as `cursor` for the next page; null after the last.", pattern: CURSOR_PATTERN }),
   })
   .openapi("KeyPage");

@@ -201,10 +201,10 @@ export const MAX_ERROR_LENGTH = 1000;
 /** Where an input was wrong and why: one shape for every error that has details. */
 export const Problem = z
   .object({
-    path: z
-      .string()
-      .max(MAX_ERROR_LENGTH)
-      .openapi({ description: "Which input: `body.count`, `query.lease`, `params.pool`, `headers.content-type`." }),
+    path: z.string().max(MAX_ERROR_LENGTH).openapi({
+      description: "Which input: `body.count`, `query.lease`, `params.pool`, `headers.content-type`.",
+      pattern: "^(params|query|headers|body)(\\..*)?$",
+    }),
     message: z.string().max(MAX_ERROR_LENGTH),
   })
   .openapi("Problem");
