@@ -6,7 +6,7 @@ import { type SpawnSyncReturns, spawnSync } from "node:child_process";
  */
 export function npm(args: string[], cwd: string): SpawnSyncReturns<string> {
   const cli = process.env.npm_execpath;
-  const [command, prefix] = cli?.endsWith(".js") ? [process.execPath, [cli]] : ["npm", []];
+  const [command, prefix] = cli?.endsWith("npm-cli.js") ? [process.execPath, [cli]] : ["npm", []];
   const result = spawnSync(command, [...prefix, ...args], {
     cwd,
     encoding: "utf8",
