@@ -35,10 +35,15 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/e2e/**"],
+          exclude: ["test/e2e/**", "test/node/**"],
           // Generous for a loaded 2-core CI machine; no test waits on time (the clock is injected).
           testTimeout: 30_000,
         },
+      },
+      {
+        extends: true,
+        // Checks that need Node and no server, such as linting the OpenAPI document.
+        test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
       },
       {
         extends: true,

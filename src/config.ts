@@ -21,6 +21,8 @@ export interface Config {
   readonly maxHoldMs: number;
   /** RATE_LIMIT_PERIOD_SECONDS: the rate limiter's period; a 429 asks the client to wait this long. */
   readonly rateLimitPeriodSeconds: number;
+  /** RATE_LIMIT_REQUESTS: the rate limiter's limit per period, announced in `RateLimit-Policy`. */
+  readonly rateLimitRequests: number;
   /** How many tokens ADMIN_TOKEN and CLIENT_TOKEN hold together. */
   readonly tokenCount: number;
   /** Their digests, worked out once (WebCrypto is asynchronous); the tokens themselves are not kept. */
@@ -38,6 +40,7 @@ export interface ConfigVars {
   readonly BLOCK_TTL_SECONDS?: string | undefined;
   readonly MAX_HOLD_SECONDS?: string | undefined;
   readonly RATE_LIMIT_PERIOD_SECONDS?: string | undefined;
+  readonly RATE_LIMIT_REQUESTS?: string | undefined;
   readonly ADMIN_TOKEN?: string | undefined;
   readonly CLIENT_TOKEN?: string | undefined;
   readonly LOCAL_DEV_NO_AUTH?: string | undefined;
@@ -46,14 +49,15 @@ export interface ConfigVars {
 /**
  * Used when a var is missing or empty. They are wrangler.toml's values, restated because they are
  * also the contract's (a key lives 5 minutes without keep-alive, a block lasts 60 seconds): a Worker
- * deployed with a config that lost its [vars] still keeps it. The rate limit period is the
- * `[[ratelimits]]` binding's.
+ * deployed with a config that lost its [vars] still keeps it. The rate limit period and requests are
+ * the `[[ratelimits]]` binding's.
  */
 export const DEFAULTS = {
   KEY_TTL_SECONDS: 300,
   BLOCK_TTL_SECONDS: 60,
   MAX_HOLD_SECONDS: 3600,
   RATE_LIMIT_PERIOD_SECONDS: 60,
+  RATE_LIMIT_REQUESTS: 300,
 } as const;
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -93,6 +97,7 @@ export function parseConfig(vars: ConfigVars): Config {
     },
     maxHoldMs: milliseconds(vars, "MAX_HOLD_SECONDS"),
     rateLimitPeriodSeconds: ratePeriod(vars.RATE_LIMIT_PERIOD_SECONDS),
+    rateLimitRequests: rateRequests(vars.RATE_LIMIT_REQUESTS),
     tokenCount,
     tokens: Promise.all([
       ...admin.map(async (token) => ({ digest: await sha256(token), role: "admin" as const })),
@@ -144,4 +149,14 @@ function ratePeriod(raw: string | undefined): number {
     throw new ConfigError(`RATE_LIMIT_PERIOD_SECONDS must be 10 or 60 (the binding's period), got "${raw}"`);
   }
   return Number(raw);
+}
+
+/** A whole number of requests; it only says what the binding allows, so it must equal the binding's `limit`. */
+function rateRequests(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return DEFAULTS.RATE_LIMIT_REQUESTS;
+  const requests = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(requests) || requests < 1) {
+    throw new ConfigError(`RATE_LIMIT_REQUESTS must be a whole number of requests of at least 1, got "${raw}"`);
+  }
+  return requests;
 }

@@ -68,6 +68,15 @@ describe("access", () => {
     expect(() => parseConfig({ RATE_LIMIT_PERIOD_SECONDS: bad })).toThrow(/RATE_LIMIT_PERIOD_SECONDS/);
   });
 
+  it("reads the rate limit's requests per period, 300 by default", () => {
+    expect(parseConfig({}).rateLimitRequests).toBe(300);
+    expect(parseConfig({ RATE_LIMIT_REQUESTS: "50" }).rateLimitRequests).toBe(50);
+  });
+
+  it.each(["0", "1.5", "abc", "-3", "1e3"])("rejects RATE_LIMIT_REQUESTS=%j, naming it", (bad) => {
+    expect(() => parseConfig({ RATE_LIMIT_REQUESTS: bad })).toThrow(/RATE_LIMIT_REQUESTS/);
+  });
+
   it.each([
     ["too short", "short-token"],
     ["too long", "x".repeat(513)],

@@ -13,12 +13,12 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { KeyPool } from "../../src/key-pool";
-import { PoolDirectory } from "../../src/pool-directory";
 import type { Outcome } from "../../src/outcome";
 import type { IdempotencyToken } from "../../src/pool/idempotency";
 import { DEFAULT_LIST_LIMIT } from "../../src/pool/limits";
 import type { ListPosition } from "../../src/pool/listing";
 import { createKey } from "../../src/pool/rules";
+import { PoolDirectory } from "../../src/pool-directory";
 import { KeyStore } from "../../src/storage/key-store";
 import { migrate } from "../../src/storage/migrations";
 import { CountedSql } from "../../src/storage/sql";

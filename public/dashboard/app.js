@@ -433,8 +433,25 @@ async function saveSettings(button, body) {
   });
 }
 
+/**
+ * Asks the server whether it runs in the local mode (`npm start`: no token configured, requests to
+ * localhost served as admin). Then the token form would only mislead, so the page says so instead.
+ */
+async function detectLocalMode() {
+  let localMode = false;
+  try {
+    const response = await fetch("/", { cache: "no-store" });
+    localMode = response.ok && (await response.json()).localMode === true;
+  } catch {
+    localMode = false; // an older server, or none: the page asks for a token as usual
+  }
+  $("local-mode").hidden = !localMode;
+  $("token-form").hidden = localMode;
+}
+
 function start() {
   wire();
+  detectLocalMode();
   $("token").placeholder = token() === "" ? "ADMIN_TOKEN" : "token set for this tab";
   for (const pool of readRecentPools().reverse()) rememberPool(pool);
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("pool");

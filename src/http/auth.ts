@@ -1,14 +1,14 @@
 import type { IRequest } from "itty-router";
-import { type AccessToken, ConfigError, configOf, MAX_TOKEN_LENGTH, type Role, sha256 } from "../config";
+import { type AccessToken, type Config, ConfigError, configOf, MAX_TOKEN_LENGTH, type Role, sha256 } from "../config";
 import { HttpError } from "./errors";
-import { clientAddress, enforceRateLimit } from "./rate-limit";
+import { clientAddress, enforceRateLimit, policyOf } from "./rate-limit";
 import type { RequestState } from "./route";
 
 /**
- * Served to anyone: the API's description says nothing secret, and CORS preflights never get here.
+ * Served to anyone: the index and the API's description say nothing secret, and CORS preflights never get here.
  * (`/docs` is a static asset, served before the Worker runs.)
  */
-const PUBLIC_PATHS = new Set(["/openapi.json", "/openapi.yaml"]);
+const PUBLIC_PATHS = new Set(["/", "/openapi.json", "/openapi.yaml"]);
 
 /**
  * itty `before` handler: every API request needs a token of a configured role; callers other than
@@ -27,7 +27,7 @@ export async function authenticate(
     throw new ConfigError("the RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing");
   }
   if (config.tokenCount === 0) {
-    if (config.localDevOpen && isLoopback(state.url.hostname)) {
+    if (servesWithoutToken(config, state.url)) {
       refuseOtherSites(request);
       state.role = "admin";
       state.caller = LOCAL_CALLER;
@@ -39,7 +39,9 @@ export async function authenticate(
   const caller = await identify(request.headers.get("Authorization"), await config.tokens);
   if (caller.role !== "admin") {
     const key = caller.role === "client" ? `client:${caller.id}` : `address:${clientAddress(request)}`;
-    await enforceRateLimit(env.RATE_LIMITER, key, config.rateLimitPeriodSeconds);
+    // Set first, so every answer to this caller announces its quota, the 401 or 429 included.
+    state.rateLimit = policyOf(caller.role === "client" ? "client" : "address", config);
+    await enforceRateLimit(env.RATE_LIMITER, key, state.rateLimit);
   }
   if (caller.role === undefined) throw unauthorized(caller.problem);
   state.role = caller.role;
@@ -80,14 +82,17 @@ export function isLoopbackOrigin(origin: string): boolean {
 /** 403 unless the request was made with an admin token; `what` says what needs it. */
 export function requireAdmin(state: RequestState, what: string): void {
   if (state.role === undefined) throw new Error("request was not authenticated");
-  if (state.role !== "admin") {
-    throw new HttpError(403, `Forbidden: ${what} needs an admin token`, undefined, {
-      "WWW-Authenticate": 'Bearer realm="KeyPool", error="insufficient_scope"',
-    });
-  }
+  if (state.role !== "admin") throw forbidden(what);
 }
 
-type TokenProblem = "missing" | "malformed" | "invalid";
+/** 403 for a valid token whose role may not do `what`. */
+export function forbidden(what: string): HttpError {
+  return new HttpError(403, `Forbidden: ${what} needs an admin token`, undefined, {
+    "WWW-Authenticate": 'Bearer realm="KeyPool", error="insufficient_scope"',
+  });
+}
+
+export type TokenProblem = "missing" | "malformed" | "invalid";
 type Caller = { role: Role; digest: Uint8Array; id: string } | { role: undefined; problem: TokenProblem };
 
 /**
@@ -118,7 +123,7 @@ const TOKEN_PROBLEMS: Record<TokenProblem, { message: string; challenge: string 
   invalid: { message: "Invalid bearer token", challenge: 'Bearer realm="KeyPool", error="invalid_token"' },
 };
 
-function unauthorized(problem: TokenProblem): HttpError {
+export function unauthorized(problem: TokenProblem): HttpError {
   const { message, challenge } = TOKEN_PROBLEMS[problem];
   return new HttpError(401, message, undefined, { "WWW-Authenticate": challenge });
 }
@@ -127,12 +132,17 @@ function unauthorized(problem: TokenProblem): HttpError {
  * 503, not 500: nothing is broken and no client is at fault; the Worker stays closed until an
  * operator sets a token, and the answer says which.
  */
-function notConfigured(localDevOpen: boolean): HttpError {
+export function notConfigured(localDevOpen: boolean): HttpError {
   const hint = localDevOpen ? " (LOCAL_DEV_NO_AUTH opens the API to requests to localhost only)" : "";
   return new HttpError(
     503,
     `KeyPool has no access token configured: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN)${hint}`,
   );
+}
+
+/** The local development mode: no token configured, LOCAL_DEV_NO_AUTH set, and a loopback host. */
+export function servesWithoutToken(config: Config, url: URL): boolean {
+  return config.localDevOpen && isLoopback(url.hostname);
 }
 
 function isLoopback(host: string): boolean {

@@ -1,4 +1,4 @@
-import { HttpError } from "./errors";
+import { HttpError, invalidRequest } from "./errors";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -15,19 +15,19 @@ export async function readJsonBody(request: Request): Promise<unknown> {
 
   const type = request.headers.get("content-type");
   if (type !== null && !isJsonType(type)) {
-    throw new HttpError(415, "Content-Type must be application/json", { contentType: type.slice(0, 100) });
+    throw unsupportedType(type);
   }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw new HttpError(400, "Request body is not valid UTF-8");
+    throw invalidRequest([{ path: "body", message: "not valid UTF-8" }]);
   }
   if (text.trim() === "") return undefined;
   try {
     return JSON.parse(text);
   } catch {
-    throw new HttpError(400, "Request body is not valid JSON");
+    throw invalidRequest([{ path: "body", message: "not valid JSON" }]);
   }
 }
 
@@ -60,6 +60,12 @@ async function readCapped(body: ReadableStream<Uint8Array> | null): Promise<Uint
   return bytes;
 }
 
-function tooLarge(): HttpError {
+/** 415, naming the type that was sent (its first 100 characters). */
+export function unsupportedType(type: string): HttpError {
+  const message = `must be application/json or a +json type, got "${type.slice(0, 100)}"`;
+  return new HttpError(415, "Content-Type must be application/json", [{ path: "headers.content-type", message }]);
+}
+
+export function tooLarge(): HttpError {
   return new HttpError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
 }

@@ -8,8 +8,10 @@ import { isLoopbackOrigin } from "./auth";
  * this machine are answered, so that no website a developer visits can drive the local pool.
  */
 const ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS";
-const ALLOW_HEADERS = "Content-Type, Authorization, Idempotency-Key, KeyPool-Lease-Token";
-const EXPOSE_HEADERS = "Allow, Retry-After, WWW-Authenticate";
+export const ALLOWED_HEADERS = ["Content-Type", "Authorization", "Idempotency-Key", "KeyPool-Lease-Token"];
+
+/** Headers a browser script may read from an answer (CORS hides all but the basic ones otherwise). */
+export const EXPOSED_HEADERS = ["Allow", "Retry-After", "WWW-Authenticate", "RateLimit", "RateLimit-Policy"];
 
 /** The `Access-Control-Allow-Origin` this request gets, or null for none. */
 function allowedOrigin(request: Request, env: Env): string | null {
@@ -22,10 +24,9 @@ function allowedOrigin(request: Request, env: Env): string | null {
 export function preflight(request: IRequest, env: Env): Response | undefined {
   if (request.method !== "OPTIONS") return;
   const response = new Response(null, { status: 204 });
-  const origin = allowedOrigin(request, env);
-  if (origin !== null) {
+  if (allowedOrigin(request, env) !== null) {
     response.headers.set("Access-Control-Allow-Methods", ALLOW_METHODS);
-    response.headers.set("Access-Control-Allow-Headers", ALLOW_HEADERS);
+    response.headers.set("Access-Control-Allow-Headers", ALLOWED_HEADERS.join(", "));
     response.headers.set("Access-Control-Max-Age", "86400");
   }
   return withCors(response, request, env);
@@ -36,7 +37,7 @@ export function withCors(response: Response, request: Request, env: Env): Respon
   const origin = allowedOrigin(request, env);
   if (origin !== null) {
     response.headers.set("Access-Control-Allow-Origin", origin);
-    response.headers.set("Access-Control-Expose-Headers", EXPOSE_HEADERS);
+    response.headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS.join(", "));
   }
   // The answer to one origin differs from the answer to another only in local mode.
   if (origin !== "*") response.headers.set("Vary", "Origin");

@@ -1,10 +1,14 @@
 import type { Refusal } from "../outcome";
+import { MAX_ERROR_LENGTH } from "./schemas";
 
-/** Where an input was wrong (`body.count`, `query.lease`, `params.pool`) and why. */
+/** Where an input was wrong (`body.count`, `query.lease`, `params.pool`, `headers.content-type`) and why. */
 export interface Problem {
   readonly path: string;
   readonly message: string;
 }
+
+/** Most entries one error's `details` lists (the document says so too). */
+export const MAX_PROBLEMS = 100;
 
 /** The one error type of the HTTP layer: a status, a message safe to show, optional details. */
 export class HttpError extends Error {
@@ -13,7 +17,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly details?: unknown,
+    /** Which inputs were wrong: always this one shape, so a client reads every error the same way. */
+    readonly details?: readonly Problem[],
     readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
@@ -23,11 +28,11 @@ export class HttpError extends Error {
 /** The 400 for invalid input: every problem in `details`, the first one in the message. */
 export function invalidRequest(problems: readonly [Problem, ...Problem[]]): HttpError {
   const [first] = problems;
-  return new HttpError(400, `Invalid request: ${first.path}: ${first.message}`, problems);
+  return new HttpError(400, `Invalid request: ${first.path}: ${first.message}`, problems.slice(0, MAX_PROBLEMS));
 }
 
 /** What a refused pool operation answers. Messages never name another key or anything internal. */
-const REFUSALS: Record<Refusal, { status: number; message: string }> = {
+export const REFUSALS: Record<Refusal, { status: number; message: string }> = {
   not_found: { status: 404, message: "Key not found" },
   blocked: { status: 403, message: "Key is blocked" },
   lease_conflict: {
@@ -59,11 +64,20 @@ export function refusalError(refusal: Refusal): HttpError {
   return new HttpError(status, message);
 }
 
-/** Every non-2xx answer: `application/json` with a non-empty `error` and, optionally, `details`. */
+/** A failure inside the Worker: nothing about it is shown. */
+export function internalError(): HttpError {
+  return new HttpError(500, "Internal error");
+}
+
+/** What every non-2xx answer holds: a non-empty `error` and, optionally, `details`. */
+export function errorBody(error: HttpError): { error: string; details?: readonly Problem[] } {
+  const message = error.message.slice(0, MAX_ERROR_LENGTH);
+  return error.details === undefined ? { error: message } : { error: message, details: error.details };
+}
+
+/** Every non-2xx answer: `application/json`, the error body, and the error's own headers. */
 export function errorResponse(error: HttpError): Response {
-  const body =
-    error.details === undefined ? { error: error.message } : { error: error.message, details: error.details };
-  return new Response(JSON.stringify(body), {
+  return new Response(JSON.stringify(errorBody(error)), {
     status: error.status,
     headers: { "content-type": "application/json; charset=utf-8", ...error.headers },
   });

@@ -2,7 +2,7 @@ import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_TTL_SECONDS, MIN_TTL_SECONDS } 
 import { FREE_LIST_WINDOW } from "../pool/listing";
 import { type PoolSettings, REVEAL_VALUES } from "../pool/settings";
 import type * as views from "../pool/views";
-import { exactly, KeyInfo, PoolName, queryNumber } from "./schemas";
+import { exactly, ListedKey, PoolName, queryNumber } from "./schemas";
 import "./zod-openapi";
 import * as z from "zod";
 
@@ -10,7 +10,13 @@ import * as z from "zod";
 
 export const PoolParams = z.object({ pool: PoolName });
 
-const Count = z.number().int().min(0);
+/** Longer than any cursor this API makes (the longest is about 80 characters). */
+export const MAX_CURSOR_LENGTH = 200;
+
+/** What a cursor is made of (base64url); the document says so, and any other text is a 400. */
+const CURSOR_PATTERN = "^[A-Za-z0-9_-]+$";
+
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ format: "int64" });
 
 const Seconds = z
   .number()
@@ -76,19 +82,20 @@ export const ListQuery = z.strictObject({
     }),
   limit: queryNumber(z.number().int().min(1).max(MAX_LIST_LIMIT))
     .default(DEFAULT_LIST_LIMIT)
-    .openapi({ description: "Keys per page." }),
-  cursor: z
-    .string()
-    .max(200)
-    .optional()
-    .openapi({ description: "The `cursor` of the previous page, for the same `state`; absent for the first page." }),
+    .openapi({ description: "Keys per page.", format: "int32" }),
+  cursor: z.string().max(MAX_CURSOR_LENGTH).optional().openapi({
+    description: "The `cursor` of the previous page, for the same `state`; absent for the first page.",
+    pattern: CURSOR_PATTERN,
+  }),
 });
-
-export const ListedKey = exactly<views.ListedKey>()(KeyInfo.extend({ keyId: z.uuid() }).openapi("ListedKey"));
 
 export const KeyPageBody = z
   .object({
-    keys: z.array(ListedKey),
-    cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null after the last." }),
+    keys: z.array(ListedKey).max(MAX_LIST_LIMIT),
+    cursor: z
+      .string()
+      .max(MAX_CURSOR_LENGTH)
+      .nullable()
+      .openapi({ description: "Pass as `cursor` for the next page; null after the last.", pattern: CURSOR_PATTERN }),
   })
   .openapi("KeyPage");

@@ -5,7 +5,7 @@
  * never answers wrongly; it is bounded in case an isolate sees very many pools.
  */
 import { DIRECTORY_NAME } from "../pool-directory";
-import { HttpError } from "./errors";
+import { refusalError } from "./errors";
 
 const known = new Set<string>();
 const MAX_REMEMBERED = 10_000;
@@ -13,7 +13,7 @@ const MAX_REMEMBERED = 10_000;
 /** 404 unless an admin made the pool. */
 export async function requireExistingPool(env: Env, name: string): Promise<void> {
   if (known.has(name)) return;
-  if (!(await directory(env).exists(name))) throw new HttpError(404, "No such pool");
+  if (!(await directory(env).exists(name))) throw refusalError("no_such_pool");
   remember(name);
 }
 

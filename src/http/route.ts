@@ -2,16 +2,17 @@ import type { IRequest } from "itty-router";
 import * as z from "zod";
 import { type Config, configOf, type Role } from "../config";
 import type { KeyPool } from "../key-pool";
-import type { Outcome } from "../outcome";
+import type { Outcome, Refusal } from "../outcome";
 import type { IdempotencyToken } from "../pool/idempotency";
 import type { Claim } from "../pool/rules";
-import type { Access } from "./access-openapi";
+import { type Access, ADMIN_ONLY } from "./access";
 import { requireAdmin } from "./auth";
 import { readJsonBody } from "./body";
-import { HttpError, invalidRequest, type Problem, refusalError } from "./errors";
+import { invalidRequest, type Problem, refusalError } from "./errors";
 import { LEASE_TOKEN_HEADER, presentedHolder, type ReplayScope } from "./holder";
 import { idempotencyToken } from "./idempotency";
 import { registerPool, requireExistingPool } from "./pools";
+import type { RateLimitPolicy } from "./rate-limit";
 import { DEFAULT_POOL, IDEMPOTENCY_HEADER, PoolName } from "./schemas";
 
 /** What the Worker works out about a request once, for every step that needs it. */
@@ -22,6 +23,8 @@ export interface RequestState {
   role?: Role;
   /** Who the caller is: its token's SHA-256 (one fixed value in local mode). */
   caller?: Uint8Array;
+  /** The quota the caller is counted against; none for admins (and in the local development mode). */
+  rateLimit?: RateLimitPolicy;
 }
 
 /** What the router passes every handler after the request. */
@@ -79,29 +82,17 @@ export interface Endpoint<P extends RequestParts = RequestParts, S extends z.Zod
   readonly request: P;
   /** The answer when it works: what the handler returns, as JSON with this status. */
   readonly success: { status: number; description: string; schema: S };
-  /** The error statuses it answers besides 400 and 500 (every endpoint's) and those of access control. */
-  readonly errors: number[];
+  /**
+   * The pool's refusals it can answer with, each as its own status and message (errors.ts). 400 and
+   * 500 (every endpoint's), 413 and 415 (every endpoint with a body) and access control's come on top.
+   */
+  readonly refusals: readonly Refusal[];
   handle(input: Input<P>, call: Call): Promise<z.input<S>>;
 }
 
 /** Declares an endpoint; only infers its input's and its answer's types from its schemas. */
 export function endpoint<P extends RequestParts, S extends z.ZodType>(declaration: Endpoint<P, S>): Endpoint<P, S> {
   return declaration;
-}
-
-/**
- * A query parameter that is a number: decimal text becomes that number, any other text NaN (which
- * the schema refuses); null (an empty value) and arrays (a repeated one) reach the schema as they
- * are. The document shows `schema` itself.
- */
-export function queryNumber<S extends z.ZodType>(schema: S) {
-  return z.preprocess((value) => (typeof value === "string" ? decimal(value) : value), schema);
-}
-
-const DECIMAL_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-function decimal(text: string): number {
-  return DECIMAL_NUMBER.test(text.trim()) ? Number(text) : Number.NaN;
 }
 
 /** The same `/keys...` endpoint served under `/pools/{pool}`: adds the pool path parameter. */
@@ -195,7 +186,7 @@ export function handlerOf(endpoint: Endpoint): (request: IRequest, ...args: Rout
   const headerNames = parts.headers && Object.keys(parts.headers.shape);
 
   return async (request, env, _ctx, state) => {
-    if (access === "admin") requireAdmin(state, "this call");
+    if (access === "admin") requireAdmin(state, ADMIN_ONLY.admin);
     const raw: Partial<Record<Part, unknown>> = {};
     if (parts.params) raw.params = request.params;
     if (parts.query) raw.query = queryValues(request.query);
@@ -212,9 +203,11 @@ export function handlerOf(endpoint: Endpoint): (request: IRequest, ...args: Rout
   };
 }
 
+export const UNKNOWN_PARAMETER = "Unknown query parameter";
+
 /** Like unknown body fields: a misspelt parameter must not be silently ignored. */
 function refuseQuery(query: Record<string, unknown>): void {
-  for (const name in query) throw new HttpError(400, `Unknown query parameter "${name.slice(0, 64)}"`);
+  for (const name in query) throw invalidRequest([{ path: `query.${name.slice(0, 64)}`, message: UNKNOWN_PARAMETER }]);
 }
 
 const PARTS = ["params", "query", "headers", "body"] as const;
@@ -232,14 +225,25 @@ function validate(parts: RequestParts, raw: Partial<Record<Part, unknown>>): Inp
     if (schema === undefined) continue;
     const result = schema.safeParse(raw[part]);
     if (result.success) input[part] = result.data;
-    else
-      for (const issue of result.error.issues)
-        problems.push({ path: [part, ...issue.path].join("."), message: issue.message });
+    else for (const issue of result.error.issues) problems.push(...problemsOf(part, issue));
   }
   const [first, ...rest] = problems;
   if (first !== undefined) throw invalidRequest([first, ...rest]);
   return input as Input<RequestParts>;
 }
+
+/**
+ * An issue as the caller reads it. An unknown field or parameter is named in the path, as every other
+ * wrong input is (`query.leese`, `body.extra`), rather than zod's "Unrecognized key" on the object.
+ */
+function problemsOf(part: Part, issue: z.core.$ZodIssue): Problem[] {
+  const at = [part, ...issue.path.map(String)];
+  if (issue.code !== "unrecognized_keys") return [{ path: at.join("."), message: issue.message }];
+  const message = part === "query" ? UNKNOWN_PARAMETER : UNKNOWN_FIELD;
+  return issue.keys.map((key) => ({ path: [...at, key.slice(0, 64)].join("."), message }));
+}
+
+export const UNKNOWN_FIELD = "Unknown field";
 
 /**
  * Query values as the schemas get them: text, an empty value as null and a repeated one as an array,

@@ -13,8 +13,10 @@ import { KeepAlive } from "./endpoints/keep-alive";
 import { ListKeys } from "./endpoints/list-keys";
 import { UpdateKey } from "./endpoints/update-key";
 import { UpdateSettings } from "./endpoints/update-settings";
-import { errorResponse, HttpError } from "./errors";
+import { errorResponse, HttpError, internalError } from "./errors";
+import { home } from "./home";
 import { ApiDocument } from "./openapi";
+import { policyHeader } from "./rate-limit";
 import { type Endpoint, handlerOf, inNamedPool, type RequestState, type RouterArgs } from "./route";
 
 const KEY_ENDPOINTS: Endpoint[] = [CreateKeys, AssignKey, GetKey, GetKeyInfo, DeleteKey, UpdateKey, KeepAlive];
@@ -37,13 +39,25 @@ export function buildRouter(): { fetch(request: Request, env: Env, ctx: Executio
     before: [preflight, checkConfig, authenticate, rejectTrailingSlash],
     catch: toErrorResponse,
     finally: [
-      (response: Response | undefined, request: IRequest, _env: Env, _ctx: ExecutionContext, state: RequestState) =>
-        response ?? notFoundOrNotAllowed(router.routes, request.method, state.url.pathname),
+      (
+        response: Response | undefined,
+        request: IRequest,
+        _env: Env,
+        _ctx: ExecutionContext,
+        state: RequestState,
+      ): Response => response ?? notFoundOrNotAllowed(router.routes, request.method, state.url.pathname),
       finish,
     ],
   });
-  router.get("/openapi.json", () => text(document.json(), "application/json; charset=utf-8"));
-  router.get("/openapi.yaml", () => text(document.yaml(), "text/yaml; charset=utf-8"));
+  router.get("/", (_request: IRequest, env: Env, _ctx: ExecutionContext, state: RequestState) =>
+    Response.json(home(env, state.url)),
+  );
+  router.get("/openapi.json", (_request: IRequest, env: Env) =>
+    text(document.json(configOf(env)), "application/json; charset=utf-8"),
+  );
+  router.get("/openapi.yaml", (_request: IRequest, env: Env) =>
+    text(document.yaml(configOf(env)), "text/yaml; charset=utf-8"),
+  );
   for (const endpoint of ENDPOINTS) router[endpoint.method](endpoint.path, handlerOf(endpoint));
   return {
     // The URL is parsed once here for every step (itty-router parses its own copy to match routes).
@@ -72,7 +86,7 @@ function toErrorResponse(error: unknown): Response {
     return errorResponse(new HttpError(500, `Server misconfigured: ${error.message}`));
   }
   logError({ event: "unhandled_error", error: describe(error) });
-  return errorResponse(new HttpError(500, "Internal error"));
+  return errorResponse(internalError());
 }
 
 /** Name and message only: our errors never carry key values, and request payloads are not logged. */
@@ -81,7 +95,11 @@ function describe(error: unknown): string {
 }
 
 /** Unknown path: 404. Known path, other method: 405 with `Allow`. */
-function notFoundOrNotAllowed(routes: ReadonlyArray<[string, RegExp, ...unknown[]]>, method: string, pathname: string) {
+function notFoundOrNotAllowed(
+  routes: ReadonlyArray<[string, RegExp, ...unknown[]]>,
+  method: string,
+  pathname: string,
+): Response {
   const allowed = new Set<string>();
   for (const [routeMethod, pattern] of routes) if (pattern.test(pathname)) allowed.add(routeMethod);
   if (allowed.size === 0) return errorResponse(new HttpError(404, "Not found"));
@@ -96,12 +114,19 @@ function text(body: string, contentType: string): Response {
 }
 
 /**
- * The headers every answer carries. Every response here is one this Worker made, so its headers can be
- * set in place instead of copying the response.
+ * The headers every answer carries, and the caller's quota on answers to rate-limited callers. Every
+ * response here is one this Worker made, so its headers can be set in place instead of copying it.
  */
-function finish(response: Response, request: IRequest, env: Env): Response {
+function finish(
+  response: Response,
+  request: IRequest,
+  env: Env,
+  _ctx: ExecutionContext,
+  state: RequestState,
+): Response {
   const headers = response.headers;
   headers.set("X-Content-Type-Options", "nosniff");
   if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
+  if (state.rateLimit !== undefined) headers.set("RateLimit-Policy", policyHeader(state.rateLimit));
   return withCors(response, request, env);
 }

@@ -36,46 +36,68 @@ function decimal(text: string): number {
 
 export const DEFAULT_POOL = "default";
 
+/** A pool name's bounds, in one message: the server checks them with the pattern, the document states them too. */
+const POOL_NAME_RULE = "Pool name must be 1-64 characters of A-Z a-z 0-9 _ -";
+export const POOL_NAME_MAX_LENGTH = 64;
+
 export const PoolName = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, "Pool name must be 1-64 characters of A-Z a-z 0-9 _ -")
-  .openapi({ description: "Pool name; `/keys` is the pool `default`.", example: "payments" });
+  .regex(new RegExp(`^[A-Za-z0-9_-]{1,${POOL_NAME_MAX_LENGTH}}$`), POOL_NAME_RULE)
+  .openapi({
+    description: "Pool name; `/keys` is the pool `default`.",
+    example: "payments",
+    minLength: 1,
+    maxLength: POOL_NAME_MAX_LENGTH,
+  });
 
-// Not validated as a UUID here: an id that is not a UUID names no key, so it answers 404 like any
-// other unknown id (checked in the pool), not 400.
+/** Two different ids, so no example suggests that a key's id and its value are related. */
+const KEY_ID_EXAMPLE = "7f1c2a9e-4b0d-4c59-9a3e-2f6d8b1e5c40";
+const KEY_VALUE_EXAMPLE = "c3a81f07-5e2d-4b96-8d14-0a9be7f26c58";
+
+/** A UUID's length: the longest id that can name a key. */
+export const KEY_ID_LENGTH = 36;
+
+// Only the length is validated here: an id of a UUID's length that is not a UUID names no key, so it
+// answers 404 like any other unknown id (checked in the pool). A longer one is malformed input: 400.
 export const KeyId = z
   .string()
-  .openapi({ description: "The key's id (a UUID).", format: "uuid", example: "7f1c2a9e-4b0d-4c59-9a3e-2f6d8b1e5c40" });
+  .max(KEY_ID_LENGTH, `A key id is a UUID: at most ${KEY_ID_LENGTH} characters`)
+  .openapi({ description: "The key's id (a UUID).", format: "uuid", example: KEY_ID_EXAMPLE });
 
 /** The `{id}` of a key's path. */
 export const KeyParams = z.object({ id: KeyId });
 
-export const Lease = z
-  .number()
-  .int()
-  .min(1)
-  .max(Number.MAX_SAFE_INTEGER)
-  .openapi({ description: "Fencing number of a block; grows with every block in the pool.", example: 42 });
+export const Lease = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openapi({
+  description: "Fencing number of a block; grows with every block in the pool.",
+  format: "int64",
+  example: 42,
+});
 
-const Timestamp = z.iso
-  .datetime()
-  .openapi({ description: "ISO-8601 UTC with milliseconds.", example: "2026-11-25T16:00:00.000Z" });
-const Uuid = z.uuid().openapi({ example: "7f1c2a9e-4b0d-4c59-9a3e-2f6d8b1e5c40" });
+/** `2026-11-25T16:00:00.000Z`: always 24 characters. */
+const TIMESTAMP_LENGTH = 24;
 
-export const KeyInfo = exactly<views.KeyInfo>()(
-  z
-    .object({
-      isBlocked: z.boolean(),
-      createdAt: Timestamp,
-      expiresAt: Timestamp.openapi({
-        description: "When the key is deleted unless kept alive: lastActivity + KEY_TTL.",
-      }),
-      lastActivity: Timestamp,
-      blockedAt: Timestamp.nullable(),
-      releaseAt: Timestamp.nullable().openapi({ description: "When the block ends by itself: blockedAt + BLOCK_TTL." }),
-    })
-    .openapi("KeyInfo"),
-);
+const Timestamp = z.iso.datetime().openapi({
+  description: "ISO-8601 UTC with milliseconds.",
+  example: "2026-11-25T16:00:00.000Z",
+  maxLength: TIMESTAMP_LENGTH,
+});
+const Uuid = z.uuid().openapi({ example: KEY_ID_EXAMPLE, maxLength: KEY_ID_LENGTH });
+
+/**
+ * The fields of a key's info. Answers that add to them spread these fields into an object of their
+ * own instead of extending the KeyInfo schema, so the document shows each as a plain object with its
+ * fields (an extension is an `allOf` that Swagger UI renders as "(any & object)").
+ */
+const keyInfoFields = {
+  isBlocked: z.boolean(),
+  createdAt: Timestamp,
+  expiresAt: Timestamp.openapi({ description: "When the key is deleted unless kept alive: lastActivity + KEY_TTL." }),
+  lastActivity: Timestamp,
+  blockedAt: Timestamp.nullable(),
+  releaseAt: Timestamp.nullable().openapi({ description: "When the block ends by itself: blockedAt + BLOCK_TTL." }),
+};
+
+export const KeyInfo = exactly<views.KeyInfo>()(z.object(keyInfoFields).openapi("KeyInfo"));
 
 export const LeaseToken = z
   .string()
@@ -90,20 +112,26 @@ export const LeaseToken = z
   });
 
 export const BlockResult = exactly<views.BlockResult>()(
-  KeyInfo.extend({
-    lease: Lease.optional().openapi({ description: "Present when this call blocked or renewed the key." }),
-    leaseToken: LeaseToken.optional().openapi({ description: "Present when this call started the block." }),
-  }).openapi("KeyInfoWithLease"),
+  z
+    .object({
+      ...keyInfoFields,
+      lease: Lease.optional().openapi({ description: "Present when this call blocked or renewed the key." }),
+      leaseToken: LeaseToken.optional().openapi({ description: "Present when this call started the block." }),
+    })
+    .openapi("KeyInfoWithLease"),
 );
 
+/** A listed key: its info and its id, never its value. */
+export const ListedKey = exactly<views.ListedKey>()(z.object({ keyId: Uuid, ...keyInfoFields }).openapi("ListedKey"));
+
 export const Created = z.object({ keyId: Uuid }).openapi("Created");
-export const CreatedMany = z.object({ keyIds: z.array(Uuid) }).openapi("CreatedMany");
+export const CreatedMany = z.object({ keyIds: z.array(Uuid).min(1).max(MAX_BULK_CREATE) }).openapi("CreatedMany");
 
 export const Assignment = exactly<views.Assignment>()(
   z
     .object({
       keyId: Uuid,
-      key: Uuid.openapi({ description: "The key value: a secret." }),
+      key: Uuid.openapi({ description: "The key value: a secret.", example: KEY_VALUE_EXAMPLE }),
       lease: Lease,
       releaseAt: Timestamp,
       leaseToken: LeaseToken,
@@ -111,7 +139,11 @@ export const Assignment = exactly<views.Assignment>()(
     .openapi("Assignment"),
 );
 
-export const KeyValue = exactly<views.KeyValue>()(z.object({ keyId: Uuid, key: Uuid }).openapi("KeyValue"));
+export const KeyValue = exactly<views.KeyValue>()(
+  z
+    .object({ keyId: Uuid, key: Uuid.openapi({ description: "The key value: a secret.", example: KEY_VALUE_EXAMPLE }) })
+    .openapi("KeyValue"),
+);
 export const Deleted = z.object({ keyId: Uuid, deleted: z.literal(true) }).openapi("Deleted");
 
 export const CreateBody = z
@@ -124,6 +156,7 @@ export const CreateBody = z
       .optional()
       .openapi({
         description: `Create this many keys in one transaction (1-${MAX_BULK_CREATE}); the answer is then {"keyIds": [...]}.`,
+        format: "int32",
       }),
   })
   .openapi("CreateKeys");
@@ -150,7 +183,11 @@ export const LeaseTokenHeaders = z.object({
   }),
 });
 
-/** The `Idempotency-Key` request header, on the calls that are done at most once per key. */
+/**
+ * The `Idempotency-Key` request header, on the calls that are done at most once per key. It has no
+ * example: a value shown in the docs would be pre-filled by Swagger UI's "Try it out", and every
+ * second call with it would answer 422 (the same key, another request) or replay the first.
+ */
 export const IdempotencyHeaders = z.object({
   [IDEMPOTENCY_HEADER]: z
     .string()
@@ -163,8 +200,10 @@ export const IdempotencyHeaders = z.object({
       description:
         "Makes the call safe to retry: a repeat with the same key and the same request (method, path, query, " +
         "body) in the same pool within 24 hours answers the first call's status and body without doing it " +
-        "again; the same key with a different request answers 422. A random UUID per logical call is ideal.",
-      example: "5b0d3f4e-8f8a-4b51-9d1c-6a7e2c3b9f10",
+        "again; the same key with a different request answers 422. Use a new random UUID for each logical " +
+        "call (leave it empty to try a call out).",
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
     }),
 });
 
@@ -177,11 +216,30 @@ export const HoldSeconds = z
       "Block the key for this many seconds instead of BLOCK_TTL_SECONDS: a whole number from 1 to " +
       "MAX_HOLD_SECONDS (default 3600). Renewals by the holder restart the block with the same hold.",
     example: 600,
+    format: "int32",
   });
+
+/** The longest error message: messages quote at most a short piece of the input, and are cut here. */
+export const MAX_ERROR_LENGTH = 1000;
+
+/** Where an input was wrong and why: one shape for every error that has details. */
+export const Problem = z
+  .object({
+    path: z.string().max(MAX_ERROR_LENGTH).openapi({
+      description: "Which input: `body.count`, `query.lease`, `params.pool`, `headers.content-type`.",
+      pattern: "^(params|query|headers|body)(\\..*)?$",
+    }),
+    message: z.string().max(MAX_ERROR_LENGTH),
+  })
+  .openapi("Problem");
 
 export const ErrorBody = z
   .object({
-    error: z.string().min(1).openapi({ example: "Key not found" }),
-    details: z.unknown().optional().openapi({ description: "Which inputs were wrong, for validation errors." }),
+    error: z.string().min(1).max(MAX_ERROR_LENGTH),
+    details: z
+      .array(Problem)
+      .max(100)
+      .optional()
+      .openapi({ description: "Which inputs were wrong, one entry each, for validation errors." }),
   })
   .openapi("Error");

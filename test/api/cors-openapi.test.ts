@@ -2,6 +2,7 @@ import { type Schema, Validator } from "@cfworker/json-schema";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CLIENT_TOKEN, call } from "../support/http";
 import { blockKey, createKey, drain, expectOk, poolBase, type Reply, unknownId, warmUp } from "../support/keys";
+import { responseOf } from "../support/openapi";
 
 const ORIGIN = { origin: "https://app.example" };
 const JSON_TYPE = { "content-type": "application/json" };
@@ -224,14 +225,17 @@ describe("OpenAPI document", () => {
     it.each(Object.keys(OPERATIONS) as OperationName[])(
       "%s declares every status it answers, each error with the JSON error schema",
       (name) => {
-        const responses = operationOf(name, prefix).responses;
+        const operation = operationOf(name, prefix);
         const statuses = prefix === "/keys" ? STATUSES[name] : [...new Set([...STATUSES[name], 400])];
         for (const status of statuses) {
-          const schema = responses?.[String(status)]?.content?.["application/json"]?.schema;
+          const schema = responseOf(doc, operation, status)?.content?.["application/json"]?.schema;
           expect(schema, `${name} ${status}`).toBeDefined();
           if (status < 400) continue;
           expect(validate({ error: "Key not found" }, schema).valid).toBe(true);
-          expect(validate({ error: "Bad", details: [{ path: "body.count" }] }, schema).valid).toBe(true);
+          expect(validate({ error: "Bad", details: [{ path: "body.count", message: "Too big" }] }, schema).valid).toBe(
+            true,
+          );
+          expect(validate({ error: "Bad", details: { contentType: "text/plain" } }, schema).valid).toBe(false);
           expect(validate({ error: "" }, schema).valid).toBe(false);
           expect(validate({ message: "x" }, schema).valid).toBe(false);
         }
@@ -396,7 +400,7 @@ describe("the API answers as its OpenAPI document says", () => {
 
       const operation = operationOf(name, prefix);
       expect(Object.keys(operation.responses), `${name} does not declare ${status}`).toContain(String(status));
-      const schema = operation.responses[String(status)].content?.["application/json"]?.schema;
+      const schema = responseOf(doc, operation, status).content?.["application/json"]?.schema;
       expect(schema, `${name} ${status} declares no JSON body`).toBeDefined();
       expect(reply.headers.get("content-type")).toMatch(/^application\/json/);
 
@@ -405,6 +409,11 @@ describe("the API answers as its OpenAPI document says", () => {
       expect(result.valid).toBe(true);
       const declared = declaredProperties(schema);
       for (const field of Object.keys(reply.body)) expect(declared, `undeclared field ${field}`).toContain(field);
+      // Every header it sent is declared on that answer (content-type and length are the media's own).
+      const headers = Object.keys(responseOf(doc, operation, status).headers ?? {}).map((h) => h.toLowerCase());
+      for (const [header] of reply.headers) {
+        if (header !== "content-type" && header !== "content-length") expect(headers, header).toContain(header);
+      }
     });
   });
 });

@@ -167,7 +167,6 @@ describe("bodies of the wrong shape answer 400", () => {
 
 describe("routing", () => {
   it.each([
-    "/",
     "/nothing-here",
     "/key",
     `/keys/${crypto.randomUUID()}/other`,
@@ -291,6 +290,23 @@ describe("content type", () => {
     const base = poolBase();
     expectError(await call("POST", base, { body, headers: { "content-type": type } }), 415);
     await expectNoFreeKey(base);
+  });
+
+  it("names an unknown field or query parameter in the path of its details", async () => {
+    const field = await call("POST", poolBase(), { json: { count: 1, extra: 1 } });
+    expectError(field, 400);
+    expect(field.body.details).toEqual([{ path: "body.extra", message: "Unknown field" }]);
+    const parameter = await call("GET", `${poolBase()}?leese=1`);
+    expectError(parameter, 400);
+    expect(parameter.body.details).toEqual([{ path: "query.leese", message: "Unknown query parameter" }]);
+  });
+
+  it("says which header was wrong in the same `details` shape as every other error", async () => {
+    const reply = await call("POST", poolBase(), { body: "count=2", headers: { "content-type": "text/plain" } });
+    expectError(reply, 415);
+    expect(reply.body.details).toEqual([
+      { path: "headers.content-type", message: 'must be application/json or a +json type, got "text/plain"' },
+    ]);
   });
 
   it("PUT with a text/plain body answers 415 and changes nothing", async () => {

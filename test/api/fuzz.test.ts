@@ -4,6 +4,7 @@ import { expect, it } from "vitest";
 import type { KeyPool } from "../../src/key-pool";
 import { type PoolSnapshot, snapshot } from "../support/durable-pool";
 import { ADMIN_TOKEN, CLIENT_TOKEN, uniquePool } from "../support/http";
+import { expectDetailsShape } from "../support/keys";
 import { addKeys } from "../support/pool";
 import { scaled } from "../support/scale";
 
@@ -245,6 +246,7 @@ it("answers every fuzzed request without a 5xx, with a JSON error for every 4xx,
           if (r.method.toUpperCase() !== "HEAD") {
             const parsed = JSON.parse(text);
             expect(typeof parsed.error === "string" && parsed.error.length > 0, text).toBe(true);
+            expectDetailsShape(parsed);
           }
           expect(comparable(await snapshot(seed.stub)), `${r.method} ${r.path.slice(0, 200)} changed the pool`).toEqual(
             before,

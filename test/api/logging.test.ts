@@ -5,12 +5,20 @@ import { useFakeClock } from "../support/clock";
 import { call, uniquePool } from "../support/http";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
-/** Every object the pool logged while `action` ran. */
+/**
+ * Every object the pool logged while `action` ran. Each is logged as one line of JSON (one argument,
+ * a string with no newline), as Workers Logs and a terminal both show it.
+ */
 async function logged(action: () => Promise<unknown>): Promise<any[]> {
   const spy = vi.spyOn(console, "log").mockImplementation(() => {});
   try {
     await action();
-    return spy.mock.calls.map(([line]) => line);
+    return spy.mock.calls.map((args) => {
+      expect(args).toHaveLength(1);
+      const [line] = args;
+      expect(typeof line === "string" && !line.includes("\n"), String(line)).toBe(true);
+      return JSON.parse(line as string);
+    });
   } finally {
     spy.mockRestore();
   }

@@ -27,11 +27,17 @@ interface Caller {
 }
 
 /** Sends a request to the Worker with `limiter` as its RATE_LIMITER and `clients` as CLIENT_TOKEN. */
-async function send(limiter: RateLimit, clients: string[], { token, address }: Caller, path = "/keys") {
+async function send(
+  limiter: RateLimit,
+  clients: string[],
+  { token, address }: Caller,
+  path = "/keys",
+  vars: Record<string, string> = {},
+) {
   const headers = new Headers();
   if (token !== undefined) headers.set("Authorization", `Bearer ${token}`);
   if (address !== undefined) headers.set("CF-Connecting-IP", address);
-  const testEnv = { ...env, CLIENT_TOKEN: clients.join(","), RATE_LIMITER: limiter } as Env;
+  const testEnv = { ...env, CLIENT_TOKEN: clients.join(","), RATE_LIMITER: limiter, ...vars } as Env;
   const url = `http://keypool.test/pools/${uniquePool()}${path}`;
   const response: Response = await router.fetch(new Request(url, { headers }), testEnv, createExecutionContext());
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
@@ -103,6 +109,47 @@ describe("rate limiting with the Workers Rate Limiting binding", () => {
   });
 });
 
+describe("the IETF RateLimit header fields", () => {
+  const always: RateLimit = { limit: async () => ({ success: true }) };
+  const never: RateLimit = { limit: async () => ({ success: false }) };
+
+  it("announce a client's quota and window on every answer to it", async () => {
+    const token = randomToken();
+    const answer = await send(always, [token], { token });
+    expect(answer.status).toBe(404);
+    expect(answer.headers.get("RateLimit-Policy")).toBe('"client";q=300;w=60');
+    // While requests are allowed the binding does not say how many remain: no guess is sent.
+    expect(answer.headers.get("RateLimit")).toBeNull();
+    expect(answer.headers.get("Access-Control-Expose-Headers")).toContain("RateLimit-Policy");
+  });
+
+  it("announce the per-address quota to callers without a valid token, and none to admins", async () => {
+    const unknown = await send(always, [], { token: randomToken(), address: randomAddress() });
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers.get("RateLimit-Policy")).toBe('"address";q=300;w=60');
+    const admin = await send(always, [], { token: ADMIN_TOKEN });
+    expect(admin.headers.get("RateLimit-Policy")).toBeNull();
+  });
+
+  it("say on a 429 that nothing remains and when the window resets at the latest", async () => {
+    const token = randomToken();
+    const limited = await send(never, [token], { token });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("RateLimit")).toBe('"client";r=0;t=60');
+    expect(limited.headers.get("RateLimit-Policy")).toBe('"client";q=300;w=60');
+    expect(limited.headers.get("Access-Control-Expose-Headers")).toContain("RateLimit");
+  });
+
+  it("follow the configured limit and period", async () => {
+    const token = randomToken();
+    const vars = { RATE_LIMIT_REQUESTS: "50", RATE_LIMIT_PERIOD_SECONDS: "10" };
+    const limited = await send(never, [token], { token }, "/keys", vars);
+    expect(limited.headers.get("RateLimit-Policy")).toBe('"client";q=50;w=10');
+    expect(limited.headers.get("RateLimit")).toBe('"client";r=0;t=10');
+    expect(limited.headers.get("Retry-After")).toBe("10");
+  });
+});
+
 /** The binding's fixed windows, on a clock the test moves. */
 function fixedWindowLimiter(limit: number, clock: FakeClock): RateLimit {
   const counts = new Map<string, number>();
@@ -139,7 +186,7 @@ describe("after a 429", () => {
     };
     const token = randomToken();
     expect((await send(failing, [token], { token })).status).toBe(404);
-    expect(errors).toHaveBeenCalledWith({ event: "rate_limiter_failed", error: "TypeError" });
+    expect(errors).toHaveBeenCalledWith('{"event":"rate_limiter_failed","error":"TypeError"}');
     for (const args of errors.mock.calls) expect(JSON.stringify(args)).not.toContain(token);
   });
 });

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { KeyPoolError } from "../../src/client";
+import { KeyPoolError } from "../../packages/client/src/index.js";
 import { adminClient, testClient } from "../support/client";
 import { call, uniquePool } from "../support/http";
 
@@ -44,9 +44,9 @@ describe("the client against the Worker", () => {
     expect(await client.unblock(keyId, holder)).toMatchObject({ isBlocked: false });
     const assigned = await client.assign({ holdSeconds: 30 });
     expect(Date.parse(assigned.releaseAt) - Date.now()).toBeGreaterThan(25_000);
-    expect(
-      await client.update(assigned.keyId, { blocked: false }, { leaseToken: assigned.leaseToken }),
-    ).toMatchObject({ isBlocked: false });
+    expect(await client.update(assigned.keyId, { blocked: false }, { leaseToken: assigned.leaseToken })).toMatchObject({
+      isBlocked: false,
+    });
     expect(await admin.deleteKey(keyId)).toEqual({ keyId, deleted: true });
   });
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { KeyPoolClient } from "../../src/client";
-import { OPERATIONS } from "../../src/client/operations";
+import { KeyPoolClient } from "../../packages/client/src/index.js";
+import { OPERATIONS } from "../../packages/client/src/operations.js";
 import { call } from "../support/http";
 
 type Doc = { paths: Record<string, Record<string, any>> };

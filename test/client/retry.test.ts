@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter } from "../../src/client/retry";
+import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter } from "../../packages/client/src/retry.js";
 
 describe("retry rules", () => {
   it("retries throttling and server errors, nothing else", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deadlinesFrom, firstDeadline, renewalTimes } from "../../src/client/schedule";
+import { deadlinesFrom, firstDeadline, renewalTimes } from "../../packages/client/src/schedule.js";
 import { iso } from "../support/timings";
 
 const T = Date.UTC(2026, 10, 25, 12, 0, 0);

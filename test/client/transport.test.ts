@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeyPoolClient, KeyPoolError, type Timers } from "../../src/client";
+import { KeyPoolClient, KeyPoolError, type Timers } from "../../packages/client/src/index.js";
 
 /** Timers that fire at once and record each wait, so backoff is observed without waiting. */
 function instantTimers(): Timers & { waits: number[] } {

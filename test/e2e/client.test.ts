@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { build, type Rolldown } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestHarness } from "wrangler";
-import { KeyPoolClient, KeyPoolError } from "../../src/client";
+import { KeyPoolClient, KeyPoolError } from "../../packages/client/src/index.js";
 import { launchChromium } from "./browser";
 
 /**
@@ -124,23 +124,28 @@ const IN_THE_PAGE = `async ({ code, baseUrl, token, pool }) => {
   };
 }`;
 
-/** The client bundled as a browser would load it (one ES module), by Vite, and what went into it. */
+/**
+ * The client bundled as a web app's bundler does it: Vite builds a module that imports
+ * `@keypool/client` (the workspace's package, as an app that installed it would), and what went in.
+ */
 async function bundleClient(): Promise<{ code: string; modules: string[] }> {
+  const entry = resolve("test/e2e/fixtures/web-app.ts");
   const result = await build({
     configFile: false,
     logLevel: "silent",
-    build: { lib: { entry: "src/client/index.ts", formats: ["es"], fileName: "client" }, write: false, minify: true },
+    build: { lib: { entry, formats: ["es"], fileName: "client" }, write: false, minify: true },
   });
   const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[];
   const [chunk, ...others] = outputs.flatMap((output) => output.output);
   if (chunk?.type !== "chunk" || others.length > 0) throw new Error("expected the client as one chunk");
-  return { code: chunk.code, modules: Object.keys(chunk.modules) };
+  return { code: chunk.code, modules: Object.keys(chunk.modules).filter((module) => module !== entry) };
 }
 
 describe("the client in a browser", () => {
-  it("bundles to one module of its own code only: nothing but fetch at run time", async () => {
+  it("bundles from the package to one module of its own code only: nothing but fetch at run time", async () => {
     const { modules } = await bundleClient();
-    const clientDir = resolve("src/client");
+    const clientDir = resolve("packages/client/dist");
+    expect(modules.length).toBeGreaterThan(5);
     for (const module of modules) expect(module.startsWith(clientDir), module).toBe(true);
   });
 

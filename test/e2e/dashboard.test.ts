@@ -126,6 +126,33 @@ describe("the dashboard", () => {
     await page.close();
   });
 
+  it("asks for the admin token, and shows no local-mode banner, on a server with tokens", async () => {
+    const page = await openDashboard(`e2e-ask-${Date.now()}`);
+    await expect.poll(() => page.textContent("#message")).toContain("needs an admin token");
+    expect(await page.isVisible("#token-form")).toBe(true);
+    expect(await page.isVisible("#local-mode")).toBe(false);
+    await page.close();
+  });
+
+  it("in the local mode (npm start), says no token is needed and shows the pool without one", async () => {
+    const local = await startDevServer(PORTS, { LOCAL_DEV_NO_AUTH: "true" });
+    try {
+      const pool = `e2e-local-${Date.now()}`;
+      await fetch(`${local.origin.replace("127.0.0.1", "localhost")}/pools/${pool}/keys`, { method: "POST" });
+      const page = await browser.newPage();
+      // The local mode serves loopback host names only: the page is opened as localhost.
+      await page.goto(`${local.origin.replace("127.0.0.1", "localhost")}/dashboard#pool=${pool}`);
+      await expect.poll(() => page.isVisible("#local-mode")).toBe(true);
+      expect(await page.textContent("#local-mode")).toContain("Local mode: no token needed.");
+      expect(await page.isVisible("#token-form")).toBe(false);
+      await expect.poll(() => page.textContent("#count-total")).toBe("1");
+      await page.screenshot({ path: "test-results/dashboard-local.png" });
+      await page.close();
+    } finally {
+      await local.stop();
+    }
+  });
+
   it("rejects a wrong token and shows no data", async () => {
     const pool = `e2e-token-${Date.now()}`;
     await api("POST", `/pools/${pool}/keys`, { count: 2 });

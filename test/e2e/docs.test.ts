@@ -83,4 +83,41 @@ describe("the API docs", () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it("let a person try calls in any order, twice over: no shared Idempotency-Key is pre-filled", async () => {
+    const { page } = await openDocs();
+    await page.click(".btn.authorize");
+    await page.fill(".auth-container input", ADMIN_TOKEN);
+    await page.click(".auth-container .btn.modal-btn.auth");
+    await page.click(".btn-done");
+
+    /** Executes an operation from the page and returns what the page shows of the answer. */
+    const execute = async (id: string, firstTime: boolean) => {
+      const operation = page.locator(`#operations-Keys-${id}`);
+      if (firstTime) {
+        await operation.locator(".opblock-summary").click();
+        await operation.locator(".try-out__btn").click();
+        const header = operation.locator('tr[data-param-name="Idempotency-Key"] input');
+        expect(await header.inputValue()).toBe("");
+      }
+      await operation.locator(".execute").click();
+      const answer = operation.locator(".live-responses-table tbody .response");
+      await expect.poll(() => answer.locator(".response-col_status").textContent()).toMatch(/\d{3}/);
+      const status = (await answer.locator(".response-col_status").textContent())?.trim();
+      const body = await answer.locator(".response-col_description pre").first().textContent();
+      await operation.locator(".btn-clear").click(); // so the next answer is a new one
+      return { status, body: JSON.parse(body ?? "null") };
+    };
+
+    const first = await execute("createKeys", true);
+    const second = await execute("createKeys", false);
+    expect([first.status, second.status]).toEqual(["201", "201"]);
+    // The page sends its sample body, {"count": 1}: each call creates a key of its own, no replay.
+    const [created, again] = [first.body.keyIds[0], second.body.keyIds[0]];
+    expect(again).not.toBe(created);
+    const assigned = await execute("assignKey", true);
+    expect(assigned.status).toBe("200");
+    expect([created, again]).toContain(assigned.body.keyId);
+    await page.close();
+  });
 });

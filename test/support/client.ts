@@ -1,5 +1,5 @@
 import { exports } from "cloudflare:workers";
-import { KeyPoolClient, type KeyPoolClientOptions } from "../../src/client";
+import { KeyPoolClient, type KeyPoolClientOptions } from "../../packages/client/src/index.js";
 import { ADMIN_TOKEN, CLIENT_TOKEN } from "./http";
 
 /** The origin tests address; the Worker ignores it. */

@@ -30,6 +30,16 @@ export function expectError(reply: Reply, status: number): void {
   expect(reply.headers.get("content-type")).toMatch(/^application\/json/);
   expect(typeof reply.body?.error).toBe("string");
   expect(reply.body.error.length).toBeGreaterThan(0);
+  expectDetailsShape(reply.body);
+}
+
+/** `details`, when an error has any, is always `[{"path", "message"}]` (as documented), whatever the error. */
+export function expectDetailsShape(body: { details?: unknown }): void {
+  if (!("details" in body)) return;
+  expect(Array.isArray(body.details), JSON.stringify(body)).toBe(true);
+  for (const problem of body.details as unknown[]) {
+    expect(problem).toEqual({ path: expect.any(String), message: expect.any(String) });
+  }
 }
 
 /** Asserts a successful answer with the given status and returns its JSON body. */

@@ -1,4 +1,4 @@
-import type { Timers } from "../../src/client/timers";
+import type { Timers } from "../../packages/client/src/timers.js";
 import type { FakeClock } from "./clock";
 
 interface Pending {

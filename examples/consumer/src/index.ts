@@ -3,7 +3,7 @@
  * key. It reaches KeyPool through a service binding, holds one key per request with `await using`
  * (released even when signing fails), and never shows the key value.
  */
-import { KeyPoolClient, KeyPoolError } from "../../../src/client";
+import { KeyPoolClient, KeyPoolError } from "@keypool/client";
 
 export interface ConsumerEnv {
   /** Service binding to the KeyPool Worker. */

@@ -18,7 +18,7 @@ export const CreateKeys = endpoint({
     description: 'Created: {"keyId"}, or {"keyIds": [...]} when `count` was given',
     schema: Created.or(CreatedMany),
   },
-  errors: [413, 415, 422],
+  refusals: ["idempotency_mismatch"],
 
   async handle({ body }, call) {
     const pool = await call.poolToMake();

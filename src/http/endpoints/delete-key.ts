@@ -10,7 +10,7 @@ export const DeleteKey = endpoint({
   access: "admin",
   request: { params: KeyParams },
   success: { status: 200, description: "Deleted", schema: Deleted },
-  errors: [404],
+  refusals: ["no_such_pool", "not_found"],
 
   async handle({ params }, call) {
     const { keyId } = unwrap(await (await call.pool()).remove(params.id));

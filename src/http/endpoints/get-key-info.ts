@@ -10,7 +10,7 @@ export const GetKeyInfo = endpoint({
   access: "client",
   request: { params: KeyParams },
   success: { status: 200, description: "The key's state", schema: KeyInfo },
-  errors: [404],
+  refusals: ["no_such_pool", "not_found"],
 
   async handle({ params }, call) {
     return unwrap(await (await call.pool()).info(params.id));

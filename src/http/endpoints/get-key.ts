@@ -13,7 +13,7 @@ export const GetKey = endpoint({
   access: "client",
   request: { params: KeyParams, headers: LeaseTokenHeaders },
   success: { status: 200, description: "The key's value", schema: KeyValue },
-  errors: [403, 404],
+  refusals: ["no_such_pool", "not_found", "blocked", "holder_only"],
 
   async handle({ params }, call) {
     const pool = await call.pool();

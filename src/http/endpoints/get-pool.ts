@@ -15,7 +15,7 @@ export const GetPool = endpoint({
   access: "admin",
   request: { params: PoolParams },
   success: { status: 200, description: "The pool's statistics", schema: PoolStatsBody },
-  errors: [],
+  refusals: ["no_such_pool"],
 
   async handle({ params }, call) {
     return { pool: params.pool, ...unwrap(await (await call.pool()).poolStats()) };

@@ -23,7 +23,7 @@ export const KeepAlive = endpoint({
     headers: LeaseTokenHeaders,
   },
   success: { status: 200, description: "The key's state after the keep-alive", schema: KeyInfo },
-  errors: [404, 409],
+  refusals: ["no_such_pool", "not_found", "lease_conflict"],
 
   async handle({ params, query }, call) {
     const pool = await call.pool();

@@ -18,7 +18,7 @@ export const ListKeys = endpoint({
   access: "admin",
   request: { params: PoolParams, query: ListQuery },
   success: { status: 200, description: "A page of keys", schema: KeyPageBody },
-  errors: [],
+  refusals: ["no_such_pool"],
 
   async handle({ query }, call) {
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor, query.state);

@@ -1,4 +1,5 @@
 import { claimsHolding } from "../../pool/rules";
+import { ADMIN_ONLY } from "../access";
 import { newHolderSecret } from "../holder";
 import { endpoint, unwrap } from "../route";
 import { BlockResult, KeyParams, LeaseTokenHeaders, UpdateBody } from "../schemas";
@@ -18,13 +19,13 @@ export const UpdateKey = endpoint({
   access: "client-holder",
   request: { params: KeyParams, headers: LeaseTokenHeaders, body: { schema: UpdateBody, required: true } },
   success: { status: 200, description: "The key's state after the change", schema: BlockResult },
-  errors: [404, 409, 413, 415],
+  refusals: ["no_such_pool", "not_found", "lease_conflict", "held"],
 
   async handle({ params, body }, call) {
     const claim = await call.claim(body.lease);
     // A client acts only as the key's holder; without a claim the call takes or frees any key.
     const asHolder = claimsHolding(claim);
-    if (!asHolder) call.requireAdmin("blocking or unblocking a key without its KeyPool-Lease-Token");
+    if (!asHolder) call.requireAdmin(ADMIN_ONLY["client-holder"]);
     const pool = await call.pool();
     // Only an admin's block of a free key starts a block, which needs a secret for its holder.
     const holder = body.blocked && !asHolder ? await newHolderSecret() : undefined;

@@ -14,7 +14,7 @@ export const UpdateSettings = endpoint({
   access: "admin",
   request: { params: PoolParams, body: { schema: SettingsBody, required: true } },
   success: { status: 200, description: "The settings now in force", schema: Settings },
-  errors: [413, 415],
+  refusals: [],
 
   async handle({ body }, call) {
     return (await call.poolToMake()).updateSettings(body);

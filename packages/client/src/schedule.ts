@@ -6,7 +6,7 @@
  * only makes the estimate earlier (safer).
  */
 
-import type { KeyInfo } from "./types";
+import type { KeyInfo } from "./types.js";
 
 export interface LeaseDeadlines {
   /** Local time at which the block ends unless renewed. */

@@ -1,7 +1,7 @@
-import { KeyPoolError } from "./errors";
-import { deadlinesFrom, firstDeadline, type LeaseDeadlines, renewalTimes } from "./schedule";
-import type { Timers } from "./timers";
-import type { Assignment, BlockResult, KeyInfo } from "./types";
+import { KeyPoolError } from "./errors.js";
+import { deadlinesFrom, firstDeadline, type LeaseDeadlines, renewalTimes } from "./schedule.js";
+import type { Timers } from "./timers.js";
+import type { Assignment, BlockResult, KeyInfo } from "./types.js";
 
 /** What proves a lease's holder: its fencing number and its secret. */
 export interface HolderProof {
@@ -77,7 +77,15 @@ export class Lease extends EventTarget implements AsyncDisposable {
     this.#background = options.keepAlive ?? true;
     const { onLost } = options;
     if (onLost !== undefined) {
-      this.addEventListener("lost", (event) => onLost((event as LeaseLostEvent).error, this), { once: true });
+      // A block body: a listener that returns a value (say, onLost's `array.push`) makes workerd warn
+      // "An event handler returned a value ... that will be ignored".
+      this.addEventListener(
+        "lost",
+        (event) => {
+          onLost((event as LeaseLostEvent).error, this);
+        },
+        { once: true },
+      );
     }
   }
 

@@ -1,7 +1,8 @@
-import { KeyPoolError } from "./errors";
-import { OPERATIONS, type Operation, type OperationId } from "./operations";
-import { backoffMs, isRetryableStatus, parseRetryAfter, type RetryPolicy } from "./retry";
-import { sleep, type Timers } from "./timers";
+import { KeyPoolError } from "./errors.js";
+import { OPERATIONS, type Operation, type OperationId } from "./operations.js";
+import { parseRateLimit } from "./rate-limit.js";
+import { backoffMs, isRetryableStatus, parseRetryAfter, type RetryPolicy } from "./retry.js";
+import { sleep, type Timers } from "./timers.js";
 
 /** The pool `/keys` addresses. */
 const DEFAULT_POOL = "default";
@@ -64,7 +65,7 @@ export async function send<T>(config: TransportConfig, operationId: OperationId,
 
     const failure = await errorFrom(response, attempt, config.timers.now());
     if (last || !isRetryableStatus(response.status)) throw failure;
-    const wait = failure.retryAfterMs ?? backoffMs(attempt, config.retry);
+    const wait = failure.retryAfterMs ?? resetMs(failure) ?? backoffMs(attempt, config.retry);
     if (wait > config.retry.maxRetryAfterMs) throw failure;
     await sleep(config.timers, wait);
   }
@@ -96,7 +97,14 @@ async function errorFrom(response: Response, attempts: number, now: number): Pro
   }
   const message = typeof body?.error === "string" ? body.error : `HTTP ${response.status}`;
   const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), now);
-  return new KeyPoolError(response.status, message, { details: body?.details, retryAfterMs, attempts });
+  const rateLimit = parseRateLimit(response.headers);
+  return new KeyPoolError(response.status, message, { details: body?.details, retryAfterMs, attempts, rateLimit });
+}
+
+/** When a spent quota is available again (`RateLimit: ...;t=`), for an answer without `Retry-After`. */
+function resetMs(failure: KeyPoolError): number | undefined {
+  const { remaining, resetSeconds } = failure.rateLimit ?? {};
+  return remaining === 0 && resetSeconds !== undefined ? resetSeconds * 1000 : undefined;
 }
 
 function describe(error: unknown): string {

@@ -1,8 +1,8 @@
-import { KeyPoolError } from "./errors";
-import { Lease, type LeaseCalls, type LeaseOptions } from "./lease";
-import { DEFAULT_RETRY, type RetryPolicy } from "./retry";
-import { platformTimers, type Timers } from "./timers";
-import { type CallInput, type FetchFunction, send, type TransportConfig } from "./transport";
+import { KeyPoolError } from "./errors.js";
+import { Lease, type LeaseCalls, type LeaseOptions } from "./lease.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
+import { platformTimers, type Timers } from "./timers.js";
+import { type CallInput, type FetchFunction, send, type TransportConfig } from "./transport.js";
 import type {
   Assignment,
   BlockResult,
@@ -17,7 +17,7 @@ import type {
   PoolStats,
   SettingsPatch,
   UpdateBody,
-} from "./types";
+} from "./types.js";
 
 export interface KeyPoolClientOptions {
   /** Where KeyPool answers, e.g. `https://keypool.example.com`; any origin with a service binding. */

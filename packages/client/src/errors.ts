@@ -1,3 +1,5 @@
+import type { RateLimitInfo } from "./rate-limit.js";
+
 /** Every failure the client reports: an HTTP error answer, or no answer at all (`status` 0). */
 export class KeyPoolError extends Error {
   override readonly name = "KeyPoolError";
@@ -9,17 +11,26 @@ export class KeyPoolError extends Error {
   readonly retryAfterMs: number | undefined;
   /** How many times the request was sent. */
   readonly attempts: number;
+  /** The answer's rate-limit fields (quota, window, what remains, when it resets), when it had any. */
+  readonly rateLimit: RateLimitInfo | undefined;
 
   constructor(
     status: number,
     message: string,
-    extra: { details?: unknown; retryAfterMs?: number | undefined; attempts?: number; cause?: unknown } = {},
+    extra: {
+      details?: unknown;
+      retryAfterMs?: number | undefined;
+      attempts?: number;
+      rateLimit?: RateLimitInfo | undefined;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.status = status;
     this.details = extra.details;
     this.retryAfterMs = extra.retryAfterMs;
     this.attempts = extra.attempts ?? 1;
+    this.rateLimit = extra.rateLimit;
   }
 
   /** True for answers that say a lease is no longer the caller's: the key is gone (404) or held under another lease (409). */

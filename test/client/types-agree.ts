@@ -1,0 +1,53 @@
+/**
+ * Checked by `npm run check` (tsc), not run: the client's hand-written types are exactly what the
+ * server's zod schemas infer, so the published .d.ts cannot drift from the API. A mismatch fails to
+ * compile at the line that names it.
+ */
+import type * as z from "zod";
+import type * as client from "../../packages/client/src/types.js";
+import type * as pools from "../../src/http/pool-schemas";
+import type * as api from "../../src/http/schemas";
+
+/** Each of two types is assignable to the other. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+type Agreement = {
+  Created: Same<client.Created, z.infer<typeof api.Created>>;
+  CreatedMany: Same<client.CreatedMany, z.infer<typeof api.CreatedMany>>;
+  Assignment: Same<client.Assignment, z.infer<typeof api.Assignment>>;
+  KeyValue: Same<client.KeyValue, z.infer<typeof api.KeyValue>>;
+  KeyInfo: Same<client.KeyInfo, z.infer<typeof api.KeyInfo>>;
+  BlockResult: Same<client.BlockResult, z.infer<typeof api.BlockResult>>;
+  Deleted: Same<client.Deleted, z.infer<typeof api.Deleted>>;
+  UpdateBody: Same<client.UpdateBody, z.input<typeof api.UpdateBody>>;
+  CreateBody: Same<client.CreateBody, z.input<typeof api.CreateBody>>;
+  ErrorBody: Same<client.ErrorBody, z.infer<typeof api.ErrorBody>>;
+  Problem: Same<client.Problem, z.infer<typeof api.Problem>>;
+  PoolStats: Same<client.PoolStats, z.infer<typeof pools.PoolStatsBody>>;
+  PoolSettings: Same<client.PoolSettings, z.infer<typeof pools.Settings>>;
+  SettingsPatch: Same<client.SettingsPatch, z.input<typeof pools.SettingsBody>>;
+  ListQuery: Same<client.ListQuery, Partial<z.output<typeof pools.ListQuery>>>;
+  ListedKey: Same<client.ListedKey, z.infer<typeof api.ListedKey>>;
+  KeyPage: Same<client.KeyPage, z.infer<typeof pools.KeyPageBody>>;
+};
+
+/** Compiles only when every entry of Agreement is `true`. */
+export const agreement: { [Name in keyof Agreement]: Agreement[Name] extends true ? true : never } = {
+  Created: true,
+  CreatedMany: true,
+  Assignment: true,
+  KeyValue: true,
+  KeyInfo: true,
+  BlockResult: true,
+  Deleted: true,
+  UpdateBody: true,
+  CreateBody: true,
+  ErrorBody: true,
+  Problem: true,
+  PoolStats: true,
+  PoolSettings: true,
+  SettingsPatch: true,
+  ListQuery: true,
+  ListedKey: true,
+  KeyPage: true,
+};
