@@ -134,6 +134,8 @@ async function main() {
           { binding: "CEILING", className: "Ceiling", service: "ceiling" },
           { binding: "ID_ORDER", className: "IdOrder", service: "ceiling" },
           { binding: "PROBE", className: "Probe" },
+          // The probe pools register in the production Worker's directory when they are made.
+          { binding: "POOL_DIRECTORY", className: "PoolDirectory", service: "main" },
         ],
       },
       {

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { clock } from "./clock";
 import { configOf } from "./config";
 import { Pool, type PoolStores } from "./key-pool/pool";
-import { logError } from "./log";
+import { log, logError } from "./log";
 import type { Outcome } from "./outcome";
 import { ok, refuse } from "./outcome";
 import type { IdempotencyToken } from "./pool/idempotency";
@@ -12,6 +12,7 @@ import type { Claim, PoolTimings } from "./pool/rules";
 import * as rules from "./pool/rules";
 import type { PoolSettings, SettingsPatch } from "./pool/settings";
 import type { BlockChange, Grant, KeyInfo, KeyValue, PoolStats } from "./pool/views";
+import { DIRECTORY_NAME, type PoolDirectory } from "./pool-directory";
 import { AlarmSchedule } from "./storage/alarm";
 import { IdempotencyStore } from "./storage/idempotency-store";
 import { KeyListing } from "./storage/key-listing";
@@ -64,6 +65,8 @@ export class KeyPool extends DurableObject<Env> {
   readonly #name: string;
   /** Why this object must not touch its storage (a database newer than this code), if it must not. */
   #unusable: Error | null = null;
+  /** The making of the pool under way, so that concurrent first calls make it once. */
+  #making: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -107,11 +110,11 @@ export class KeyPool extends DurableObject<Env> {
    * Creates `count` free keys in one transaction and returns their ids; with an idempotency key, at
    * most once. Makes the pool if it does not exist yet.
    */
-  create(count: number, options: CreateOptions = {}): Outcome<string[]> {
+  async create(count: number, options: CreateOptions = {}): Promise<Outcome<string[]>> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_BULK_CREATE) {
       throw new RangeError(`count must be an integer from 1 to ${MAX_BULK_CREATE}`);
     }
-    this.#make();
+    await this.#make();
     return this.#transaction((pool, now) => pool.once(options.idempotency, now, () => ok(pool.create(now, count))));
   }
 
@@ -173,8 +176,8 @@ export class KeyPool extends DurableObject<Env> {
   }
 
   /** Changes this pool's settings (timings for deadlines set from now on). Makes the pool if it does not exist yet. */
-  updateSettings(patch: SettingsPatch): PoolSettings {
-    this.#make();
+  async updateSettings(patch: SettingsPatch): Promise<PoolSettings> {
+    await this.#make();
     const settings = this.#transaction((pool) => ok(pool.updateSettings(patch)));
     if (!settings.ok) throw new Error("the pool was just made");
     return settings.value;
@@ -220,11 +223,44 @@ export class KeyPool extends DurableObject<Env> {
     return this.#pool;
   }
 
-  /** Makes the pool if it does not exist yet: its database at this code's layout, in one transaction. */
-  #make(): void {
+  /**
+   * Retires the pool: every key, setting and idempotency answer is deleted with the whole database,
+   * the alarm is cleared, and the pool leaves the directory. Its name may be made again; nothing of
+   * the pool before comes back.
+   */
+  async retire(): Promise<Outcome<{ pool: string }>> {
+    if (this.#existing() === null) return refuse("no_such_pool");
+    this.#pool = null;
+    this.#stores.keys.forget();
+    this.#stores.alarm.fired();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    await this.#directory().unregister(this.#name);
+    log({ event: "pool_retired", pool: this.#name });
+    return ok({ pool: this.#name });
+  }
+
+  /**
+   * Makes the pool if it does not exist yet: it registers in the directory first (so a pool never
+   * exists where the Worker cannot find it), then its database is brought to this code's layout in
+   * one transaction. A registration that fails fails the call, and nothing is made.
+   */
+  async #make(): Promise<void> {
     if (this.#existing() !== null) return;
-    this.ctx.storage.transactionSync(() => migrate(this.#db));
-    this.#pool = new Pool(this.#stores, this.#defaults, this.#name);
+    this.#making ??= this.#directory()
+      .register(this.#name)
+      .then(() => {
+        this.ctx.storage.transactionSync(() => migrate(this.#db));
+        this.#pool ??= new Pool(this.#stores, this.#defaults, this.#name);
+      })
+      .finally(() => {
+        this.#making = null;
+      });
+    await this.#making;
+  }
+
+  #directory(): DurableObjectStub<PoolDirectory> {
+    return this.env.POOL_DIRECTORY.getByName(DIRECTORY_NAME);
   }
 }
 

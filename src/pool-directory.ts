@@ -9,10 +9,11 @@ export const DIRECTORY_NAME = "directory";
 
 /**
  * Which pools exist: one Durable Object for the whole deployment. A pool exists once an admin made it
- * (by creating keys in it or setting its settings), and the Worker asks here before it addresses a
- * pool's own object, so that a request on a made-up pool name starts no object and leaves nothing
- * behind. The Worker remembers the pools it has found (src/http/pools.ts), so this is asked once per
- * pool per Worker isolate, not on every request.
+ * (by creating keys in it or setting its settings); the pool's own object registers it here when it
+ * is made, before it stores anything, and leaves when it is retired. The Worker asks here before it
+ * addresses a pool's object for anything but making it, so that a request on a made-up pool name
+ * starts no object and leaves nothing behind. The Worker remembers the pools it has found
+ * (src/http/pools.ts), so this is asked once per pool per Worker isolate, not on every request.
  */
 export class PoolDirectory extends DurableObject<Env> {
   readonly #pools: DirectoryStore;
@@ -33,5 +34,10 @@ export class PoolDirectory extends DurableObject<Env> {
 
   exists(name: string): boolean {
     return this.#pools.has(name);
+  }
+
+  /** Records that the pool was retired; true when it was listed. */
+  unregister(name: string): boolean {
+    return this.#pools.remove(name);
   }
 }

@@ -165,13 +165,14 @@ export class Probe extends KeyPool {
    * with their leases, idempotency tokens (already used once, for a replay). Builds the in-memory
    * free set first, so no measured call pays the scan that follows a start (`wake` measures that).
    */
-  prepare(operation: Measured, times: number): void {
+  async prepare(operation: Measured, times: number): Promise<void> {
     if (!MEASURED.includes(operation)) throw new RangeError(`no such measured operation: ${operation}`);
     KeyPool.internals(this).keys.freeCount();
     this.#listAfter = null;
     const prepared: Prepared = { operation, times, ids: [], held: [], tokens: [] };
     if (["block-unblock", "keep-alive", "reveal", "info", "delete"].includes(operation)) {
-      for (let left = times; left > 0; left -= 1000) prepared.ids.push(...value(this.create(Math.min(left, 1000))));
+      for (let left = times; left > 0; left -= 1000)
+        prepared.ids.push(...value(await this.create(Math.min(left, 1000))));
     }
     if (operation === "unblock") {
       for (let i = 0; i < times; i++) prepared.held.push(value(this.assign()));
@@ -187,12 +188,12 @@ export class Probe extends KeyPool {
   }
 
   /** Runs the prepared calls of `operation` and answers what SQLite counted for all of them. */
-  measure(operation: Measured): Counted {
+  async measure(operation: Measured): Promise<Counted> {
     const prepared = this.#prepared;
     if (prepared?.operation !== operation) throw new Error(`${operation} was not prepared`);
     this.#prepared = null;
     const before = this.#counted();
-    for (let i = 0; i < prepared.times; i++) this.#call(prepared, i);
+    for (let i = 0; i < prepared.times; i++) await this.#call(prepared, i);
     return difference(this.#counted(), before);
   }
 
@@ -208,17 +209,17 @@ export class Probe extends KeyPool {
     return { cost: difference(sinceStart, before), sinceStart };
   }
 
-  #call(prepared: Prepared, i: number): void {
+  async #call(prepared: Prepared, i: number): Promise<void> {
     const id = prepared.ids[i] ?? "";
     const token = prepared.tokens[i];
     switch (prepared.operation) {
       case "none":
         return;
       case "create-1":
-        value(this.create(1));
+        value(await this.create(1));
         return;
       case "create-1000":
-        value(this.create(1000));
+        value(await this.create(1000));
         return;
       case "assign":
         value(this.assign({ holder: newHolder() }));

@@ -400,7 +400,14 @@ function wire() {
   });
   $("settings-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const body = { keyTtlSeconds: Number($("key-ttl").value), blockTtlSeconds: Number($("block-ttl").value) };
+    // A field left empty (a pool nobody made yet shows none) stays as it is.
+    const body = {};
+    for (const [field, input] of [
+      ["keyTtlSeconds", "key-ttl"],
+      ["blockTtlSeconds", "block-ttl"],
+    ]) {
+      if ($(input).value.trim() !== "") body[field] = Number($(input).value);
+    }
     await saveSettings(event.submitter, body);
   });
   $("reset-settings").addEventListener("click", (event) =>

@@ -9,12 +9,12 @@ export const HEADERS = {
     description:
       "CORS: any origin may call the API, so this is `*`, errors included. In local mode (`npm start`, no " +
       "token configured) only pages on this machine are served: a loopback origin is echoed, others get none.",
-    required: true,
-    schema: { type: "string", maxLength: 100, example: "*" },
+    required: false,
+    schema: { type: "string", maxLength: 100, pattern: "^(\\*|https?://[^/]+)$", example: "*" },
   },
   "Access-Control-Expose-Headers": {
-    description: "CORS: the headers a browser script may read.",
-    required: true,
+    description: "CORS: the headers a browser script may read; sent with `Access-Control-Allow-Origin`.",
+    required: false,
     schema: { type: "string", enum: [EXPOSED_HEADERS.join(", ")] },
   },
   Vary: {

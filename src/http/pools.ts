@@ -1,8 +1,9 @@
 /**
  * Which pools exist, as this Worker isolate knows them: the directory object (src/pool-directory.ts)
  * is asked about a pool the isolate has not seen yet, and a pool found is remembered, so the
- * directory is asked once per pool per isolate. A pool is never forgotten once made, so the memory
- * never answers wrongly; it is bounded in case an isolate sees very many pools.
+ * directory is asked once per pool per isolate. A pool retired while another isolate remembers it
+ * is refused by its own object, which then holds nothing ("No such pool"), so a stale memory never
+ * serves a pool that is gone. The memory is bounded in case an isolate sees very many pools.
  */
 import { DIRECTORY_NAME } from "../pool-directory";
 import { refusalError } from "./errors";
@@ -17,11 +18,9 @@ export async function requireExistingPool(env: Env, name: string): Promise<void>
   remember(name);
 }
 
-/** Records the pool in the directory before anything is stored in it, so a pool never exists unregistered. */
-export async function registerPool(env: Env, name: string): Promise<void> {
-  if (known.has(name)) return;
-  await directory(env).register(name);
-  remember(name);
+/** This isolate forgets the pool (it was retired); other isolates' memory is corrected by the pool itself. */
+export function forgetPool(name: string): void {
+  known.delete(name);
 }
 
 function directory(env: Env) {

@@ -11,7 +11,7 @@ import { readJsonBody } from "./body";
 import { invalidRequest, type Problem, refusalError } from "./errors";
 import { LEASE_TOKEN_HEADER, presentedHolder, type ReplayScope } from "./holder";
 import { idempotencyToken } from "./idempotency";
-import { registerPool, requireExistingPool } from "./pools";
+import { requireExistingPool } from "./pools";
 import type { RateLimitPolicy } from "./rate-limit";
 import { DEFAULT_POOL, IDEMPOTENCY_HEADER, PoolName } from "./schemas";
 
@@ -134,11 +134,17 @@ export class Call {
     return this.env.KEY_POOL.getByName(name);
   }
 
-  /** The pool's Durable Object, for a call that makes the pool if it does not exist yet (an admin's). */
-  async poolToMake(): Promise<DurableObjectStub<KeyPool>> {
-    const name = this.#poolName();
-    await registerPool(this.env, name);
-    return this.env.KEY_POOL.getByName(name);
+  /**
+   * The pool's Durable Object, for an admin's call that makes the pool if it does not exist yet (the
+   * object registers it in the directory as it makes it).
+   */
+  poolToMake(): DurableObjectStub<KeyPool> {
+    return this.env.KEY_POOL.getByName(this.#poolName());
+  }
+
+  /** The pool's name: `{pool}` of the path, else the default pool. */
+  get poolName(): string {
+    return this.#poolName();
   }
 
   /** Who the caller is, and what it presents as a key's holder: `lease` and the `KeyPool-Lease-Token`. */

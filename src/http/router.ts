@@ -11,6 +11,7 @@ import { GetKeyInfo } from "./endpoints/get-key-info";
 import { GetPool } from "./endpoints/get-pool";
 import { KeepAlive } from "./endpoints/keep-alive";
 import { ListKeys } from "./endpoints/list-keys";
+import { RetirePool } from "./endpoints/retire-pool";
 import { UpdateKey } from "./endpoints/update-key";
 import { UpdateSettings } from "./endpoints/update-settings";
 import { errorResponse, HttpError, internalError } from "./errors";
@@ -29,6 +30,7 @@ const ENDPOINTS: readonly Endpoint[] = [
   GetPool,
   ListKeys,
   UpdateSettings,
+  RetirePool,
 ];
 
 const document = new ApiDocument(ENDPOINTS);

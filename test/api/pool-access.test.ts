@@ -14,6 +14,7 @@ const ROUTES = [
   { method: "GET", path: (pool: string) => `/pools/${pool}` },
   { method: "GET", path: (pool: string) => `/pools/${pool}/list?state=all&limit=5` },
   { method: "PUT", path: (pool: string) => `/pools/${pool}/settings`, json: { keyTtlSeconds: 7 } },
+  { method: "DELETE", path: (pool: string) => `/pools/${pool}` },
 ] as const;
 
 describe.each(ROUTES)("$method $path", (route) => {
@@ -25,6 +26,10 @@ describe.each(ROUTES)("$method $path", (route) => {
       json: "json" in route ? route.json : undefined,
     });
     expect(response.status).toBe(status);
+    if (route.method === "DELETE" && status === 200) {
+      expect(await call("GET", `/pools/${pool}`)).toMatchObject({ status: 404 });
+      return;
+    }
     const settings = (await call("GET", `/pools/${pool}`)).body.settings;
     if (status !== 200) {
       expect(response.body).toEqual({ error: expect.any(String) });

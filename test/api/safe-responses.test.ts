@@ -81,7 +81,7 @@ describe("error messages", () => {
 });
 
 describe("the OpenAPI document", () => {
-  const ADMIN_ONLY = ["createKeys", "deleteKey", "getPool", "listKeys", "updatePoolSettings"];
+  const ADMIN_ONLY = ["createKeys", "deleteKey", "getPool", "listKeys", "updatePoolSettings", "retirePool"];
   const LEASE_FOR_CLIENTS = ["updateKey"];
 
   it("declares the bearer scheme, and per operation its security, roles and access errors", async () => {
@@ -117,6 +117,6 @@ describe("the OpenAPI document", () => {
         }
       }
     }
-    expect(operations).toBe(17);
+    expect(operations).toBe(18);
   });
 });

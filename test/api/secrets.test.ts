@@ -14,8 +14,9 @@ async function callWith(
   method: string,
   url: string,
   token?: string,
+  extra: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; body: any }> {
-  const headers = token === undefined ? undefined : { Authorization: `Bearer ${token}` };
+  const headers = token === undefined ? extra : { ...extra, Authorization: `Bearer ${token}` };
   const testEnv = { ...env, ADMIN_TOKEN: undefined, CLIENT_TOKEN: undefined, ...vars } as Env;
   const response = await router.fetch(new Request(url, { method, headers }), testEnv, createExecutionContext());
   const text = await response.text();
@@ -136,6 +137,41 @@ describe("local development mode (LOCAL_DEV_NO_AUTH, set only by npm start / npm
       expect(response.status, origin).toBe(503);
       expect(response.body.error).toContain("localhost only");
     }
+  });
+
+  it.each([
+    ["a page on another site", { Origin: "https://evil.example" }],
+    ["a page on another machine of the network", { Origin: "http://192.168.1.10:8787" }],
+    ["a cross-site request without Origin", { "Sec-Fetch-Site": "cross-site" }],
+  ])("refuses %s with 403, and changes nothing", async (_what, headers) => {
+    const pool = uniquePool();
+    const response = await callWith(open, "POST", `http://localhost:8787/pools/${pool}/keys`, undefined, headers);
+    expect(response.status).toBe(403);
+    expect(response.body.error).toMatch(/Local mode .* another site is refused/);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    const after = await callWith(open, "GET", `http://localhost:8787/pools/${pool}`);
+    expect(after).toMatchObject({ status: 404, body: { error: "No such pool" } });
+  });
+
+  it("grants no preflight to another site, and one to a page on this machine", async () => {
+    const preflight = (origin: string) =>
+      callWith(open, "OPTIONS", "http://localhost:8787/keys", undefined, {
+        Origin: origin,
+        "Access-Control-Request-Method": "POST",
+      });
+    const evil = await preflight("https://evil.example");
+    expect(evil.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    expect(evil.headers.get("Access-Control-Allow-Methods")).toBeNull();
+    const local = await preflight("http://localhost:5173");
+    expect(local.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:5173");
+    expect(local.headers.get("Vary")).toBe("Origin");
+  });
+
+  it("serves the dashboard's and /docs' own calls (same origin) and tools that send no Origin", async () => {
+    const base = `http://localhost:8787/pools/${uniquePool()}/keys`;
+    const sameOrigin = { Origin: "http://localhost:8787", "Sec-Fetch-Site": "same-origin" };
+    expect((await callWith(open, "POST", base, undefined, sameOrigin)).status).toBe(201);
+    expect((await callWith(open, "GET", base)).status).toBe(200);
   });
 
   it("gives way to real tokens as soon as one is configured (e.g. in .dev.vars)", async () => {

@@ -14,6 +14,7 @@ const PUBLIC_OPERATIONS = [
   "listKeys",
   "poolStats",
   "remove",
+  "retire",
   "reveal",
   "setBlocked",
   "updateSettings",

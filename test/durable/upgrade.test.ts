@@ -4,7 +4,7 @@ import type { KeyPool } from "../../src/key-pool";
 import { SCHEMA_VERSION } from "../../src/storage/migrations";
 import { useFakeClock } from "../support/clock";
 import { snapshot } from "../support/durable-pool";
-import { buildV1Pool, schemaVersion } from "../support/legacy-pool";
+import { buildV1Pool, buildV2Pool, schemaVersion } from "../support/legacy-pool";
 import { ADMIN, addKeys, adminWithLease, freshPool } from "../support/pool";
 import { iso, KEY_TTL_MS } from "../support/timings";
 
@@ -109,6 +109,41 @@ function idempotencyEntries(stub: DurableObjectStub<KeyPool>): Promise<number> {
   );
 }
 
+describe("a pool written by storage version 2", () => {
+  it("gets holder secrets: its keys, counts and leases survive, its blocks stay an admin's to end early", async () => {
+    const clock = useFakeClock();
+    const stub = freshPool();
+    const v2 = await buildV2Pool(stub, clock.nowMs);
+    await evictDurableObject(stub);
+
+    expect(await schemaVersion(stub)).toBe(SCHEMA_VERSION);
+    expect(await idempotencyEntries(stub)).toBe(0); // caller-blind, and it held a key value
+    expect(await stub.poolStats()).toEqual({
+      ok: true,
+      value: {
+        keys: { total: 2, free: 1, blocked: 1 },
+        // The keys' own counts are added to what keys gone counted.
+        counters: {
+          created: v2.stored.created,
+          assigned: v2.stored.assigned + 3,
+          released: v2.stored.released + 1,
+          expired: v2.stored.expired,
+          deleted: v2.stored.deleted,
+        },
+        settings: { keyTtlSeconds: KEY_TTL_MS / 1000, blockTtlSeconds: 60, revealValues: "anyone" },
+      },
+    });
+    expect(await stub.reveal(v2.free)).toEqual({ ok: true, value: { keyId: v2.free, key: v2.values[v2.free] } });
+    // The block made before holder secrets: no client can prove holding it, an admin can end it.
+    const anySecret = { admin: false, lease: 9, holder: new Uint8Array(32) };
+    expect(await stub.setBlocked(v2.held, false, anySecret)).toEqual({ ok: false, refusal: "lease_conflict" });
+    expect(await stub.setBlocked(v2.held, false, adminWithLease(9))).toMatchObject({ ok: true });
+    // New blocks get leases above the floor kept for keys gone.
+    const assigned = await stub.assign();
+    expect(assigned.ok && assigned.value.lease).toBe(v2.leaseFloor + 1);
+  });
+});
+
 describe("a database newer than this code", () => {
   it("is refused: every call fails naming both versions, and nothing in it changes", async () => {
     useFakeClock();
@@ -122,7 +157,7 @@ describe("a database newer than this code", () => {
 
     const message = `schema version ${SCHEMA_VERSION + 1}, newer than this code's version ${SCHEMA_VERSION}`;
     await runInDurableObject(stub, async (pool) => {
-      expect(() => pool.create(1)).toThrow(message);
+      await expect(pool.create(1)).rejects.toThrow(message);
       expect(() => pool.assign()).toThrow(message);
       expect(() => pool.info(keyId as string)).toThrow(message);
       expect(() => pool.setBlocked(keyId as string, true, ADMIN)).toThrow(message);

@@ -112,10 +112,12 @@ describe("the dashboard", () => {
     const pool = `e2e-settings-${Date.now()}`;
     const page = await openDashboard(pool);
     await signIn(page, ADMIN_TOKEN);
-    await expect.poll(() => page.textContent("#count-total")).toBe("0");
+    // Nobody made this pool yet: the page says so; setting its settings makes it.
+    await expect.poll(() => page.textContent("#message")).toContain("No such pool");
     await page.fill("#key-ttl", "120");
     await page.click("#settings-form button[type=submit]");
     await expect.poll(() => page.textContent("#message")).toContain("key TTL 120 s");
+    await expect.poll(() => page.textContent("#count-total")).toBe("0");
     expect((await api("GET", `/pools/${pool}`)).settings.keyTtlSeconds).toBe(120);
 
     await page.fill("#key-ttl", "0.0001");

@@ -76,7 +76,12 @@ it(
 
     let sent = 0;
     const started = Date.now();
-    const timed = async (what: string, method: string, path: string, options: { json?: unknown; token?: string }) => {
+    const timed = async (
+      what: string,
+      method: string,
+      path: string,
+      options: { json?: unknown; token?: string; leaseToken?: string },
+    ) => {
       const t = performance.now();
       const answer = await api(base, method, path, options);
       seen.latencies.push(performance.now() - t);
@@ -85,7 +90,8 @@ it(
     };
 
     async function client(token: string): Promise<void> {
-      const mine = new Map<string, number>(); // keys this client holds, with their leases
+      // Keys this client holds, with their leases and holder secrets.
+      const mine = new Map<string, { lease: number; leaseToken: string }>();
       while (sent < REQUESTS && Date.now() - started < TIME_LIMIT_MS) {
         sent++;
         const roll = Math.random();
@@ -95,22 +101,23 @@ it(
           const answer = await timed("assign", "GET", POOL, { token });
           if (answer.status === 200) {
             seen.granted(answer.body.keyId, answer.body.lease, answer.body.key, sentAt);
-            mine.set(answer.body.keyId, answer.body.lease);
+            mine.set(answer.body.keyId, { lease: answer.body.lease, leaseToken: answer.body.leaseToken });
           }
         } else if (holding !== undefined && roll < 0.55) {
           // Release: stop counting it as held before the server may hand it to someone else.
-          const [keyId, lease] = holding;
+          const [keyId, { lease, leaseToken }] = holding;
           mine.delete(keyId);
           seen.held.delete(keyId);
-          const answer = await timed("release", "PUT", `${POOL}/${keyId}`, { json: { blocked: false, lease }, token });
+          const release = { json: { blocked: false, lease }, token, leaseToken };
+          const answer = await timed("release", "PUT", `${POOL}/${keyId}`, release);
           if (answer.status === 404) seen.gone(keyId, "release");
           else if (answer.status !== 200) seen.problems.push(`release of a held key answered ${answer.status}`);
         } else if (holding !== undefined && roll < 0.65) {
-          const [keyId, lease] = holding;
+          const [keyId, { lease, leaseToken }] = holding;
           const renew = Math.random() < 0.5;
           const answer = renew
-            ? await timed("renew", "PUT", `${POOL}/${keyId}`, { json: { blocked: true, lease }, token })
-            : await timed("keep-alive", "PUT", `${POOL}/${keyId}/alive?lease=${lease}`, { token });
+            ? await timed("renew", "PUT", `${POOL}/${keyId}`, { json: { blocked: true, lease }, token, leaseToken })
+            : await timed("keep-alive", "PUT", `${POOL}/${keyId}/alive?lease=${lease}`, { token, leaseToken });
           if (answer.status === 404) {
             seen.gone(keyId, "holder's call");
             mine.delete(keyId);

@@ -64,7 +64,7 @@ it("keeps keys, blocks, leases and pending expiries across a restart of the real
   const grant = await api(server.origin, "GET", POOL, { token: CLIENT_TOKENS[0] });
   expect(grant.status).toBe(200);
   // Two free keys (held, kept) were candidates; note which one the client got.
-  const holder = grant.body as { keyId: string; lease: number };
+  const holder = grant.body as { keyId: string; lease: number; leaseToken: string };
   const free = holder.keyId === held ? kept : held;
   const infos = new Map<string, Info>();
   for (const id of [held, blocked, kept] as string[])
@@ -83,14 +83,14 @@ it("keeps keys, blocks, leases and pending expiries across a restart of the real
     expect(now).toEqual(asked >= Date.parse(info.releaseAt ?? "") ? released(info) : info);
   }
   expect((await api(server.origin, "GET", `${POOL}/${deleted}/info`)).status).toBe(404);
-  // The holder's lease still works after the restart, and nobody else can take its key.
-  expect(
-    (
-      await api(server.origin, "PUT", `${POOL}/${holder.keyId}/alive?lease=${holder.lease}`, {
-        token: CLIENT_TOKENS[0],
-      })
-    ).status,
-  ).toBe(200);
+  // The holder's secret still proves its block after the restart, and nobody else can take its key.
+  const asHolder = { token: CLIENT_TOKENS[0], leaseToken: holder.leaseToken };
+  const renewed = await api(server.origin, "PUT", `${POOL}/${holder.keyId}/alive?lease=${holder.lease}`, asHolder);
+  expect(renewed.status).toBe(200);
+  const guessed = { token: CLIENT_TOKENS[1] };
+  expect((await api(server.origin, "PUT", `${POOL}/${holder.keyId}/alive?lease=${holder.lease}`, guessed)).status).toBe(
+    409,
+  );
   expect((await api(server.origin, "GET", `${POOL}/${holder.keyId}`, { token: CLIENT_TOKENS[1] })).status).toBe(403);
   const next = await api(server.origin, "GET", POOL, { token: CLIENT_TOKENS[1] });
   expect(next.body).toMatchObject({ keyId: free });

@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import type { KeyPool } from "../../src/key-pool";
 import type { IdempotencyToken } from "../../src/pool/idempotency";
 import { V1_FIRST_TABLES, V1_SCHEMA } from "../storage/fixtures/v1";
+import { V2_STEP } from "../storage/fixtures/v2";
 import { KEY_TTL_MS } from "./timings";
 
 /** What a v1 pool built by `buildV1Pool` holds, for the test to find again after the upgrade. */
@@ -97,6 +98,67 @@ export function buildV1Pool(stub: DurableObjectStub<KeyPool>, now: number, first
     }
     await state.storage.setAlarm(now - 10_000);
     return { now, free: [a, b], held, overdue, expired, longHold, values, replays, leaseSeq: 9, counters };
+  });
+}
+
+/** What a v2 pool built by `buildV2Pool` holds. */
+export interface V2Pool {
+  readonly now: number;
+  /** Free; assigned twice and released once by the pool before, its last lease 5 kept. */
+  readonly free: string;
+  /** Blocked under lease 9 (the largest), made before holder secrets: its block has no holder. */
+  readonly held: string;
+  readonly values: Readonly<Record<string, string>>;
+  /** `pool_stats` as stored: what keys gone counted, and their largest lease (12). */
+  readonly stored: {
+    total: number;
+    created: number;
+    assigned: number;
+    released: number;
+    expired: number;
+    deleted: number;
+  };
+  readonly leaseFloor: number;
+}
+
+/** Replaces the object's database with one written in storage version 2 (v1's statements, then v2's step). */
+export function buildV2Pool(stub: DurableObjectStub<KeyPool>, now: number): Promise<V2Pool> {
+  return runInDurableObject(stub, async (_instance, state) => {
+    const sql = state.storage.sql;
+    dropAllTables(sql);
+    for (const statement of [...V1_SCHEMA, ...V2_STEP]) sql.exec(statement);
+    sql.exec("UPDATE pool_meta SET schema_version = 2 WHERE id = 1");
+    const [free, held] = [crypto.randomUUID(), crypto.randomUUID()];
+    const values = { [free]: crypto.randomUUID(), [held]: crypto.randomUUID() };
+    const insert = (id: string, block: [number, number] | null, lease: number, assignments: number, releases: number) =>
+      sql.exec(
+        `INSERT INTO keys (id, secret, created_at, last_activity, expires_at, blocked_at, release_at, lease, assignments, releases)
+         VALUES (unhex(?), unhex(?), ?, ?, ?, ?, ?, ?, ?, ?)`,
+        hex(id),
+        hex(values[id] as string),
+        now - 1_000,
+        now - 1_000,
+        now - 1_000 + KEY_TTL_MS,
+        block?.[0] ?? null,
+        block?.[1] ?? null,
+        lease,
+        assignments,
+        releases,
+      );
+    insert(free, null, 5, 2, 1);
+    insert(held, [now - 500, now - 500 + 60_000], 9, 1, 0);
+    const stored = { total: 2, created: 7, assigned: 4, released: 3, expired: 2, deleted: 3 };
+    sql.exec(
+      "UPDATE pool_stats SET total = ?, created = ?, assigned = ?, released = ?, expired = ?, deleted = ?, lease_floor = 12",
+      ...Object.values(stored),
+    );
+    // An entry of a caller-blind idempotency table, holding an assignment's key value.
+    sql.exec(
+      "INSERT INTO idempotency (key_hash, request_hash, expires_at, outcome) VALUES (randomblob(32), randomblob(32), ?, ?)",
+      now + 3_600_000,
+      JSON.stringify({ ok: true, value: { keyId: held, key: values[held], lease: 9, releaseAt: "" } }),
+    );
+    return { now, free, held, values, stored, leaseFloor: 12 };
   });
 }
 

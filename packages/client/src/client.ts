@@ -190,6 +190,11 @@ export class KeyPoolClient {
     return this.#send("updatePoolSettings", { ...options, body: patch });
   }
 
+  /** `DELETE /pools/{pool}` (admin): deletes the client's pool with all its keys; it no longer exists. */
+  retirePool(options: CallOptions = {}): Promise<{ pool: string; retired: true }> {
+    return this.#send("retirePool", options);
+  }
+
   #leaseCalls(): LeaseCalls {
     return {
       keepAlive: (keyId, holder) => this.keepAlive(keyId, holder),

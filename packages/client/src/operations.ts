@@ -52,6 +52,7 @@ export const OPERATIONS = {
     query: ["state", "limit", "cursor"],
   },
   updatePoolSettings: { ...operator, method: "PUT", path: "/settings", success: 200, mutates: true },
+  retirePool: { ...operator, method: "DELETE", path: "", success: 200, mutates: true },
 } as const satisfies Record<string, Operation>;
 
 export type OperationId = keyof typeof OPERATIONS;

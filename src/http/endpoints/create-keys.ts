@@ -21,7 +21,7 @@ export const CreateKeys = endpoint({
   refusals: ["idempotency_mismatch"],
 
   async handle({ body }, call) {
-    const pool = await call.poolToMake();
+    const pool = call.poolToMake();
     const count = body?.count ?? 1;
     const keyIds = unwrap(await pool.create(count, { idempotency: await call.idempotency()?.token }));
     const [keyId] = keyIds;

@@ -19,7 +19,7 @@ export const UpdateKey = endpoint({
   access: "client-holder",
   request: { params: KeyParams, headers: LeaseTokenHeaders, body: { schema: UpdateBody, required: true } },
   success: { status: 200, description: "The key's state after the change", schema: BlockResult },
-  refusals: ["no_such_pool", "not_found", "lease_conflict", "held"],
+  refusals: ["no_such_pool", "not_found", "not_holder", "lease_conflict", "held"],
 
   async handle({ params, body }, call) {
     const claim = await call.claim(body.lease);

@@ -17,6 +17,6 @@ export const UpdateSettings = endpoint({
   refusals: [],
 
   async handle({ body }, call) {
-    return (await call.poolToMake()).updateSettings(body);
+    return call.poolToMake().updateSettings(body);
   },
 });
