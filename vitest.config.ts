@@ -25,6 +25,9 @@ export default defineConfig({
               bindings: {
                 ADMIN_TOKEN: "test-admin-token-aaaaaaaaaaaa,test-admin-token-bbbbbbbbbbbb",
                 CLIENT_TOKEN: "test-client-token-aaaaaaaaaaa,test-client-token-bbbbbbbbbbb",
+                // Test-only encryption keys, as during a rotation: the first seals, both open.
+                KEY_ENCRYPTION_KEY:
+                  "RqA1nGXG2t6aVIygZOkF7Ua+yuytDcYw4nVbvL6CrCs=,Fvuc4FGMZJRPXHktBWlMB8RZol2bZrA0rtEQ5d9rRsw=",
               },
               // A second limiter with a limit a test reaches in a few requests; the tests that need it put
               // it in place of RATE_LIMITER, so no other test ever comes near the deployed limit.

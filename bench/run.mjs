@@ -10,10 +10,16 @@
  * same storage). Prints a markdown report (BENCHMARKS.md holds three, with analysis;
  * `node bench/summarize.mjs` takes the median of several runs' --json output).
  *
+ * Values are sealed as in a deployment with encryption at rest: the Workers get a KEY_ENCRYPTION_KEY
+ * made for the run (random, never stored). Imports, and the same operations on a pool without the key
+ * (the driver's bundle served once more without it, as the `plain` Worker), are measured against that.
+ *
  *   npm run bench                       full run: pools of 1k, 100k and 1M keys, 3 rounds (~5 min)
  *   npm run bench -- --quick            smoke run in seconds: checks it all works, timings mean little
  *   options: --rounds N --seconds S --connections C --sizes 1000,100000 --out FILE --json FILE
- *            --port P (first of the loopback ports it serves on: P, P+1 and P+10; default 9100)
+ *            --port P (first of the loopback ports it serves on: P, P+1, P+2 and P+10; default 9100)
+ *            --unencrypted (no KEY_ENCRYPTION_KEY anywhere: the whole run as before encryption;
+ *            imports are refused then, so neither they nor the comparison are measured)
  */
 
 import { randomBytes } from "node:crypto";
@@ -24,12 +30,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { measureCosts } from "./lib/costs.mjs";
-import { load, median, percentile } from "./lib/load.mjs";
+import { measureCosts, measureEncryption } from "./lib/costs.mjs";
+import { jsonHeaders, load, median, percentile } from "./lib/load.mjs";
 import { report } from "./lib/report.mjs";
 import { CEILINGS, OPERATIONS } from "./lib/scenarios.mjs";
 import { measureWake } from "./lib/wake.mjs";
 import { build, readWranglerToml, Workerd, workerdVersion, writeConfig } from "./lib/workerd.mjs";
+// The driver's own generator of provider-key-like values (erasable TypeScript: Node runs it as it is).
+import { importEntries } from "./workers/values.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -43,23 +51,30 @@ const { values: flags } = parseArgs({
     out: { type: "string" },
     json: { type: "string" },
     port: { type: "string" },
+    unencrypted: { type: "boolean", default: false },
   },
 });
 const basePort = Number(flags.port ?? 9100);
-const PORTS = { main: basePort, driver: basePort + 1, coldStart: basePort + 10 };
+const PORTS = { main: basePort, driver: basePort + 1, plain: basePort + 2, coldStart: basePort + 10 };
 const quick = flags.quick;
 const settings = {
+  // As typed, for the report's first line.
+  command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),
   quick,
   rounds: Number(flags.rounds ?? (quick ? 1 : 3)),
   seconds: Number(flags.seconds ?? (quick ? 0.2 : 1)),
   connections: Number(flags.connections ?? 10),
   sizes: (flags.sizes ?? (quick ? "1000" : "1000,100000,1000000")).split(",").map(Number),
+  encrypted: !flags.unencrypted,
   bulkSeconds: quick ? 0.5 : 2,
   alarmKeys: quick ? 2_000 : 100_000,
   coldStarts: quick ? 1 : 5,
   // Each operation's cost: calls per measurement, on a Probe pool of this many keys.
   costCalls: quick ? 20 : 300,
   costPoolKeys: quick ? 2_000 : 20_000,
+  // The encryption comparison's calls per measurement: more, since the differences it looks for are
+  // tens of microseconds. Its pools hold costPoolKeys keys each.
+  encryptionCalls: quick ? 20 : 1000,
   // Requests timed after each first request of a wake, for the warm figure.
   wakeWarmCalls: quick ? 3 : 20,
   // Keys outlive the run, so a pool's size stays what it says; the alarm is measured on its own.
@@ -72,6 +87,8 @@ const SAMPLE = 10_000; // ids kept per pool to draw random targets from
 // Fresh tokens for this run, configured as the Worker's secrets; HTTP requests present them.
 const token = () => randomBytes(32).toString("base64url");
 const TOKENS = { ADMIN_TOKEN: token(), CLIENT_TOKEN: token() };
+// The run's encryption key, as `openssl rand -base64 32` makes one: a Worker var, like a secret.
+const ENCRYPTION = settings.encrypted ? { KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64") } : {};
 const AUTH = {
   admin: { authorization: `Bearer ${TOKENS.ADMIN_TOKEN}` },
   client: { authorization: `Bearer ${TOKENS.CLIENT_TOKEN}` },
@@ -104,7 +121,8 @@ async function main() {
   ]);
   const bundles = { main, driver };
   const toml = readWranglerToml(ROOT);
-  const vars = { ...toml.vars, KEY_TTL_SECONDS: settings.keyTtlSeconds };
+  const plainVars = { ...toml.vars, KEY_TTL_SECONDS: settings.keyTtlSeconds };
+  const vars = { ...plainVars, ...ENCRYPTION };
   // What the production Worker needs besides [vars]: its token secrets and a rate limiter binding.
   const httpWorker = { vars: { ...vars, ...TOKENS }, rateLimiter: "RATE_LIMITER" };
 
@@ -139,6 +157,17 @@ async function main() {
         ],
       },
       {
+        // The driver's bundle again, without an encryption key: its probe pools store values as they are.
+        name: "plain",
+        module: bundles.driver,
+        port: PORTS.plain,
+        vars: plainVars,
+        durableObjects: [
+          { binding: "PROBE", className: "Probe" },
+          { binding: "POOL_DIRECTORY", className: "PoolDirectory", service: "main" },
+        ],
+      },
+      {
         // The ceilings live in a Worker of their own, so the driver reaches them across services
         // exactly as it reaches the production Worker's pools.
         name: "ceiling",
@@ -155,6 +184,7 @@ async function main() {
   const urls = {
     main: `http://127.0.0.1:${PORTS.main}`,
     driver: `http://127.0.0.1:${PORTS.driver}`,
+    plain: `http://127.0.0.1:${PORTS.plain}`,
   };
   const start = async () => {
     server = new Workerd(config);
@@ -207,6 +237,7 @@ async function main() {
 
   const bulk = await measureBulk(urls);
   log(`bulk creation: ${Math.round(bulk.http.keysPerSecond)} keys/s over HTTP`);
+  if (bulk.importHttp !== undefined) log(`bulk import: ${Math.round(bulk.importHttp.keysPerSecond)} keys/s over HTTP`);
   const alarm = await measureAlarm(urls.driver);
   log(`alarm: ${alarm.runs} runs, longest ${alarm.maxCpuMs.toFixed(1)} ms CPU`);
   const costs = await measureCosts({
@@ -218,6 +249,16 @@ async function main() {
     rounds: settings.rounds,
   });
   log("costs: measured");
+  const encryption = settings.encrypted
+    ? await measureEncryption({
+        server,
+        urls,
+        keys: settings.costPoolKeys,
+        times: settings.encryptionCalls,
+        rounds: settings.rounds,
+      })
+    : null;
+  if (encryption !== null) log("encryption: measured");
   await server.stop();
   server = undefined;
 
@@ -231,6 +272,7 @@ async function main() {
     bulk,
     alarm,
     costs,
+    encryption,
     wake,
     coldStart,
   };
@@ -300,10 +342,17 @@ async function fillPool(url, pool, size) {
   return { ids, seconds: (performance.now() - start) / 1000 };
 }
 
-/** `{"count": 1000}` per request, on pools of their own, over HTTP and over RPC. */
+/**
+ * `{"count": 1000}` per request, on pools of their own, over HTTP and over RPC; with an encryption
+ * key, imports of 1000 new values per request the same two ways.
+ */
 async function measureBulk(urls) {
-  // A 1000-key create takes tens of milliseconds in the object: two in flight keep it busy.
-  const run = (url, requests) => load(server, { url, requests, connections: 2, seconds: settings.bulkSeconds });
+  // A 1000-key create takes tens of milliseconds in the object: two in flight keep it busy. The first
+  // request, sent alone, makes the pool (directory entry, schema), which is not what is measured.
+  const run = async (url, requests) => {
+    for (const request of requests) await send(url, request);
+    return load(server, { url, requests, connections: 2, seconds: settings.bulkSeconds });
+  };
   const http = await run(urls.main, [
     {
       method: "POST",
@@ -317,7 +366,30 @@ async function measureBulk(urls) {
   const randomIds = await run(urls.driver, [{ method: "POST", path: "/id-order/bulk-random/random?count=1000" }]);
   const timeIds = await run(urls.driver, [{ method: "POST", path: "/id-order/bulk-time/time?count=1000" }]);
   const perKey = (figures) => ({ ...figures, keysPerSecond: figures.rps * 1000 });
-  return { http: perKey(http), rpc: perKey(rpc), randomIds: perKey(randomIds), timeIds: perKey(timeIds) };
+  const figures = { http: perKey(http), rpc: perKey(rpc), randomIds: perKey(randomIds), timeIds: perKey(timeIds) };
+  if (!settings.encrypted) return figures;
+  // Every request imports values never seen before (a repeat is refused), made as it is sent.
+  const newValues = (request) => ({ ...request, body: JSON.stringify({ keys: importEntries(1000) }) });
+  const importHttp = await run(urls.main, [
+    {
+      method: "POST",
+      path: "/pools/bulk-import-http/keys",
+      headers: { ...AUTH.admin, "content-type": "application/json" },
+      setupRequest: newValues,
+    },
+  ]);
+  const importRpc = await run(urls.driver, [
+    { method: "POST", path: "/import/bulk-import-rpc", headers: jsonHeaders, setupRequest: newValues },
+  ]);
+  return { ...figures, importHttp: perKey(importHttp), importRpc: perKey(importRpc) };
+}
+
+/** Sends one request of a load scenario (as autocannon would: its `setupRequest` applied) and checks it succeeded. */
+async function send(url, request) {
+  const { method, path, headers, body } = request.setupRequest?.({ ...request }, {}) ?? request;
+  const response = await fetch(`${url}${path}`, { method, headers, body });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  await response.arrayBuffer();
 }
 
 /**
@@ -329,8 +401,8 @@ async function measureAlarm(driver) {
   const pool = "alarm";
   const calls = Math.ceil(settings.alarmKeys / 1000);
   for (let i = 0; i < calls; i++) {
-    const response = await fetch(`${driver}/probe-create/${pool}?count=1000`, { method: "POST" });
-    if (response.status !== 200) throw new Error(`probe create: ${response.status} ${await response.text()}`);
+    const response = await fetch(`${driver}/probe-add/${pool}?count=1000`, { method: "POST" });
+    if (response.status !== 200) throw new Error(`probe add: ${response.status} ${await response.text()}`);
   }
   const created = Date.now();
   const storage = await (await fetch(`${driver}/probe-storage/${pool}`)).json();

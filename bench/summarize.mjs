@@ -5,7 +5,15 @@
  * Rows and statements per operation are the same in every run: they are shown once, and flagged if not.
  */
 import { readFileSync } from "node:fs";
-import { COST_OPERATIONS, objectPrice, perOperation } from "./lib/costs.mjs";
+import {
+  COST_OPERATIONS,
+  cpuDifference,
+  ENCRYPTION_OPERATIONS,
+  ENCRYPTION_SUBJECTS,
+  objectPrice,
+  perOperation,
+  subjectsOf,
+} from "./lib/costs.mjs";
 import { median } from "./lib/load.mjs";
 import { count, cpuRatio, dollars, fixed, int, med, ratio, sizeName, table } from "./lib/report.mjs";
 import { OPERATIONS } from "./lib/scenarios.mjs";
@@ -106,6 +114,49 @@ if (costRuns.length > 0) {
   );
 }
 
+// Runs from before encryption at rest, and `--unencrypted` runs, have no comparison.
+const encryptionRuns = runs.filter((run) => run.encryption != null);
+if (encryptionRuns.length > 0) {
+  out.push(`\n### Encryption at rest (${encryptionRuns.length} runs)\n`);
+  out.push(
+    "Rows written per operation (per key for a create or an import; the same in every run, else marked `differs`), " +
+      "then CPU µs per operation and the round-by-round difference from the plain pool: median over the runs " +
+      "(each run's own figure).\n",
+  );
+  const ids = ENCRYPTION_SUBJECTS.map((subject) => subject.id);
+  const us = (v) => fixed(v, 1);
+  out.push(
+    table(
+      [
+        "operation",
+        `rows written (${ids.join(" / ")})`,
+        ...ids.map((id) => `CPU µs, ${id}`),
+        "sealed − plain",
+        "imported − plain",
+      ],
+      ENCRYPTION_OPERATIONS.map((op) => {
+        const has = (id) => subjectsOf(op).includes(id);
+        const rows = ids
+          .map((id) => {
+            if (!has(id)) return "–";
+            const values = new Set(
+              encryptionRuns.map((run) => perOperation(run.encryption.subjects[id], op).rowsWritten),
+            );
+            return values.size === 1 ? count([...values][0]) : `differs: ${[...values].map(count).join(", ")}`;
+          })
+          .join(" / ");
+        const cpu = (id) =>
+          has(id) ? across((run) => perOperation(run.encryption.subjects[id], op).cpuUs, us, encryptionRuns) : "–";
+        const difference = (id) =>
+          has(id) && has("plain")
+            ? across((run) => cpuDifference(run.encryption, op, id, "plain"), us, encryptionRuns)
+            : "–";
+        return [op.label, rows, ...ids.map(cpu), difference("sealed"), difference("imported")];
+      }),
+    ),
+  );
+}
+
 const wakeRuns = runs.filter((run) => run.wake !== undefined);
 if (wakeRuns.length > 0) {
   out.push(`\n### Waking a pool (${wakeRuns.length} runs)\n`);
@@ -158,6 +209,7 @@ out.push(
       "run",
       "load before",
       "bulk keys/s (HTTP)",
+      "import keys/s (HTTP / RPC)",
       "bound: random / time-ordered ids, keys/s",
       "alarm run, ms CPU: median / p99 / longest",
       "bytes per key",
@@ -166,6 +218,9 @@ out.push(
       String(index + 1),
       run.machine.loadBefore,
       int(run.bulk.http.keysPerSecond),
+      run.bulk.importHttp === undefined
+        ? "–"
+        : `${int(run.bulk.importHttp.keysPerSecond)} / ${int(run.bulk.importRpc.keysPerSecond)}`,
       `${int(run.bulk.randomIds.keysPerSecond)} / ${int(run.bulk.timeIds.keysPerSecond)}`,
       [run.alarm.medianCpuMs, run.alarm.p99CpuMs, run.alarm.maxCpuMs].map((ms) => fixed(ms, 1)).join(" / "),
       fixed(run.alarm.bytesPerKey, 0),

@@ -3,6 +3,7 @@
  * and cached, for the Worker and the objects alike. A bad value fails with a ConfigError that names
  * the variable (and, for a token, its position, never the token).
  */
+import { KEY_BYTES, type KeyMaterial, localDevKey, type ValueKeys, valueKeysOf } from "./crypto/value-keys";
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, ttlMs } from "./pool/limits";
 import type { PoolTimings } from "./pool/rules";
 
@@ -32,6 +33,12 @@ export interface Config {
    * a loopback host are then served as admin. A deployed Worker never has a loopback host name.
    */
   readonly localDevOpen: boolean;
+  /**
+   * KEY_ENCRYPTION_KEY, worked out once: the key values are sealed under (the first) and every key they
+   * may be opened with. Under the local development scripts the published development key is added
+   * last, and seals when no key is configured (crypto/value-keys.ts).
+   */
+  readonly valueKeys: Promise<ValueKeys>;
 }
 
 /** The vars and secrets KeyPool reads; every other member of `env` is a binding. */
@@ -44,6 +51,7 @@ export interface ConfigVars {
   readonly ADMIN_TOKEN?: string | undefined;
   readonly CLIENT_TOKEN?: string | undefined;
   readonly LOCAL_DEV_NO_AUTH?: string | undefined;
+  readonly KEY_ENCRYPTION_KEY?: string | undefined;
 }
 
 /**
@@ -90,6 +98,8 @@ export function parseConfig(vars: ConfigVars): Config {
     throw new ConfigError("a token may not be in both ADMIN_TOKEN and CLIENT_TOKEN");
   }
   const tokenCount = admin.length + client.length;
+  const localDev = vars.LOCAL_DEV_NO_AUTH?.trim() === "true";
+  const encryptionKeys = encryptionKeyList(vars.KEY_ENCRYPTION_KEY);
   return {
     timings: {
       keyTtlMs: milliseconds(vars, "KEY_TTL_SECONDS"),
@@ -103,7 +113,11 @@ export function parseConfig(vars: ConfigVars): Config {
       ...admin.map(async (token) => ({ digest: await sha256(token), role: "admin" as const })),
       ...client.map(async (token) => ({ digest: await sha256(token), role: "client" as const })),
     ]),
-    localDevOpen: tokenCount === 0 && vars.LOCAL_DEV_NO_AUTH?.trim() === "true",
+    localDevOpen: tokenCount === 0 && localDev,
+    valueKeys: (async () => {
+      const materials = encryptionKeys.map((bytes): KeyMaterial => ({ bytes, local: false }));
+      return valueKeysOf(localDev ? [...materials, await localDevKey()] : materials);
+    })(),
   };
 }
 
@@ -140,6 +154,34 @@ function tokenList(vars: ConfigVars, name: "ADMIN_TOKEN" | "CLIENT_TOKEN"): stri
     }
   });
   return tokens;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * KEY_ENCRYPTION_KEY: a comma-separated list of 32-byte keys in base64 (`openssl rand -base64 32`),
+ * the first sealing. A bad entry is named by its position, never shown; the same key twice is refused.
+ */
+function encryptionKeyList(raw: string | undefined): Uint8Array[] {
+  const texts = (raw ?? "")
+    .split(",")
+    .map((text) => text.trim())
+    .filter((text) => text !== "");
+  const keys = texts.map((text, index) => {
+    const which = `KEY_ENCRYPTION_KEY key ${index + 1} of ${texts.length}`;
+    const bytes = BASE64.test(text) ? Uint8Array.from(atob(text), (char) => char.charCodeAt(0)) : null;
+    if (bytes?.byteLength !== KEY_BYTES) {
+      throw new ConfigError(`${which} must be ${KEY_BYTES} bytes in base64, as \`openssl rand -base64 32\` makes`);
+    }
+    return bytes;
+  });
+  keys.forEach((key, index) => {
+    const first = keys.findIndex((other) => other.every((byte, i) => byte === key[i]));
+    if (first !== index) {
+      throw new ConfigError(`KEY_ENCRYPTION_KEY key ${index + 1} of ${keys.length} is the same as key ${first + 1}`);
+    }
+  });
+  return keys;
 }
 
 function ratePeriod(raw: string | undefined): number {

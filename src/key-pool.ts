@@ -1,35 +1,42 @@
 import { DurableObject } from "cloudflare:workers";
 import { clock } from "./clock";
 import { configOf } from "./config";
-import { Pool, type PoolStores } from "./key-pool/pool";
+import { type Handout, Pool, type PoolStores } from "./key-pool/pool";
+import { type ImportEntry, PoolValues } from "./key-pool/values";
 import { log, logError } from "./log";
 import type { Outcome } from "./outcome";
 import { ok, refuse } from "./outcome";
 import type { IdempotencyToken } from "./pool/idempotency";
-import { DEFAULT_LIST_LIMIT, MAX_BULK_CREATE, MAX_LIST_LIMIT } from "./pool/limits";
+import { DEFAULT_LIST_LIMIT, MAX_BULK_CREATE, MAX_LABEL_LENGTH, MAX_LIST_LIMIT, MAX_VALUE_BYTES } from "./pool/limits";
 import type { ListPosition, ListState, Page } from "./pool/listing";
 import type { Claim, PoolTimings } from "./pool/rules";
 import * as rules from "./pool/rules";
 import type { PoolSettings, SettingsPatch } from "./pool/settings";
-import type { BlockChange, Grant, KeyInfo, KeyValue, PoolStats } from "./pool/views";
+import type { BlockChange, KeyInfo, KeyValue, OpenedGrant, PoolStats } from "./pool/views";
 import { DIRECTORY_NAME, type PoolDirectory } from "./pool-directory";
 import { AlarmSchedule } from "./storage/alarm";
 import { IdempotencyStore } from "./storage/idempotency-store";
 import { KeyListing } from "./storage/key-listing";
 import { KeyStore } from "./storage/key-store";
 import { migrate, storedVersion } from "./storage/migrations";
+import { PoolMetaStore } from "./storage/pool-meta";
 import { PoolSettingsStore } from "./storage/pool-settings";
 import { CountedSql } from "./storage/sql";
 
 /** Due deadlines one alarm run handles before it re-arms itself to go on. */
 export const ALARM_BATCH = 250;
 
-export interface CreateOptions {
+export interface OnceOptions {
   /** Do it at most once for this key: a repeat answers the first outcome. */
   readonly idempotency?: IdempotencyToken | undefined;
 }
 
-export interface AssignOptions extends CreateOptions {
+export interface CreateOptions extends OnceOptions {
+  /** A label for every key created. */
+  readonly label?: string | undefined;
+}
+
+export interface AssignOptions extends OnceOptions {
   /** Block for this many whole seconds (MIN_HOLD_SECONDS..MAX_HOLD_SECONDS) instead of the pool's block time. */
   readonly holdSeconds?: number | undefined;
   /**
@@ -43,6 +50,16 @@ export interface AssignOptions extends CreateOptions {
 /** What an object is made of, for a test running inside it: see `KeyPool.internals`. */
 export interface PoolInternals extends PoolStores {
   readonly db: CountedSql;
+  readonly meta: PoolMetaStore;
+}
+
+/**
+ * A pass that seals every stored value under the sealing key (after a key is configured or rotated),
+ * in key-id order, a batch per alarm run: where it is, and how many values it could not open.
+ */
+interface ResealPass {
+  after: string | null;
+  unopened: number;
 }
 
 /**
@@ -67,6 +84,11 @@ export class KeyPool extends DurableObject<Env> {
   #unusable: Error | null = null;
   /** The making of the pool under way, so that concurrent first calls make it once. */
   #making: Promise<void> | null = null;
+  /** This pool's values and encryption keys; set before anything is served. */
+  #values!: PoolValues;
+  readonly #meta: PoolMetaStore;
+  /** The sealing pass under way, if values wait to be sealed under the sealing key. */
+  #reseal: ResealPass | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,8 +96,11 @@ export class KeyPool extends DurableObject<Env> {
     this.#db = new CountedSql(ctx.storage.sql);
     const keys = new KeyStore(this.#db);
     const idempotency = new IdempotencyStore(this.#db);
-    const alarm = new AlarmSchedule(ctx.storage, () => earliest(keys.earliestDeadline(), idempotency.earliestExpiry()));
+    const alarm = new AlarmSchedule(ctx.storage, () =>
+      [keys.earliestDeadline(), idempotency.earliestExpiry(), this.#pendingWorkAt()].reduce(earliest, null),
+    );
     const settings = new PoolSettingsStore(this.#db);
+    this.#meta = new PoolMetaStore(this.#db);
     this.#stores = { keys, listing: new KeyListing(this.#db), settings, idempotency, alarm };
     this.#maxHoldMs = config.maxHoldMs;
     this.#defaults = config.timings;
@@ -85,6 +110,7 @@ export class KeyPool extends DurableObject<Env> {
     // Before any request: bring an existing pool's database to this code's layout, in one transaction.
     // A pool that does not exist yet is left empty: nothing is written until an admin makes it.
     ctx.blockConcurrencyWhile(async () => {
+      this.#values = new PoolValues(this.#name, await config.valueKeys);
       if (storedVersion(this.#db) === 0) return;
       try {
         ctx.storage.transactionSync(() => migrate(this.#db));
@@ -93,8 +119,13 @@ export class KeyPool extends DurableObject<Env> {
         logError({ event: "storage_refused", pool: this.#name, error: this.#unusable.message });
         return;
       }
-      this.#pool = new Pool(this.#stores, this.#defaults, this.#name);
+      this.#pool = this.#newPool();
       alarm.started(await ctx.storage.getAlarm());
+      const sealing = this.#values.vault.sealing;
+      if (sealing !== null && this.#meta.sealedWith() !== sealing) {
+        this.#reseal = { after: null, unopened: 0 };
+        alarm.armAtMost(clock.now());
+      }
     });
   }
 
@@ -103,7 +134,7 @@ export class KeyPool extends DurableObject<Env> {
    * Static, so no stub can call it: the RPC surface stays exactly the public methods below.
    */
   static internals(pool: KeyPool): PoolInternals {
-    return { db: pool.#db, ...pool.#stores };
+    return { db: pool.#db, meta: pool.#meta, ...pool.#stores };
   }
 
   /**
@@ -114,29 +145,79 @@ export class KeyPool extends DurableObject<Env> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_BULK_CREATE) {
       throw new RangeError(`count must be an integer from 1 to ${MAX_BULK_CREATE}`);
     }
+    checkLabel(options.label);
     await this.#make();
-    return this.#transaction((pool, now) => pool.once(options.idempotency, now, () => ok(pool.create(now, count))));
+    const keys = await this.#values.generated(count, options.label ?? null);
+    return this.#transaction((pool, now) =>
+      pool.once(options.idempotency, now, () => {
+        if (keys.some((key) => key.secret.sealedBy === null)) this.#meta.setSealedWith(null);
+        return ok(pool.create(now, keys));
+      }),
+    );
+  }
+
+  /**
+   * Imports keys whose values the admin brings, in one transaction, and returns their ids in the
+   * order given; refused when a value is in the pool already or twice in `entries`, and when no
+   * encryption key is configured (nothing is made then). Makes the pool if it does not exist yet.
+   */
+  async importKeys(entries: readonly ImportEntry[], options: OnceOptions = {}): Promise<Outcome<string[]>> {
+    if (entries.length < 1 || entries.length > MAX_BULK_CREATE) {
+      throw new RangeError(`from 1 to ${MAX_BULK_CREATE} keys may be imported at once`);
+    }
+    for (const { key, label } of entries) {
+      // The API checked the value's bytes; a string this long cannot have fewer.
+      if (key.length < 1 || key.length > MAX_VALUE_BYTES)
+        throw new RangeError(`a value is 1 to ${MAX_VALUE_BYTES} bytes`);
+      checkLabel(label);
+    }
+    if (!this.#values.canImport) return refuse("no_encryption_key");
+    await this.#make();
+    const prepared = await this.#values.imported(entries);
+    return this.#transaction((pool, now) => pool.once(options.idempotency, now, () => pool.importKeys(now, prepared)));
   }
 
   /**
    * Blocks a key chosen uniformly at random among the free ones and hands it out, for the pool's
    * block time or the hold asked for; with an idempotency key, at most once.
    */
-  assign(options: AssignOptions = {}): Outcome<Grant> {
+  async assign(options: AssignOptions = {}): Promise<Outcome<OpenedGrant>> {
     const timings = this.#existing()?.timings;
     if (timings === undefined) return refuse("no_such_pool");
     const holdMs = rules.holdFor(options.holdSeconds, timings, this.#maxHoldMs);
     if (holdMs === null) throw new RangeError("holdSeconds must be a whole number from 1 to MAX_HOLD_SECONDS");
     const { digest = null, sealed } = options.holder ?? {};
-    return this.#transaction((pool, now) => {
-      const outcome = pool.once(options.idempotency, now, () => pool.assign(now, holdMs, digest, sealed));
-      return options.idempotency === undefined ? outcome : pool.replayed(now, outcome);
+    const handout = this.#transaction((pool, now): Outcome<Handout> => {
+      if (options.idempotency === undefined) return pool.assign(now, holdMs, digest, sealed);
+      const recorded = pool.once(options.idempotency, now, () => {
+        const outcome = pool.assign(now, holdMs, digest, sealed);
+        return outcome.ok ? ok(outcome.value.grant) : outcome;
+      });
+      return pool.replayed(now, recorded);
     });
+    if (!handout.ok) return handout;
+    const key = await this.#values.open(handout.value.value);
+    if (!key.ok) return key;
+    // The value right after the id, as the contract always answered it.
+    const { keyId, ...rest } = handout.value.grant;
+    return ok({ keyId, key: key.value, ...rest });
   }
 
-  /** The key's value, to its holder, or to anyone while it is free if the pool allows. Changes nothing. */
-  reveal(keyId: string, claim: Claim = { admin: false }): Outcome<KeyValue> {
-    return this.#read((pool, now) => pool.reveal(now, keyId, claim));
+  /**
+   * The key's value: to its holder, or, for a generated key, to anyone while it is free if the pool
+   * allows. Changes nothing.
+   */
+  async reveal(keyId: string, claim: Claim = { admin: false }): Promise<Outcome<KeyValue>> {
+    const secret = this.#read((pool, now) => pool.reveal(now, keyId, claim));
+    if (!secret.ok) return secret;
+    const key = await this.#values.open(secret.value);
+    return key.ok ? ok({ keyId: secret.value.keyId, key: key.value }) : key;
+  }
+
+  /** Sets a key's label (null: none). */
+  relabel(keyId: string, label: string | null): Outcome<KeyInfo> {
+    checkLabel(label ?? undefined);
+    return this.#transaction((pool, now) => pool.relabel(now, keyId, label));
   }
 
   /** The key's state and deadlines, never its value. Changes nothing. */
@@ -178,23 +259,58 @@ export class KeyPool extends DurableObject<Env> {
   /** Changes this pool's settings (timings for deadlines set from now on). Makes the pool if it does not exist yet. */
   async updateSettings(patch: SettingsPatch): Promise<PoolSettings> {
     await this.#make();
-    const settings = this.#transaction((pool) => ok(pool.updateSettings(patch)));
+    const settings = this.#transaction((pool, now) => ok(pool.updateSettings(now, patch)));
     if (!settings.ok) throw new Error("the pool was just made");
     return settings.value;
   }
 
-  /** Fires every due deadline in bounded batches, then re-arms for the next one. Idempotent. */
+  /**
+   * Fires every due deadline in bounded batches, writes the expiries a `keysExpire` switch changed,
+   * and seals values anew after the sealing key changed, a batch of each per run; then re-arms for
+   * the next one. Idempotent.
+   */
   override async alarm(): Promise<void> {
     const { alarm, idempotency } = this.#stores;
     alarm.fired();
     const more = this.#transaction((pool, now) => {
       const left = pool.applyDue(now, ALARM_BATCH);
       const answersLeft = idempotency.deleteDue(now, ALARM_BATCH) === ALARM_BATCH;
-      return ok(left.expiriesLeft || left.releasesLeft || answersLeft);
+      const expiriesLeft = pool.expiriesToWrite() && pool.writeExpiries(ALARM_BATCH);
+      return ok(left.expiriesLeft || left.releasesLeft || answersLeft || expiriesLeft);
     });
+    const resealing = more.ok && (await this.#resealBatch());
     // Yield between batches so requests are answered while a mass expiry drains.
-    if (more.ok && more.value) alarm.arm(clock.now());
+    if (more.ok && (more.value || resealing)) alarm.arm(clock.now());
     else if (more.ok) await alarm.rearm();
+  }
+
+  /**
+   * Seals the next batch of values under the sealing key (those under another key it has, and those
+   * stored as they are), each only if its row still holds the value read. Says whether more are left;
+   * at the end of a pass that sealed every value, records that none waits any more.
+   */
+  async #resealBatch(): Promise<boolean> {
+    const pass = this.#reseal;
+    if (pass === null) return false;
+    const rows = this.#stores.keys.valuesAfter(pass.after, ALARM_BATCH);
+    const { values, unopened } = await this.#values.resealed(rows);
+    pass.unopened += unopened;
+    pass.after = rows.at(-1)?.keyId ?? pass.after;
+    const done = rows.length < ALARM_BATCH;
+    this.#transaction(() => {
+      const stored = this.#stores.keys.resealed(values);
+      if (stored > 0)
+        log({ event: "values_sealed", pool: this.#name, count: stored, sealedBy: this.#values.vault.sealing });
+      if (done && pass.unopened === 0) this.#meta.setSealedWith(this.#values.vault.sealing);
+      return ok(null);
+    });
+    if (done) this.#reseal = null;
+    return !done;
+  }
+
+  /** Now, when the alarm has work besides deadlines (expiries to write after a switch, values to seal), else null. */
+  #pendingWorkAt(): number | null {
+    return this.#reseal !== null || this.#pool?.expiriesToWrite() ? clock.now() : null;
   }
 
   /** Runs `work` on the pool in one transaction at one moment; refused when the pool does not exist. */
@@ -231,6 +347,7 @@ export class KeyPool extends DurableObject<Env> {
   async retire(): Promise<Outcome<{ pool: string }>> {
     if (this.#existing() === null) return refuse("no_such_pool");
     this.#pool = null;
+    this.#reseal = null;
     this.#stores.keys.forget();
     this.#stores.alarm.fired();
     await this.ctx.storage.deleteAlarm();
@@ -250,8 +367,12 @@ export class KeyPool extends DurableObject<Env> {
     this.#making ??= this.#directory()
       .register(this.#name)
       .then(() => {
-        this.ctx.storage.transactionSync(() => migrate(this.#db));
-        this.#pool ??= new Pool(this.#stores, this.#defaults, this.#name);
+        this.ctx.storage.transactionSync(() => {
+          migrate(this.#db);
+          // A new pool holds no value yet: all it holds is sealed under the sealing key, if any.
+          this.#meta.setSealedWith(this.#values.vault.sealing);
+        });
+        this.#pool ??= this.#newPool();
       })
       .finally(() => {
         this.#making = null;
@@ -259,8 +380,19 @@ export class KeyPool extends DurableObject<Env> {
     await this.#making;
   }
 
+  #newPool(): Pool {
+    return new Pool(this.#stores, this.#defaults, this.#name, this.#values.vault);
+  }
+
   #directory(): DurableObjectStub<PoolDirectory> {
     return this.env.POOL_DIRECTORY.getByName(DIRECTORY_NAME);
+  }
+}
+
+/** A label's bounds, checked here too: the object is never given one the API would refuse. */
+function checkLabel(label: string | undefined): void {
+  if (label !== undefined && (label.length < 1 || label.length > MAX_LABEL_LENGTH)) {
+    throw new RangeError(`a label is 1 to ${MAX_LABEL_LENGTH} characters`);
   }
 }
 

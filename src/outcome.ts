@@ -19,14 +19,47 @@ export type Refusal =
   /** Every key is blocked or the pool is empty. */
   | "none_free"
   /** The `Idempotency-Key` was already used for a different request. */
-  | "idempotency_mismatch";
+  | "idempotency_mismatch"
+  /** An imported key's value, asked for by a caller that does not hold the key (admins included). */
+  | "imported_value"
+  /** Values imported that the pool already holds, or that the request holds twice (`details` say which). */
+  | "duplicate_values"
+  /** Importing needs an encryption key (KEY_ENCRYPTION_KEY), and none is configured. */
+  | "no_encryption_key"
+  /** The value is sealed under an encryption key no longer configured (`about`: its fingerprint). */
+  | "value_key_missing"
+  /** The stored value does not open: it was not sealed for this key in this pool. */
+  | "value_unreadable";
 
-export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly refusal: Refusal };
+/** Which input a refusal is about, for the answer's `details` (`body.keys.3.key`), and the key it names. */
+export interface RefusalDetail {
+  readonly path: string;
+  readonly message: string;
+  readonly keyId?: string;
+}
+
+export type Refused = {
+  readonly ok: false;
+  readonly refusal: Refusal;
+  readonly details?: readonly RefusalDetail[];
+  /** A safe word the answer's message names (an encryption key's fingerprint). */
+  readonly about?: string;
+};
+
+export type Outcome<T> = { readonly ok: true; readonly value: T } | Refused;
 
 export function ok<T>(value: T): Outcome<T> {
   return { ok: true, value };
 }
 
-export function refuse<T = never>(refusal: Refusal): Outcome<T> {
-  return { ok: false, refusal };
+export function refuse<T = never>(
+  refusal: Refusal,
+  extra: { details?: readonly RefusalDetail[]; about?: string } = {},
+): Outcome<T> {
+  return { ok: false, refusal, ...extra };
+}
+
+/** A refusal that may be over by the next call, which an idempotent call therefore does not record. */
+export function isTransient(outcome: Outcome<unknown>): boolean {
+  return !outcome.ok && (outcome.refusal === "value_key_missing" || outcome.refusal === "value_unreadable");
 }

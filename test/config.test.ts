@@ -107,3 +107,63 @@ describe("configOf", () => {
     expect(configOf({ KEY_TTL_SECONDS: "2" })).not.toBe(first);
   });
 });
+
+describe("encryption keys (KEY_ENCRYPTION_KEY)", () => {
+  const key = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+  const fingerprintOfText = async (text: string) =>
+    Array.from(
+      new Uint8Array(
+        await crypto.subtle.digest(
+          "SHA-256",
+          Uint8Array.from(atob(text), (char) => char.charCodeAt(0)),
+        ),
+      ).subarray(0, 4),
+      (byte) => byte.toString(16).padStart(2, "0"),
+    ).join("");
+
+  it("seal under the first and open under every one, each known by its fingerprint", async () => {
+    const [first, second] = [key(), key()];
+    const keys = await parseConfig({ KEY_ENCRYPTION_KEY: ` ${first}, ${second} ,` }).valueKeys;
+    expect(keys.sealing?.fingerprint).toBe(await fingerprintOfText(first));
+    expect([...keys.byFingerprint.keys()]).toEqual([await fingerprintOfText(first), await fingerprintOfText(second)]);
+    expect(keys.sealing?.local).toBe(false);
+  });
+
+  it("are none unless configured, outside the local development scripts", async () => {
+    const keys = await parseConfig({ ADMIN_TOKEN: A }).valueKeys;
+    expect(keys.sealing).toBeNull();
+    expect(keys.byFingerprint.size).toBe(0);
+  });
+
+  it("under the local development scripts: the published development key seals when none is set, and opens always", async () => {
+    const alone = await parseConfig({ LOCAL_DEV_NO_AUTH: "true" }).valueKeys;
+    expect(alone.sealing?.local).toBe(true);
+    const real = key();
+    const withReal = await parseConfig({ LOCAL_DEV_NO_AUTH: "true", KEY_ENCRYPTION_KEY: real }).valueKeys;
+    expect(withReal.sealing).toMatchObject({ local: false, fingerprint: await fingerprintOfText(real) });
+    expect(withReal.byFingerprint.has(alone.sealing?.fingerprint as string)).toBe(true);
+    // The same development key with tokens configured too: it is the scripts' variable that enables it.
+    const withTokens = await parseConfig({ LOCAL_DEV_NO_AUTH: "true", ADMIN_TOKEN: A }).valueKeys;
+    expect(withTokens.sealing?.fingerprint).toBe(alone.sealing?.fingerprint);
+  });
+
+  it.each([
+    ["not base64", "not*base64!"],
+    ["16 bytes", btoa("0123456789abcdef")],
+    ["33 bytes", btoa("0123456789abcdef0123456789abcdefX")],
+  ])("refuse %s, naming the position and never the value", (_what, bad) => {
+    const good = key();
+    const error = thrownBy(() => parseConfig({ KEY_ENCRYPTION_KEY: `${good},${bad}` }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/^KEY_ENCRYPTION_KEY key 2 of 2 must be 32 bytes in base64/);
+    expect(error.message).not.toContain(bad);
+    expect(error.message).not.toContain(good);
+  });
+
+  it("refuse the same key twice", () => {
+    const same = key();
+    expect(() => parseConfig({ KEY_ENCRYPTION_KEY: `${same},${key()},${same}` })).toThrow(
+      "KEY_ENCRYPTION_KEY key 3 of 3 is the same as key 1",
+    );
+  });
+});

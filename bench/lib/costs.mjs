@@ -46,34 +46,157 @@ const LIST_PAGE = 100;
  * (the RPC and HTTP hop around the loop) every operation's is taken net of.
  */
 export async function measureCosts({ server, driver, pool, keys, times, rounds }) {
-  await call(`${driver}/probe-settings/${pool}?keyTtl=${HOUR}&blockTtl=${HOUR}`, "PUT");
-  for (let made = 0; made < keys; made += 1000) await call(`${driver}/probe-create/${pool}?count=1000`, "POST");
+  const subject = { url: driver, pool, source: "generated" };
+  await fill(subject, keys);
   const operations = Object.fromEntries(COST_OPERATIONS.map((op) => [op.id, []]));
   const baseline = [];
   for (let round = 0; round < rounds; round++) {
-    // A hiccup only ever adds time: the fastest of three empty loops is the RPC's own.
-    const empty = [];
-    for (let i = 0; i < 3; i++) empty.push(await measureOne(server, driver, pool, "none", times));
-    baseline.push(empty.reduce((a, b) => (b.wallMs < a.wallMs ? b : a)));
+    baseline.push(await emptyLoop(server, subject, times));
     for (const op of COST_OPERATIONS) {
-      operations[op.id].push(await measureOne(server, driver, pool, op.id, callsOf(op, times, keys)));
+      operations[op.id].push(await measureOne(server, subject, op.id, callsOf(op, times, keys)));
     }
   }
   return { pool, keys, times, baseline, operations };
 }
 
+/**
+ * The pools encryption at rest is measured on, each a probe pool of its own: `worker` is the Worker
+ * whose Probe hosts it (`plain`: the driver's bundle served without KEY_ENCRYPTION_KEY), `source`
+ * how its keys are made.
+ */
+export const ENCRYPTION_SUBJECTS = [
+  { id: "plain", label: "generated, stored as they are (no KEY_ENCRYPTION_KEY)", worker: "plain", source: "generated" },
+  { id: "sealed", label: "generated, sealed (AES-256-GCM)", worker: "driver", source: "generated" },
+  { id: "imported", label: "imported (50-100 characters), sealed", worker: "driver", source: "imported" },
+];
+
+/**
+ * What is compared across those pools; `subjects` limits an operation to some of them (an imported
+ * key is revealed only to its holder; only an import makes imported keys). Keep-alive opens no value
+ * (it rewrites the row, a sealed value in it): how far its CPU differs between pools is what the
+ * larger row and chance give the others too. `bulk`
+ * operations add thousands of keys per call: each pool has a second one for them, so that the pool
+ * the others are measured on stays the size it was filled to.
+ */
+export const ENCRYPTION_OPERATIONS = [
+  {
+    id: "create-1000",
+    label: "create(1000), per key",
+    requests: 1,
+    per: 1000,
+    subjects: ["plain", "sealed"],
+    bulk: true,
+  },
+  {
+    id: "import-1000",
+    label: "importKeys(1000 values), per key",
+    requests: 1,
+    per: 1000,
+    subjects: ["imported"],
+    bulk: true,
+  },
+  // The part of the two above done before the transaction, alone: nothing stored, no request.
+  {
+    id: "seal-1000",
+    label: "of which sealing 1000 new values, per key",
+    requests: 0,
+    per: 1000,
+    subjects: ["sealed"],
+  },
+  {
+    id: "seal-import-1000",
+    label: "of which sealing and fingerprinting 1000 values, per key",
+    requests: 0,
+    per: 1000,
+    subjects: ["imported"],
+  },
+  // All that differs between an assignment (or a reveal) of a sealed key and of a plain one, alone.
+  { id: "open-1000", label: "opening a stored value (in assign and reveal), per value", requests: 0, per: 1000 },
+  { id: "assign", label: "assign (answers the value opened)", requests: 1 },
+  { id: "unblock", label: "unblock (by the holder)", requests: 1 },
+  { id: "assign-unblock", label: "assign + unblock", requests: 2 },
+  { id: "reveal", label: "reveal", requests: 1, subjects: ["plain", "sealed"] },
+  { id: "delete", label: "delete (a free key)", requests: 1 },
+  { id: "keep-alive", label: "keep-alive (opens no value)", requests: 1 },
+];
+
+export const subjectsOf = (op) => op.subjects ?? ENCRYPTION_SUBJECTS.map((subject) => subject.id);
+
+/**
+ * The same operations on generated keys stored as they are, generated keys sealed and imported keys,
+ * `keys` keys in each pool. Each round takes every pool's empty loop, then each operation on each
+ * pool in turn, so the figures compared are taken seconds apart; which pool goes first moves round
+ * by round. A first round is thrown away: the plain Worker's code has not run before it (the driver's
+ * has, for the costs), and each is compiled as it warms. `urls`: the Worker of each subject.
+ */
+export async function measureEncryption({ server, urls, keys, times, rounds }) {
+  const subjects = ENCRYPTION_SUBJECTS.map((subject) => ({
+    ...subject,
+    url: urls[subject.worker],
+    pool: `encryption-${subject.id}`,
+  }));
+  for (const subject of subjects) {
+    await fill(subject, keys);
+    await fill({ ...subject, pool: `${subject.pool}-bulk` }, 0);
+  }
+  const figures = Object.fromEntries(
+    subjects.map((subject) => [
+      subject.id,
+      {
+        pool: subject.pool,
+        keys,
+        times,
+        baseline: [],
+        operations: Object.fromEntries(
+          ENCRYPTION_OPERATIONS.filter((op) => subjectsOf(op).includes(subject.id)).map((op) => [op.id, []]),
+        ),
+      },
+    ]),
+  );
+  for (let round = -1; round < rounds; round++) {
+    const first = Math.max(0, round) % subjects.length;
+    const order = [...subjects.slice(first), ...subjects.slice(0, first)];
+    for (const subject of order) {
+      const empty = await emptyLoop(server, subject, times);
+      if (round >= 0) figures[subject.id].baseline.push(empty);
+    }
+    for (const op of ENCRYPTION_OPERATIONS) {
+      for (const subject of order.filter((s) => subjectsOf(op).includes(s.id))) {
+        const pool = op.bulk ? `${subject.pool}-bulk` : subject.pool;
+        const measured = await measureOne(server, { ...subject, pool }, op.id, callsOf(op, times, keys));
+        if (round >= 0) figures[subject.id].operations[op.id].push(measured);
+      }
+    }
+  }
+  return { keys, times, subjects: figures };
+}
+
+/** A probe pool whose blocks and keys outlast the run, with `keys` keys of the subject's source. */
+async function fill({ url, pool, source }, keys) {
+  await call(`${url}/probe-settings/${pool}?keyTtl=${HOUR}&blockTtl=${HOUR}`, "PUT");
+  for (let made = 0; made < keys; made += 1000)
+    await call(`${url}/probe-add/${pool}?count=1000&source=${source}`, "POST");
+}
+
+/** A hiccup only ever adds time: the fastest of three empty loops is the RPC's own. */
+async function emptyLoop(server, subject, times) {
+  const empty = [];
+  for (let i = 0; i < 3; i++) empty.push(await measureOne(server, subject, "none", times));
+  return empty.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+}
+
 function callsOf(op, times, keys) {
-  if (op.id === "create-1000") return Math.max(2, Math.round(times / 50));
+  if (op.per === 1000) return Math.max(2, Math.round(times / 50));
   // Every page a full one: each measurement lists from the start, and the pool holds at least `keys`.
   if (op.id === "list") return Math.min(times, Math.floor(keys / LIST_PAGE) - 1);
   return times;
 }
 
-async function measureOne(server, driver, pool, id, calls) {
-  await call(`${driver}/probe-prepare/${pool}/${id}?times=${calls}`, "POST");
+async function measureOne(server, { url, pool, source }, id, calls) {
+  await call(`${url}/probe-prepare/${pool}/${id}?times=${calls}&source=${source}`, "POST");
   const cpuBefore = server.cpuNs();
   const wallBefore = performance.now();
-  const counted = await call(`${driver}/probe-measure/${pool}/${id}`, "POST");
+  const counted = await call(`${url}/probe-measure/${pool}/${id}`, "POST");
   const wallMs = performance.now() - wallBefore;
   return { calls, ...counted, wallMs, cpuMs: (server.cpuNs() - cpuBefore) / 1e6 };
 }
@@ -92,8 +215,7 @@ export function perOperation(costs, op) {
   const per = op.per ?? 1;
   const rounds = costs.operations[op.id] ?? [];
   const each = (field) => median(rounds.map((r) => r[field] / r.calls / per));
-  const net = (field) =>
-    median(rounds.map((r, i) => (Math.max(0, r[field] - (costs.baseline[i]?.[field] ?? 0)) * 1000) / r.calls / per));
+  const net = (field) => median(netPerRound(costs, op, field));
   const spread = (field) => new Set(rounds.map((r) => r[field] / r.calls)).size > 1;
   return {
     requests: op.requests / per,
@@ -104,6 +226,24 @@ export function perOperation(costs, op) {
     cpuUs: net("cpuMs"),
     varies: ["statements", "rowsRead", "rowsWritten"].some(spread),
   };
+}
+
+/** An operation's wall or CPU microseconds (`field`: `wallMs`, `cpuMs`), net of the empty loop, in each round. */
+export function netPerRound(costs, op, field) {
+  const per = op.per ?? 1;
+  return (costs.operations[op.id] ?? []).map(
+    (r, i) => (Math.max(0, r[field] - (costs.baseline[i]?.[field] ?? 0)) * 1000) / r.calls / per,
+  );
+}
+
+/**
+ * What `subject` costs more than `than` per operation in CPU µs: the median of the differences
+ * round by round (each pair taken seconds apart), so that the machine's drift between rounds cancels.
+ */
+export function cpuDifference(encryption, op, subject, than) {
+  const a = netPerRound(encryption.subjects[subject], op, "cpuMs");
+  const b = netPerRound(encryption.subjects[than], op, "cpuMs");
+  return median(a.map((value, i) => value - (b[i] ?? Number.NaN)));
 }
 
 /** Dollars per million operations of a Durable Object, by what Cloudflare bills. */

@@ -15,7 +15,11 @@ export async function load(server, { url, requests, connections, seconds, warmup
   const cpuNs = server.cpuNs() - cpuBefore;
   const done = result.requests.total;
   if (!warmup && (done === 0 || result.errors > 0)) {
-    throw new Error(`load on ${url} failed: ${done} answers, ${result.errors} errors`);
+    const paths = [...new Set(requests.map((request) => request.path ?? "(set per request)"))].join(", ");
+    throw new Error(
+      `load on ${url} (${paths}) failed: ${done} answers, ${result.errors} errors, ${result.timeouts} timeouts; ` +
+        `workerd said: ${server.stderr.slice(-1500) || "nothing"}`,
+    );
   }
   return {
     rps: done / result.duration,

@@ -2,7 +2,16 @@
  * Turns the raw figures of a bench run into markdown. Every throughput is also shown as a ratio to
  * its ceiling from the same round (medians over rounds), which is what holds still on a noisy machine.
  */
-import { COST_OPERATIONS, objectPrice, perOperation, workerPrice } from "./costs.mjs";
+import {
+  COST_OPERATIONS,
+  cpuDifference,
+  ENCRYPTION_OPERATIONS,
+  ENCRYPTION_SUBJECTS,
+  objectPrice,
+  perOperation,
+  subjectsOf,
+  workerPrice,
+} from "./costs.mjs";
 import { median } from "./load.mjs";
 import { DURABLE_OBJECT, PRICES_READ, WORKER } from "./prices.mjs";
 import { CEILINGS, OPERATIONS } from "./scenarios.mjs";
@@ -65,10 +74,13 @@ function non2xx(pools) {
 export function report(results) {
   const { settings, machine, pools, bulk, alarm, coldStart, bundles } = results;
   const out = [];
-  const command = settings.quick ? "npm run bench -- --quick" : "npm run bench";
+  const command = settings.command ?? (settings.quick ? "npm run bench -- --quick" : "npm run bench");
   out.push(
     `Command: \`${command}\` (${settings.rounds} round(s) of ${settings.seconds} s per scenario, ` +
-      `${settings.connections} connections; the run took ${Math.round(results.durationSeconds)} s).`,
+      `${settings.connections} connections; the run took ${Math.round(results.durationSeconds)} s). ` +
+      (settings.encrypted === false
+        ? "Encryption at rest: off (`--unencrypted`: no KEY_ENCRYPTION_KEY, values stored as they are)."
+        : "Encryption at rest: on (a KEY_ENCRYPTION_KEY made for the run; values sealed with AES-256-GCM)."),
   );
   out.push(
     `Machine: ${machine.cpu}, ${machine.cores} cores (shared); load average ${machine.loadBefore} before, ` +
@@ -218,6 +230,18 @@ export function report(results) {
           `${int(bulk.http.keysPerSecond)} (p50 / p99 ${fixed(bulk.http.p50, 0)} / ${fixed(bulk.http.p99, 0)} ms, ${int(bulk.http.cpuUs / 1000)} µs CPU per key)`,
         ],
         ["`create(1000)` over RPC, keys/s", int(bulk.rpc.keysPerSecond)],
+        ...(bulk.importHttp === undefined
+          ? []
+          : [
+              [
+                '`POST /keys {"keys": [1000 new values]}` (HTTP import), keys/s',
+                `${int(bulk.importHttp.keysPerSecond)} (p50 / p99 ${fixed(bulk.importHttp.p50, 0)} / ${fixed(bulk.importHttp.p99, 0)} ms, ${int(bulk.importHttp.cpuUs / 1000)} µs CPU per key)`,
+              ],
+              [
+                "`importKeys(1000 new values)` over RPC, keys/s",
+                `${int(bulk.importRpc.keysPerSecond)} (${int(bulk.importRpc.cpuUs / 1000)} µs CPU per key)`,
+              ],
+            ]),
         [
           "bound: KeyPool's store inserting 1000 keys per call, random ids (as KeyPool), keys/s",
           `${int(bulk.randomIds.keysPerSecond)} (${fixed(bulk.randomIds.cpuUs / 1000, 1)} µs CPU per key)`,
@@ -243,6 +267,7 @@ export function report(results) {
   );
 
   out.push(...costSection(results));
+  out.push(...encryptionSection(results));
   out.push(...wakeSection(results));
 
   const errors = non2xx(pools);
@@ -332,6 +357,72 @@ function costSection(results) {
         `a month at $${fixed(DURABLE_OBJECT.storedGbMonth)} per GB-month.`,
     );
   }
+  return out;
+}
+
+function encryptionSection(results) {
+  const { encryption, bulk } = results;
+  const out = ["\n### Encryption at rest\n"];
+  if (encryption == null) {
+    out.push("Not measured: the run had no KEY_ENCRYPTION_KEY (`--unencrypted`), so nothing was sealed or imported.");
+    return out;
+  }
+  const subjects = ENCRYPTION_SUBJECTS.filter((subject) => encryption.subjects[subject.id] !== undefined);
+  const sample = encryption.subjects.sealed.operations["create-1000"]?.[0]?.calls;
+  out.push(
+    `The same operations on three probe pools of ${int(encryption.keys)} keys each: ` +
+      `${subjects.map((subject) => `**${subject.id}**, ${subject.label}`).join("; ")}. The plain pool is the ` +
+      "driver's bundle served without KEY_ENCRYPTION_KEY, as a pool is without one, or a key stored before one " +
+      `was configured (opening such a value is a no-op either way). Each operation called ${encryption.times} ` +
+      `times in a row (a create or import of 1000, ${sample} times), each round every pool in turn; rows are ` +
+      "per operation (per key for a create or an import), CPU is µs of workerd CPU per operation net of the " +
+      "empty loop, medians over rounds; a difference is the median of the round-by-round differences. " +
+      "Keep-alive opens no value (it rewrites the row, the larger sealed value with it): its difference is what " +
+      "the larger row and chance alone give.\n",
+  );
+  const by = (op, field, format) =>
+    subjects
+      .map((subject) =>
+        subjectsOf(op).includes(subject.id) ? format(perOperation(encryption.subjects[subject.id], op)[field]) : "–",
+      )
+      .join(" / ");
+  const difference = (op, subject) =>
+    subjectsOf(op).includes(subject) && subjectsOf(op).includes("plain")
+      ? fixed(cpuDifference(encryption, op, subject, "plain"), 1)
+      : "–";
+  const names = subjects.map((subject) => subject.id).join(" / ");
+  out.push(
+    table(
+      [
+        "operation",
+        `rows written (${names})`,
+        `rows read (${names})`,
+        `statements (${names})`,
+        `CPU µs (${names})`,
+        "sealed − plain, CPU µs",
+        "imported − plain, CPU µs",
+      ],
+      ENCRYPTION_OPERATIONS.map((op) => [
+        op.label,
+        by(op, "rowsWritten", count),
+        by(op, "rowsRead", count),
+        by(op, "statements", count),
+        by(op, "cpuUs", (v) => fixed(v, 1)),
+        difference(op, "sealed"),
+        difference(op, "imported"),
+      ]),
+    ),
+  );
+  const op = (id) => ENCRYPTION_OPERATIONS.find((candidate) => candidate.id === id);
+  const more = (id, subject) => `${fixed(cpuDifference(encryption, op(id), subject, "plain"), 1)} µs`;
+  out.push(
+    `\nOpening a value, all an assignment of a sealed key does that one of a plain key does not, costs ` +
+      `${more("open-1000", "sealed")} of CPU more (an imported value ${more("open-1000", "imported")}); the ` +
+      `assignments themselves differ by ${more("assign", "sealed")} (imported ${more("assign", "imported")}), ` +
+      `keep-alive, which opens nothing, by ${more("keep-alive", "sealed")} (${more("keep-alive", "imported")}). ` +
+      `Importing over HTTP: ${int(bulk.importHttp?.keysPerSecond)} keys/s, ` +
+      `${count(perOperation(encryption.subjects.imported, op("import-1000")).rowsWritten)} rows written per key imported.`,
+  );
   return out;
 }
 

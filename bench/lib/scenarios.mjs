@@ -14,19 +14,24 @@ function remember(unwrap) {
     const value = unwrap(JSON.parse(body));
     context.id = value?.keyId ?? context.id;
     context.lease = value?.lease;
+    context.leaseToken = value?.leaseToken;
   };
 }
 const fromRpc = (answer) => (answer?.ok ? answer.value : undefined);
 const fromHttp = (answer) => answer;
 
-/** Sets a request's path (and body) just before it is sent. */
-function at(makePath, makeBody) {
+/** Sets a request's path (and body, and headers of its own) just before it is sent. */
+function at(makePath, makeBody, makeHeaders) {
   return (request, context) => {
     request.path = makePath(context);
     if (makeBody !== undefined) request.body = JSON.stringify(makeBody(context));
+    if (makeHeaders !== undefined) request.headers = { ...request.headers, ...makeHeaders(context) };
     return request;
   };
 }
+
+/** The holder's proof of the block the previous request started (a client acts as the holder only with it). */
+const asHolder = (c) => (c.leaseToken ? { "KeyPool-Lease-Token": c.leaseToken } : {});
 
 /** The platform's own ceilings, served by the driver Worker. */
 export const CEILINGS = {
@@ -64,6 +69,7 @@ export const OPERATIONS = [
         setupRequest: at(
           (c) => `/pools/${pool}/keys/${c.id}`,
           (c) => ({ blocked: false, lease: c.lease }),
+          asHolder,
         ),
       },
     ],

@@ -3,14 +3,15 @@ import { HttpError, invalidRequest } from "./errors";
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
- * Reads a request body as JSON, strictly: over 64 KiB is 413 (checked against Content-Length and
- * again while streaming, for bodies sent without one), a non-JSON Content-Type is 415, bytes that are
- * not UTF-8 or text that is not JSON is 400. An empty body is `undefined`, for optional bodies.
+ * Reads a request body as JSON, strictly: over `maxBytes` (64 KiB unless the endpoint says) is 413
+ * (checked against Content-Length and again while streaming, for bodies sent without one), a non-JSON
+ * Content-Type is 415, bytes that are not UTF-8 or text that is not JSON is 400. An empty body is
+ * `undefined`, for optional bodies.
  */
-export async function readJsonBody(request: Request): Promise<unknown> {
+export async function readJsonBody(request: Request, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
-  const bytes = await readCapped(request.body);
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  const bytes = await readCapped(request.body, maxBytes);
   if (bytes.byteLength === 0) return undefined;
 
   const type = request.headers.get("content-type");
@@ -36,7 +37,7 @@ function isJsonType(contentType: string): boolean {
   return essence === "application/json" || /^application\/[\w.+-]+\+json$/.test(essence);
 }
 
-async function readCapped(body: ReadableStream<Uint8Array> | null): Promise<Uint8Array> {
+async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
   if (body === null) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -45,9 +46,9 @@ async function readCapped(body: ReadableStream<Uint8Array> | null): Promise<Uint
     const { done, value } = await reader.read();
     if (done) break;
     total += value.byteLength;
-    if (total > MAX_BODY_BYTES) {
+    if (total > maxBytes) {
       await reader.cancel();
-      throw tooLarge();
+      throw tooLarge(maxBytes);
     }
     chunks.push(value);
   }
@@ -66,6 +67,6 @@ export function unsupportedType(type: string): HttpError {
   return new HttpError(415, "Content-Type must be application/json", [{ path: "headers.content-type", message }]);
 }
 
-export function tooLarge(): HttpError {
-  return new HttpError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+export function tooLarge(maxBytes = MAX_BODY_BYTES): HttpError {
+  return new HttpError(413, `Request body is larger than ${maxBytes} bytes`);
 }

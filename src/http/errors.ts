@@ -1,10 +1,12 @@
-import type { Refusal } from "../outcome";
+import type { Refusal, Refused } from "../outcome";
 import { MAX_ERROR_LENGTH } from "./schemas";
 
 /** Where an input was wrong (`body.count`, `query.lease`, `params.pool`, `headers.content-type`) and why. */
 export interface Problem {
   readonly path: string;
   readonly message: string;
+  /** The key the problem is about, when it is one (the key already holding an imported value). */
+  readonly keyId?: string;
 }
 
 /** Most entries one error's `details` lists (the document says so too). */
@@ -31,7 +33,10 @@ export function invalidRequest(problems: readonly [Problem, ...Problem[]]): Http
   return new HttpError(400, `Invalid request: ${first.path}: ${first.message}`, problems.slice(0, MAX_PROBLEMS));
 }
 
-/** What a refused pool operation answers. Messages never name another key or anything internal. */
+/**
+ * What a refused pool operation answers. Messages never name another key or anything internal; `{}`
+ * stands for the refusal's `about` (an encryption key's fingerprint).
+ */
 export const REFUSALS: Record<Refusal, { status: number; message: string }> = {
   not_found: { status: 404, message: "Key not found" },
   blocked: { status: 403, message: "Key is blocked" },
@@ -57,11 +62,38 @@ export const REFUSALS: Record<Refusal, { status: number; message: string }> = {
     status: 422,
     message: "Idempotency-Key was already used for a different request in this pool",
   },
+  imported_value: {
+    status: 403,
+    message:
+      "An imported key's value is shown only to the holder of its block: send the block's KeyPool-Lease-Token " +
+      "(admins too)",
+  },
+  duplicate_values: {
+    status: 409,
+    message: "Nothing was imported: some values are in the pool already or given twice (see details)",
+  },
+  no_encryption_key: {
+    status: 503,
+    message:
+      "Importing keys needs an encryption key: set the KEY_ENCRYPTION_KEY secret (openssl rand -base64 32 | " +
+      "npx wrangler secret put KEY_ENCRYPTION_KEY)",
+  },
+  value_key_missing: {
+    status: 503,
+    message:
+      "The key's value is sealed under encryption key {}, which KEY_ENCRYPTION_KEY no longer holds: put that key " +
+      "back (after the others) and the value is there again; nothing was deleted",
+  },
+  value_unreadable: {
+    status: 500,
+    message: "The key's stored value fails its integrity check: it was not sealed for this key in this pool",
+  },
 };
 
-export function refusalError(refusal: Refusal): HttpError {
+export function refusalError(refused: Refusal | Refused): HttpError {
+  const { refusal, details, about } = typeof refused === "string" ? { refusal: refused } : refused;
   const { status, message } = REFUSALS[refusal];
-  return new HttpError(status, message);
+  return new HttpError(status, message.replace("{}", about ?? "?"), details?.slice(0, MAX_PROBLEMS));
 }
 
 /** A failure inside the Worker: nothing about it is shown. */

@@ -1,14 +1,14 @@
 import type { ResponseConfig } from "@asteasolutions/zod-to-openapi";
 import type { Config } from "../config";
-import type { Refusal } from "../outcome";
+import type { Refusal, Refused } from "../outcome";
 import { type Access, ADMIN_ONLY } from "./access";
 import { forbidden, notConfigured, unauthorized } from "./auth";
-import { tooLarge, unsupportedType } from "./body";
+import { MAX_BODY_BYTES, tooLarge, unsupportedType } from "./body";
 import { errorBody, type HttpError, internalError, invalidRequest, REFUSALS, refusalError } from "./errors";
 import { type HeaderName, headersOf } from "./openapi-headers";
 import { policyOf, tooManyRequests } from "./rate-limit";
 import { UNKNOWN_PARAMETER } from "./route";
-import { PoolName } from "./schemas";
+import { MAX_CREATE_BODY_BYTES, PoolName } from "./schemas";
 
 /**
  * The error answers of the document. Every example is the body the Worker really sends, made by the
@@ -24,6 +24,21 @@ const ERROR_SCHEMA: Ref = { $ref: "#/components/schemas/Error" };
 function example(summary: string, error: HttpError): Example {
   return { summary, value: errorBody(error) };
 }
+
+/** The example key id of a refusal's details, and the fingerprint of one that names an encryption key. */
+const EXAMPLE_KEY_ID = "0b6e3c1d-8f2a-4d7e-b5c9-1a2f3e4d5c6b";
+const EXAMPLE_FINGERPRINT = "4e1f09c2";
+
+/** What each refusal looks like in an example, when it carries more than its message. */
+const REFUSAL_EXTRAS: Partial<Record<Refusal, Omit<Refused, "ok" | "refusal">>> = {
+  duplicate_values: {
+    details: [
+      { path: "body.keys.3.key", message: "This value is in the pool already", keyId: EXAMPLE_KEY_ID },
+      { path: "body.keys.7.key", message: "The same value as body.keys.2.key" },
+    ],
+  },
+  value_key_missing: { about: EXAMPLE_FINGERPRINT },
+};
 
 /** What each refusal means to a caller: its example's summary, and its answer's description. */
 const REFUSAL_EXAMPLES: Record<Refusal, { name: string; cause: string }> = {
@@ -57,6 +72,26 @@ const REFUSAL_EXAMPLES: Record<Refusal, { name: string; cause: string }> = {
     name: "IdempotencyKeyReused",
     cause: "The Idempotency-Key was already used for a different request in this pool (within 24 hours)",
   },
+  imported_value: {
+    name: "ImportedValueForHolderOnly",
+    cause: "An imported key's value, asked for without the KeyPool-Lease-Token of its block (admins included)",
+  },
+  duplicate_values: {
+    name: "DuplicateValues",
+    cause: "Values in the pool already, or twice in the request: details name each (and the key holding it)",
+  },
+  no_encryption_key: {
+    name: "NoEncryptionKey",
+    cause: "Importing needs KEY_ENCRYPTION_KEY, and the Worker has none",
+  },
+  value_key_missing: {
+    name: "EncryptionKeyMissing",
+    cause: "The value is sealed under an encryption key no longer configured; nothing was deleted",
+  },
+  value_unreadable: {
+    name: "ValueUnreadable",
+    cause: "The stored value fails its integrity check (it was moved or altered in the database)",
+  },
 };
 
 /** The forbidden answer of an access that needs an admin token without a lease, by example name. */
@@ -79,6 +114,7 @@ function examples(config: Config): Record<string, Example> {
     ),
     MalformedJson: example("A body that is not JSON", invalidRequest([{ path: "body", message: "not valid JSON" }])),
     TooLarge: example("A body over 64 KiB", tooLarge()),
+    TooLargeImport: example("A POST /keys body over 1 MiB", tooLarge(MAX_CREATE_BODY_BYTES)),
     NotJson: example("A form body", unsupportedType("application/x-www-form-urlencoded")),
     Internal: example("Something failed inside; nothing about it is shown", internalError()),
     MissingToken: example("No Authorization header", unauthorized("missing")),
@@ -88,7 +124,8 @@ function examples(config: Config): Record<string, Example> {
     NotConfigured: example("A Worker deployed without a token", notConfigured(false)),
   };
   for (const [refusal, { name, cause }] of Object.entries(REFUSAL_EXAMPLES)) {
-    all[name] = example(cause, refusalError(refusal as Refusal));
+    const extra = REFUSAL_EXTRAS[refusal as Refusal] ?? {};
+    all[name] = example(cause, refusalError({ ok: false, refusal: refusal as Refusal, ...extra }));
   }
   for (const [access, name] of Object.entries(FORBIDDEN)) {
     const what = ADMIN_ONLY[access as keyof typeof FORBIDDEN];
@@ -138,6 +175,7 @@ const SHARED = {
     errorAnswer("Internal error (e.g. a misconfigured variable); never caused by client input", ["Internal"]),
   ],
   TooLarge: [413, errorAnswer("The body is larger than 64 KiB", ["TooLarge"])],
+  TooLargeImport: [413, errorAnswer("The body is larger than 1 MiB", ["TooLargeImport"])],
   UnsupportedMediaType: [415, errorAnswer("The body is not JSON (its Content-Type)", ["NotJson"])],
 } as const;
 
@@ -156,13 +194,15 @@ export function errorComponents(config: Config) {
 /** Every error answer of an operation, access control's included. */
 export function operationErrors(operation: {
   hasPool: boolean;
-  hasBody: boolean;
+  /** The largest body the operation reads, or undefined when it takes none. */
+  maxBodyBytes: number | undefined;
   refusals: readonly Refusal[];
   access: Access;
 }): Record<string, ResponseConfig | Ref> {
+  const hasBody = operation.maxBodyBytes !== undefined;
   const invalid = ["UnknownParameter"];
   if (operation.hasPool) invalid.push("BadPoolName");
-  if (operation.hasBody) invalid.push("MalformedJson");
+  if (hasBody) invalid.push("MalformedJson");
   const responses: Record<string, ResponseConfig | Ref> = {
     400: errorAnswer(
       "Invalid input: malformed JSON, a wrong type or value, an unknown parameter or a bad name",
@@ -172,6 +212,14 @@ export function operationErrors(operation: {
   };
   const byStatus = new Map<number, string[]>();
   const causes = new Map<number, string[]>();
+  // A refusal with the status of an answer every operation has joins that answer.
+  const statuses = new Set(operation.refusals.map((refusal) => REFUSALS[refusal].status));
+  for (const name of ["InternalError", "NotConfigured"] as const) {
+    const [status, answer] = SHARED[name];
+    if (!statuses.has(status)) continue;
+    byStatus.set(status, Object.keys(answer.content["application/json"].examples));
+    causes.set(status, [answer.description]);
+  }
   for (const refusal of operation.refusals) {
     const { status } = REFUSALS[refusal];
     byStatus.set(status, [...(byStatus.get(status) ?? []), REFUSAL_EXAMPLES[refusal].name]);
@@ -190,6 +238,14 @@ export function operationErrors(operation: {
     }
     responses[status] = answer;
   }
-  if (operation.hasBody) Object.assign(responses, shared("TooLarge"), shared("UnsupportedMediaType"));
-  return { ...responses, ...shared("TooManyRequests"), ...shared("InternalError"), ...shared("NotConfigured") };
+  if (hasBody) {
+    const large = operation.maxBodyBytes === MAX_CREATE_BODY_BYTES ? "TooLargeImport" : "TooLarge";
+    if (operation.maxBodyBytes !== MAX_CREATE_BODY_BYTES && operation.maxBodyBytes !== MAX_BODY_BYTES) {
+      throw new Error(`no 413 answer describes a body limit of ${operation.maxBodyBytes} bytes`);
+    }
+    Object.assign(responses, shared(large), shared("UnsupportedMediaType"));
+  }
+  const common = { ...shared("TooManyRequests"), ...shared("InternalError"), ...shared("NotConfigured") };
+  for (const status of statuses) delete common[status];
+  return { ...common, ...responses };
 }

@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-ope
 import { dump } from "js-yaml";
 import type { Config } from "../config";
 import { BEARER_SCHEME, bearerScheme, withAccess } from "./access-openapi";
+import { MAX_BODY_BYTES } from "./body";
 import { errorComponents, operationErrors } from "./openapi-errors";
 import { HEADERS, headersOf } from "./openapi-headers";
 import type { Endpoint } from "./route";
@@ -104,7 +105,7 @@ function operationOf(endpoint: Endpoint) {
     },
     ...operationErrors({
       hasPool: request.params?.shape.pool !== undefined,
-      hasBody: request.body !== undefined,
+      maxBodyBytes: request.body === undefined ? undefined : (request.body.maxBytes ?? MAX_BODY_BYTES),
       refusals: endpoint.refusals,
       access: endpoint.access,
     }),

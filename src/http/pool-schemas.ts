@@ -1,3 +1,4 @@
+import type { EncryptionStatus } from "../pool/encryption";
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from "../pool/limits";
 import { FREE_LIST_WINDOW } from "../pool/listing";
 import { type PoolSettings, REVEAL_VALUES } from "../pool/settings";
@@ -31,12 +32,21 @@ const RevealValues = z.enum(REVEAL_VALUES).openapi({
     "with its KeyPool-Lease-Token; a free key's value to nobody.",
 });
 
+const KeysExpire = z.boolean().openapi({
+  description:
+    "true (the default, the original contract): a key not kept alive for keyTtlSeconds is deleted. false: keys " +
+    "live until deleted (expiresAt is null) and keep-alive only records lastActivity; for keys issued by an " +
+    "upstream, which must not vanish. Switching it applies to every key at once: switched on, keys without an " +
+    "expiry expire keyTtlSeconds after the switch.",
+});
+
 export const Settings = exactly<PoolSettings>()(
   z
     .object({
       keyTtlSeconds: Seconds.openapi({ description: "A key expires this long after its last activity." }),
       blockTtlSeconds: Seconds.openapi({ description: "A block is released this long after it started." }),
       revealValues: RevealValues,
+      keysExpire: KeysExpire,
     })
     .openapi("PoolSettings"),
 );
@@ -46,13 +56,54 @@ export const SettingsBody = z
     keyTtlSeconds: Seconds.nullable().optional(),
     blockTtlSeconds: Seconds.nullable().optional(),
     revealValues: RevealValues.nullable().optional(),
+    keysExpire: KeysExpire.nullable().optional(),
   })
   .openapi("UpdatePoolSettings", {
     description:
       "Each field: a value sets it, null goes back to the default (the [vars] for timings), absent leaves it. " +
       "Timings apply to deadlines set from now on (creations, keep-alives, blocks); deadlines already set do " +
-      "not move.",
+      "not move. keysExpire applies to every key at once.",
   });
+
+const Fingerprint = z
+  .string()
+  .regex(/^[0-9a-f]{8}$/)
+  .openapi({
+    description:
+      "An encryption key's fingerprint: the first 8 hex digits of the SHA-256 of its 32 bytes " +
+      '(printf %s "$KEY" | base64 -d | sha256sum | cut -c1-8).',
+    example: "4e1f09c2",
+    maxLength: 8,
+  });
+
+const Encryption = exactly<EncryptionStatus>()(
+  z
+    .object({
+      sealingKey: Fingerprint.nullable().openapi({
+        description: "The key new values are sealed under (the first of KEY_ENCRYPTION_KEY); null: none configured.",
+      }),
+      localDevelopmentKey: z.boolean().openapi({
+        description: "The sealing key is the published local development key (npm start): it protects nothing.",
+      }),
+      values: z
+        .array(
+          z.object({
+            sealedBy: Fingerprint.nullable().openapi({ description: "null: generated values stored unencrypted." }),
+            values: Count,
+            available: z.boolean().openapi({ description: "false: sealed under a key no longer configured." }),
+          }),
+        )
+        .max(100)
+        .openapi({ description: "The stored values by what sealed them, the sealing key's first." }),
+      toReseal: Count.openapi({
+        description: "Values the alarm is still to seal under the sealing key, in batches; 0 when rotation is done.",
+      }),
+      unavailable: Count.openapi({
+        description: "Values sealed under keys no longer configured: they answer 503 until the key is put back.",
+      }),
+    })
+    .openapi("EncryptionStatus"),
+);
 
 export const PoolStatsBody = exactly<views.PoolStats & { pool: string }>()(
   z
@@ -67,6 +118,7 @@ export const PoolStatsBody = exactly<views.PoolStats & { pool: string }>()(
           "their block ran out, expired, and deleted. Blocks and unblocks by PUT are not counted.",
       }),
       settings: Settings,
+      encryption: Encryption,
     })
     .openapi("PoolStats"),
 );

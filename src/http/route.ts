@@ -46,9 +46,10 @@ export interface RequestParts {
   headers?: z.ZodObject;
   /**
    * A JSON body, read strictly (see body.ts). An empty body reads as undefined, which only an optional
-   * schema accepts; `required` says which it is in the document.
+   * schema accepts; `required` says which it is in the document. `maxBytes` (64 KiB unless given) is
+   * the largest body read; a larger one is 413.
    */
-  body?: { schema: z.ZodType; required: boolean };
+  body?: { schema: z.ZodType; required: boolean; maxBytes?: number };
 }
 
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -153,13 +154,18 @@ export class Call {
     return { admin: this.isAdmin, lease, holder: await presentedHolder(token) };
   }
 
-  /** The `Idempotency-Key` this request carries, scoped to its caller; none without one. */
-  idempotency(): { key: string; scope: ReplayScope; token: Promise<IdempotencyToken> } | undefined {
+  /**
+   * The `Idempotency-Key` this request carries, scoped to its caller; none without one. A request
+   * whose body `carriesSecrets` (imported values) is identified by a keyed digest, never a plain one.
+   */
+  idempotency(
+    carriesSecrets = false,
+  ): { key: string; scope: ReplayScope; token: Promise<IdempotencyToken> } | undefined {
     const key = (this.input.headers as Record<string, string | undefined> | undefined)?.[IDEMPOTENCY_HEADER];
     if (key === undefined) return undefined;
     const caller = this.#caller();
     const { query, body } = this.input;
-    const request = { method: this.request.method, pathname: this.state.url.pathname, query, body };
+    const request = { method: this.request.method, pathname: this.state.url.pathname, query, body, carriesSecrets };
     return { key, scope: { idempotencyKey: key, caller }, token: idempotencyToken(key, caller, request) };
   }
 
@@ -175,7 +181,7 @@ export class Call {
 
 /** The value of a successful pool operation; a refusal becomes its HTTP error. */
 export function unwrap<T>(outcome: Outcome<T>): T {
-  if (!outcome.ok) throw refusalError(outcome.refusal);
+  if (!outcome.ok) throw refusalError(outcome);
   return outcome.value;
 }
 
@@ -202,7 +208,7 @@ export function handlerOf(endpoint: Endpoint): (request: IRequest, ...args: Rout
       for (const name of headerNames) headers[name] = request.headers.get(name) ?? undefined;
       raw.headers = headers;
     }
-    if (parts.body) raw.body = await readJsonBody(request);
+    if (parts.body) raw.body = await readJsonBody(request, parts.body.maxBytes);
 
     const input = validate(parts, raw);
     return json(await endpoint.handle(input, new Call(env, request, state, input)), success.status);

@@ -1,5 +1,12 @@
 import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN } from "../pool/idempotency";
-import { MAX_BULK_CREATE, MIN_HOLD_SECONDS } from "../pool/limits";
+import {
+  HINT_LENGTH,
+  MAX_BULK_CREATE,
+  MAX_LABEL_LENGTH,
+  MAX_VALUE_BYTES,
+  MIN_HOLD_SECONDS,
+  MIN_LENGTH_FOR_HINT,
+} from "../pool/limits";
 import type * as views from "../pool/views";
 import { LEASE_TOKEN_HEADER, LEASE_TOKEN_PATTERN } from "./holder";
 import "./zod-openapi";
@@ -88,13 +95,53 @@ const Uuid = z.uuid().openapi({ example: KEY_ID_EXAMPLE, maxLength: KEY_ID_LENGT
  * own instead of extending the KeyInfo schema, so the document shows each as a plain object with its
  * fields (an extension is an `allOf` that Swagger UI renders as "(any & object)").
  */
+const LABEL_PATTERN = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$";
+
+/** Whether a value's UTF-8 fits MAX_VALUE_BYTES; a short one surely does (3 bytes at most per UTF-16 unit). */
+function fitsInValueBytes(value: string): boolean {
+  return value.length * 3 <= MAX_VALUE_BYTES || new TextEncoder().encode(value).byteLength <= MAX_VALUE_BYTES;
+}
+
+/** A key's value: any characters but NUL, which no credential holds. */
+const VALUE_PATTERN = "^[^\\u0000]+$";
+
+export const Label = z
+  .string()
+  .min(1)
+  .max(MAX_LABEL_LENGTH)
+  .regex(new RegExp(LABEL_PATTERN), "must have no control characters")
+  .openapi({
+    description: `For people: 1-${MAX_LABEL_LENGTH} characters (UTF-16 code units, as JSON Schema counts), no control characters. Shown wherever the key's state is.`,
+    example: "openai-prod-3",
+  });
+
 const keyInfoFields = {
   isBlocked: z.boolean(),
   createdAt: Timestamp,
-  expiresAt: Timestamp.openapi({ description: "When the key is deleted unless kept alive: lastActivity + KEY_TTL." }),
+  expiresAt: Timestamp.nullable().openapi({
+    description:
+      "When the key is deleted unless kept alive: lastActivity + KEY_TTL. Null in a pool whose keys do not " +
+      "expire (keysExpire: false).",
+  }),
   lastActivity: Timestamp,
   blockedAt: Timestamp.nullable(),
   releaseAt: Timestamp.nullable().openapi({ description: "When the block ends by itself: blockedAt + BLOCK_TTL." }),
+  source: z.enum(["generated", "imported"]).openapi({
+    description: "generated: a UUID the pool made. imported: a value an admin brought, shown only to its holder.",
+  }),
+  label: Label.nullable(),
+  hint: z
+    .string()
+    // Characters, each up to two UTF-16 code units (the length JSON Schema counts).
+    .max(2 * HINT_LENGTH)
+    .regex(new RegExp(VALUE_PATTERN))
+    .nullable()
+    .openapi({
+      description:
+        `The last ${HINT_LENGTH} characters of an imported value, to tell keys apart; null for a generated key ` +
+        `and for a value shorter than ${MIN_LENGTH_FOR_HINT} characters.`,
+      example: "x9Qa",
+    }),
 };
 
 export const KeyInfo = exactly<views.KeyInfo>()(z.object(keyInfoFields).openapi("KeyInfo"));
@@ -127,11 +174,17 @@ export const ListedKey = exactly<views.ListedKey>()(z.object({ keyId: Uuid, ...k
 export const Created = z.object({ keyId: Uuid }).openapi("Created");
 export const CreatedMany = z.object({ keyIds: z.array(Uuid).min(1).max(MAX_BULK_CREATE) }).openapi("CreatedMany");
 
+/** A key's value as answered: a generated key's is a UUID, an imported key's what was imported. */
+const KeyValueText = z.string().min(1).max(MAX_VALUE_BYTES).regex(new RegExp(VALUE_PATTERN)).openapi({
+  description: "The key value: a secret. A generated key's is a UUID; an imported key's is the value imported.",
+  example: KEY_VALUE_EXAMPLE,
+});
+
 export const Assignment = exactly<views.Assignment>()(
   z
     .object({
       keyId: Uuid,
-      key: Uuid.openapi({ description: "The key value: a secret.", example: KEY_VALUE_EXAMPLE }),
+      key: KeyValueText,
       lease: Lease,
       releaseAt: Timestamp,
       leaseToken: LeaseToken,
@@ -139,12 +192,26 @@ export const Assignment = exactly<views.Assignment>()(
     .openapi("Assignment"),
 );
 
-export const KeyValue = exactly<views.KeyValue>()(
-  z
-    .object({ keyId: Uuid, key: Uuid.openapi({ description: "The key value: a secret.", example: KEY_VALUE_EXAMPLE }) })
-    .openapi("KeyValue"),
-);
+export const KeyValue = exactly<views.KeyValue>()(z.object({ keyId: Uuid, key: KeyValueText }).openapi("KeyValue"));
 export const Deleted = z.object({ keyId: Uuid, deleted: z.literal(true) }).openapi("Deleted");
+
+/** Most bytes of a `POST /keys` body: 1,000 typical provider keys with labels fit; other routes take 64 KiB. */
+export const MAX_CREATE_BODY_BYTES = 1024 * 1024;
+
+const ImportedValue = z
+  .string()
+  .min(1)
+  .max(MAX_VALUE_BYTES)
+  .regex(new RegExp(VALUE_PATTERN), "must not contain NUL characters")
+  .refine(fitsInValueBytes, { message: `must be at most ${MAX_VALUE_BYTES} bytes of UTF-8` })
+  .openapi({
+    description:
+      `The secret value, as the upstream issued it: 1 to ${MAX_VALUE_BYTES} bytes of UTF-8, any characters but NUL ` +
+      "(newlines allowed). Stored encrypted; shown again only to the holder of the key's block.",
+    example: "sk-live-4f9a0c2e7b1d8e3f6a5c9b2d0e7f1a3c",
+  });
+
+export const ImportEntry = z.strictObject({ key: ImportedValue, label: Label.optional() }).openapi("ImportedKey");
 
 export const CreateBody = z
   .strictObject({
@@ -158,19 +225,58 @@ export const CreateBody = z
         description: `Create this many keys in one transaction (1-${MAX_BULK_CREATE}); the answer is then {"keyIds": [...]}.`,
         format: "int32",
       }),
+    label: Label.optional().openapi({ description: "A label for every key created (not with `keys`)." }),
+    keys: z
+      .array(ImportEntry)
+      .min(1)
+      .max(MAX_BULK_CREATE)
+      .optional()
+      .openapi({
+        description:
+          `Import these values (1-${MAX_BULK_CREATE}) in one transaction instead of generating keys; the answer is ` +
+          '{"keyIds": [...]} in the order given. Needs KEY_ENCRYPTION_KEY (503 without). A value already in the ' +
+          `pool, or twice in the list, is 409 and nothing is imported. The whole body is at most ${MAX_CREATE_BODY_BYTES} bytes.`,
+      }),
   })
-  .openapi("CreateKeys");
+  .refine((body) => body.keys === undefined || (body.count === undefined && body.label === undefined), {
+    message: "keys is given alone: each imported key has its own label, and the list says how many",
+    path: ["keys"],
+  })
+  // The refinement above, stated in the document.
+  .openapi("CreateKeys", {
+    not: { anyOf: [{ required: ["keys", "count"] }, { required: ["keys", "label"] }] },
+    // What "Try it out" sends unless edited: a body the server takes (a sample of every field would not).
+    example: { count: 1 },
+  });
 
 export const UpdateBody = z
   .strictObject({
     blocked: z
       .boolean()
+      .optional()
       .openapi({ description: "false unblocks; true blocks (or, with the current lease, renews the block)." }),
     lease: Lease.optional().openapi({
       description: "When given, the call acts only if this is the key's current lease (else 409).",
     }),
+    label: Label.nullable()
+      .optional()
+      .openapi({ description: "Admins only: sets the key's label (null removes it). Given alone, without blocked." }),
   })
-  .openapi("UpdateKey");
+  .refine((body) => (body.blocked === undefined) !== (body.label === undefined), {
+    message: "give either blocked (with an optional lease) or label",
+  })
+  .refine((body) => body.lease === undefined || body.blocked !== undefined, {
+    message: "lease goes with blocked",
+    path: ["lease"],
+  })
+  // The refinements above, stated in the document.
+  .openapi("UpdateKey", {
+    example: { blocked: true },
+    oneOf: [
+      { required: ["blocked"], not: { required: ["label"] } },
+      { required: ["label"], not: { anyOf: [{ required: ["blocked"] }, { required: ["lease"] }] } },
+    ],
+  });
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 
@@ -230,6 +336,7 @@ export const Problem = z
       pattern: "^(params|query|headers|body)(\\..*)?$",
     }),
     message: z.string().max(MAX_ERROR_LENGTH),
+    keyId: Uuid.optional().openapi({ description: "The key the problem is about: the key already holding a value." }),
   })
   .openapi("Problem");
 

@@ -1,23 +1,47 @@
 import { type LogEntry, log } from "../log";
-import type { Outcome } from "../outcome";
-import { ok, refuse } from "../outcome";
+import type { Outcome, RefusalDetail } from "../outcome";
+import { isTransient, ok, refuse } from "../outcome";
+import { canOpen, encryptionStatus, type Vault } from "../pool/encryption";
 import type { PoolEvent } from "../pool/events";
 import { decide, IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../pool/idempotency";
 import { FREE_LIST_WINDOW, type ListPosition, type ListState, type Page, pageOf } from "../pool/listing";
-import type { Claim, KeyRecord, PoolTimings } from "../pool/rules";
+import type { Claim, KeyRecord, KeySource, KeyState, NewKey, PoolTimings, StoredSecret } from "../pool/rules";
 import * as rules from "../pool/rules";
 import * as settings from "../pool/settings";
-import { type BlockChange, type Grant, iso, type KeyInfo, type KeyValue, type PoolStats, toInfo } from "../pool/views";
+import { type BlockChange, type Grant, iso, type KeyInfo, type PoolStats, toInfo } from "../pool/views";
 import type { AlarmSchedule } from "../storage/alarm";
 import type { IdempotencyStore } from "../storage/idempotency-store";
 import type { KeyListing } from "../storage/key-listing";
 import type { KeyStore } from "../storage/key-store";
 import type { PoolSettingsStore } from "../storage/pool-settings";
+import { hexOf } from "../storage/uuid";
 
 /** Overdue deadlines a request settles first, in case the alarm is late. */
 export const SETTLE_BATCH = 64;
 /** Random draws an assignment makes among the free keys before it looks a live key up by index. */
 const ASSIGN_MAX_DRAWS = 64;
+
+/** A key's stored value, for the object to open: whose, sealed how, and how it reads once opened. */
+export interface SecretOf {
+  readonly keyId: string;
+  readonly source: KeySource;
+  readonly secret: StoredSecret;
+}
+
+/** A key handed out: the assignment as recorded, and the value the object opens for the answer. */
+export interface Handout {
+  readonly grant: Grant;
+  readonly value: SecretOf;
+}
+
+/**
+ * A value to import, prepared by the object: the new key (its value sealed), and the keyed
+ * fingerprints of its value under each encryption key the pool has, the sealing key's first.
+ */
+export interface PreparedImport {
+  readonly key: NewKey;
+  readonly fingerprints: readonly Uint8Array[];
+}
 
 /** The stores of one pool's database, and its alarm. */
 export interface PoolStores {
@@ -44,6 +68,8 @@ export class Pool {
     private readonly defaults: PoolTimings,
     /** The pool's name, for log lines. */
     private readonly name: string,
+    /** The encryption keys the object has. */
+    private readonly vault: Vault,
   ) {
     this.#settings = settings.effectiveSettings(defaults, stores.settings.read());
   }
@@ -52,71 +78,119 @@ export class Pool {
     return this.#settings.timings;
   }
 
-  /** Creates `count` free keys and returns their ids. */
-  create(now: number, count: number): string[] {
-    const records = Array.from({ length: count }, () =>
-      rules.createKey(crypto.randomUUID(), crypto.randomUUID(), now, this.timings),
+  /** Adds generated keys, free, and returns their ids. */
+  create(now: number, keys: readonly NewKey[]): string[] {
+    return this.#add(now, keys, [], "created");
+  }
+
+  /**
+   * Adds imported keys, free, and returns their ids in the order given; refused, adding nothing, when
+   * a value is in the pool already or twice in `entries` (`details` name each by its index).
+   */
+  importKeys(now: number, entries: readonly PreparedImport[]): Outcome<string[]> {
+    const problems: RefusalDetail[] = [];
+    const first = new Map<string, number>();
+    entries.forEach(({ fingerprints }, index) => {
+      const path = `body.keys.${index}.key`;
+      for (const fingerprint of fingerprints) {
+        const keyId = this.stores.keys.withFingerprint(fingerprint);
+        // A key that has expired is gone, its value free to come again, even before the alarm deletes it.
+        if (keyId === null || this.#change(now, keyId, () => ok(null)).ok === false) continue;
+        problems.push({ path, message: "This value is in the pool already", keyId });
+        return;
+      }
+      const sealing = hexOf(fingerprints[0] as Uint8Array);
+      const earlier = first.get(sealing);
+      if (earlier === undefined) first.set(sealing, index);
+      else problems.push({ path, message: `The same value as body.keys.${earlier}.key` });
+    });
+    if (problems.length > 0) return refuse("duplicate_values", { details: problems });
+    const keys = entries.map((entry) => entry.key);
+    return ok(
+      this.#add(
+        now,
+        keys,
+        entries.map((entry) => entry.fingerprints[0] ?? null),
+        "imported",
+      ),
     );
-    const ids = records.map((record) => record.keyId);
-    this.stores.keys.insert(records);
-    this.#record("created", ids);
-    this.stores.alarm.armAtMost(now + this.timings.keyTtlMs);
-    return ids;
   }
 
   /**
    * Blocks a key drawn uniformly among the free ones for `holdMs`, for the holder whose secret has
    * `holder` as its digest, and hands it out; `sealedToken` (the secret as the Worker sealed it for an
-   * idempotent replay) is kept with the answer.
+   * idempotent replay) is kept with the answer. A key whose value cannot be opened (its encryption key
+   * is gone) is passed over like an expired one, so the draw stays uniform among the keys that can be
+   * handed out; only when every draw meets such keys is the assignment refused, naming the key missing.
    */
-  assign(now: number, holdMs: number, holder: Uint8Array | null, sealedToken?: string): Outcome<Grant> {
-    const grant = (stored: KeyRecord, current: KeyRecord) =>
-      ok(this.#grant(stored, current, now, holdMs, holder, sealedToken));
+  assign(now: number, holdMs: number, holder: Uint8Array | null, sealedToken?: string): Outcome<Handout> {
+    let missing: string | null = null;
+    const nothing = (): Outcome<Handout> =>
+      missing === null ? refuse("none_free") : refuse("value_key_missing", { about: missing });
     const { keys } = this.stores;
     const { releasesLeft } = this.applyDue(now, SETTLE_BATCH);
     for (let draw = 0; draw < ASSIGN_MAX_DRAWS; draw++) {
-      const stored = keys.drawFree(now, releasesLeft, uniformDraw);
-      if (stored === null) return refuse("none_free");
+      const drawn = keys.drawFree(now, releasesLeft, uniformDraw);
+      if (drawn === null) return nothing();
+      const stored = this.#effective(drawn);
       const current = rules.settle(stored, now);
-      if (current !== null) return grant(stored, current);
-      // Expired, and more overdue than the settle batch covered: drop it and draw again.
-      this.#delete(stored.keyId, "expired");
+      if (current === null) {
+        // Expired, and more overdue than the settle batch covered: drop it and draw again.
+        this.#delete(stored.keyId, "expired");
+      } else if (canOpen(this.vault, stored.secret.sealedBy)) {
+        return ok(this.#grant(stored, current, now, holdMs, holder, sealedToken));
+      } else {
+        missing = stored.secret.sealedBy;
+      }
     }
-    // Every draw hit an expired key: the alarm is still draining a mass expiry. Deleting them all
-    // here would make this one request do the alarm's work; look a live key up by index instead.
-    const stored = keys.latestAvailable(now);
+    // Every draw hit an expired key (the alarm is still draining a mass expiry; deleting them all here
+    // would make this one request do its work) or one that cannot be opened: look one up by index.
+    const latest = keys.latestAvailable(now);
+    const stored = latest === null ? null : this.#effective(latest);
     const current = stored === null ? null : rules.settle(stored, now);
-    return stored === null || current === null ? refuse("none_free") : grant(stored, current);
+    if (stored === null || current === null || !canOpen(this.vault, stored.secret.sealedBy)) return nothing();
+    return ok(this.#grant(stored, current, now, holdMs, holder, sealedToken));
   }
 
   /**
    * An idempotent assignment's recorded answer, answered again only while the block it handed out
-   * still holds (the same lease, not ended, released or deleted since): with the key's value as it is
-   * now. Otherwise the outcome is gone, and nothing is handed out again.
+   * still holds (the same lease, not ended, released or deleted since), with the key's value.
+   * Otherwise the outcome is gone, and nothing is handed out again.
    */
-  replayed(now: number, outcome: Outcome<Grant>): Outcome<Grant> {
+  replayed(now: number, outcome: Outcome<Grant>): Outcome<Handout> {
     if (!outcome.ok) return outcome;
     const current = this.#current(now, outcome.value.keyId);
     if (current?.block?.lease !== outcome.value.lease) return refuse("replay_gone");
-    return ok({ ...outcome.value, key: current.key });
+    return ok({ grant: outcome.value, value: secretOf(current) });
   }
 
   /**
    * The key's value: to the holder of its block (proven by the secret), and, if the pool shows values
-   * to anyone, to anyone while the key is not blocked.
+   * to anyone, to anyone while the key is not blocked. An imported key's value goes to its holder only.
    */
-  reveal(now: number, keyId: string, claim: Claim): Outcome<KeyValue> {
+  reveal(now: number, keyId: string, claim: Claim): Outcome<SecretOf> {
     const current = this.#current(now, keyId);
     if (current === null) return refuse("not_found");
     const holder = claim.holder !== undefined && rules.holds(current, { admin: false, holder: claim.holder });
+    if (!holder && current.source === "imported") return refuse("imported_value");
     if (!holder && this.#settings.revealValues === "holder") return refuse("holder_only");
     if (!holder && current.block !== null) return refuse("blocked");
-    return ok({ keyId: current.keyId, key: current.key });
+    const sealedBy = current.secret.sealedBy;
+    if (!canOpen(this.vault, sealedBy)) return refuse("value_key_missing", { about: sealedBy ?? "" });
+    return ok(secretOf(current));
   }
 
   info(now: number, keyId: string): Outcome<KeyInfo> {
     const current = this.#current(now, keyId);
     return current === null ? refuse("not_found") : ok(toInfo(current));
+  }
+
+  /** Sets a key's label (null: none). */
+  relabel(now: number, keyId: string, label: string | null): Outcome<KeyInfo> {
+    return this.#change(now, keyId, (_stored, current) => {
+      if (label !== current.label) this.stores.keys.setLabel(keyId, label);
+      return ok(toInfo({ ...current, label }));
+    });
   }
 
   remove(now: number, keyId: string): Outcome<{ keyId: string }> {
@@ -154,7 +228,7 @@ export class Pool {
             this.timings.blockTtlMs,
           );
       this.#save(stored, next, now);
-      this.stores.alarm.armAtMost(rules.nextDeadline(next));
+      this.#armFor(next);
       if (current.block === null) this.#record("blocked", [keyId]);
       return ok({ ...toInfo(next), lease: next.block.lease, startedBlock: current.block === null });
     });
@@ -164,8 +238,9 @@ export class Pool {
   keepAlive(now: number, keyId: string, claim: Claim): Outcome<KeyInfo> {
     return this.#change(now, keyId, (stored, current) => {
       if (rules.claimsHolding(claim) && !rules.holds(current, claim)) return refuse("lease_conflict");
-      const next = rules.keepAlive(current, now, this.timings);
+      const next = rules.keepAlive(current, now, settings.lifetimeOf(this.#settings));
       this.#save(stored, next, now);
+      this.#armFor(next);
       return ok(toInfo(next));
     });
   }
@@ -177,8 +252,14 @@ export class Pool {
    */
   stats(now: number): PoolStats {
     this.applyDue(now, SETTLE_BATCH);
-    const { total, free, counters } = this.stores.keys.counts();
-    return { keys: { total, free, blocked: total - free }, counters, settings: settings.toSettings(this.#settings) };
+    const { keys } = this.stores;
+    const { total, free, counters } = keys.counts();
+    return {
+      keys: { total, free, blocked: total - free },
+      counters,
+      settings: settings.toSettings(this.#settings),
+      encryption: encryptionStatus(this.vault, keys.sealedCounts()),
+    };
   }
 
   /** One page of keys of `state` after `after`, never their values; overdue deadlines are settled first. */
@@ -186,32 +267,60 @@ export class Pool {
     this.applyDue(now, SETTLE_BATCH);
     const window = state === "free" ? Math.max(limit, FREE_LIST_WINDOW) : limit;
     const { rows, more } = this.stores.listing.page(state, after, window);
-    return pageOf(rows, more, now, state, limit);
+    return pageOf(
+      rows.map((row) => this.#effective(row)),
+      more,
+      now,
+      state,
+      limit,
+    );
   }
 
   /**
    * Changes this pool's settings. Timings apply to deadlines set from now on (creations, keep-alives,
-   * blocks); deadlines already set stay as they are, so no key's expiry or release moves.
+   * blocks); deadlines already set stay as they are, so no key's expiry or release moves. Switching
+   * `keysExpire` is the exception: it applies to every key at once, and the alarm writes the keys'
+   * stored expiries after it, a batch at a time (`writeExpiries`).
    */
-  updateSettings(patch: settings.SettingsPatch): settings.PoolSettings {
+  updateSettings(now: number, patch: settings.SettingsPatch): settings.PoolSettings {
     const before = settings.toSettings(this.#settings);
-    const overrides = settings.applyPatch(this.stores.settings.read(), patch);
+    const overrides = settings.applyPatch(this.stores.settings.read(), patch, now);
     this.stores.settings.write(overrides);
     this.#settings = settings.effectiveSettings(this.defaults, overrides);
     const after = settings.toSettings(this.#settings);
     if (JSON.stringify(after) !== JSON.stringify(before)) this.#log({ event: "settings_changed", ...after });
+    if (after.keysExpire !== before.keysExpire) this.stores.alarm.armAtMost(now);
     return after;
   }
 
   /**
    * Writes up to `limit` due deadlines (the store's `applyDue`) and logs them; says which kinds may
-   * have more due. Safe to repeat: a retried or duplicated alarm finds nothing left to do.
+   * have more due. Safe to repeat: a retried or duplicated alarm finds nothing left to do. In a pool
+   * whose keys do not expire, no key expires, whatever expiry it still has stored.
    */
   applyDue(now: number, limit: number): { expiriesLeft: boolean; releasesLeft: boolean } {
-    const { expired, released, ...left } = this.stores.keys.applyDue(now, limit);
+    const { expired, released, ...left } = this.stores.keys.applyDue(now, limit, this.#settings.keysExpire);
     this.#record("expired", expired);
     this.#record("released", released);
     return left;
+  }
+
+  /**
+   * Brings up to `limit` keys' stored expiries in line with `keysExpire` after it was switched: one
+   * key TTL after the switch for keys that had none, none at all for the others. Says whether more
+   * may be left.
+   */
+  writeExpiries(limit: number): boolean {
+    const { keysExpire, expirySwitchedAt, timings } = this.#settings;
+    const at = keysExpire ? (expirySwitchedAt ?? 0) + timings.keyTtlMs : null;
+    const written = this.stores.keys.writeExpiries(at, limit);
+    if (at !== null && written > 0) this.stores.alarm.armAtMost(at);
+    return written === limit;
+  }
+
+  /** Whether the alarm has work other than deadlines: stored expiries that disagree with `keysExpire`. */
+  expiriesToWrite(): boolean {
+    return this.stores.keys.expiriesToWrite(this.#settings.keysExpire);
   }
 
   /**
@@ -226,6 +335,7 @@ export class Pool {
     if (decision.kind === "replay") return JSON.parse(decision.outcome) as Outcome<T>;
     if (decision.kind === "mismatch") return refuse("idempotency_mismatch");
     const outcome = work();
+    if (isTransient(outcome)) return outcome;
     const expiresAt = now + IDEMPOTENCY_TTL_MS;
     idempotency.put(token.keyHash, { requestHash: token.requestHash, expiresAt, outcome: JSON.stringify(outcome) });
     alarm.armAtMost(expiresAt);
@@ -240,28 +350,53 @@ export class Pool {
     holdMs: number,
     holder: Uint8Array | null,
     sealedToken?: string,
-  ): Grant {
+  ): Handout {
     const lease = this.stores.keys.nextLease();
     const blocked = rules.block(current, now, { lease, digest: holder }, holdMs);
     this.#save(stored, blocked, now, true);
-    this.stores.alarm.armAtMost(rules.nextDeadline(blocked));
+    this.#armFor(blocked);
     this.#record("assigned", [blocked.keyId]);
-    const grant = { keyId: blocked.keyId, key: blocked.key, lease, releaseAt: iso(blocked.block.releaseAt) };
-    return sealedToken === undefined ? grant : { ...grant, sealedToken };
+    const grant = { keyId: blocked.keyId, lease, releaseAt: iso(blocked.block.releaseAt) };
+    return { grant: sealedToken === undefined ? grant : { ...grant, sealedToken }, value: secretOf(blocked) };
+  }
+
+  /** Inserts new keys, free, logs them as `event`, and arms their expiry. */
+  #add(now: number, keys: readonly NewKey[], fingerprints: readonly (Uint8Array | null)[], event: PoolEvent): string[] {
+    const lifetime = settings.lifetimeOf(this.#settings);
+    const records = keys.map((key) => rules.createKey(key, now, lifetime));
+    this.stores.keys.insert(records, fingerprints);
+    const ids = records.map((record) => record.keyId);
+    this.#record(event, ids);
+    const [first] = records;
+    if (first !== undefined) this.#armFor(first);
+    return ids;
+  }
+
+  /** Arms the alarm for the key's next deadline, if it has one. */
+  #armFor(record: KeyState): void {
+    const deadline = rules.nextDeadline(record);
+    if (deadline !== null) this.stores.alarm.armAtMost(deadline);
+  }
+
+  /** A stored key with the expiry the pool's settings give it (see `settings.effectiveExpiry`). */
+  #effective<K extends KeyState>(stored: K): K {
+    const expiresAt = settings.effectiveExpiry(stored.expiresAt, this.#settings);
+    return expiresAt === stored.expiresAt ? stored : { ...stored, expiresAt };
   }
 
   /** The key as it stands at `now`, passed deadlines applied, without writing anything. */
   #current(now: number, keyId: string): KeyRecord | null {
     if (!rules.isKeyId(keyId)) return null;
     const stored = this.stores.keys.get(keyId);
-    return stored === null ? null : rules.settle(stored, now);
+    return stored === null ? null : rules.settle(this.#effective(stored), now);
   }
 
   /** Runs `change` on a live key; an expired key is deleted on the way and is not found. */
   #change<T>(now: number, keyId: string, change: (stored: KeyRecord, current: KeyRecord) => Outcome<T>): Outcome<T> {
     if (!rules.isKeyId(keyId)) return refuse("not_found");
-    const stored = this.stores.keys.get(keyId);
-    if (stored === null) return refuse("not_found");
+    const found = this.stores.keys.get(keyId);
+    if (found === null) return refuse("not_found");
+    const stored = this.#effective(found);
     const current = rules.settle(stored, now);
     if (current === null) {
       this.#delete(keyId, "expired");
@@ -296,6 +431,10 @@ export class Pool {
   #log({ event, ...fields }: LogEntry): void {
     log({ event, pool: this.name, ...fields });
   }
+}
+
+function secretOf(record: KeyRecord): SecretOf {
+  return { keyId: record.keyId, source: record.source, secret: record.secret };
 }
 
 /** A uniformly random integer in [0, n), from the platform's cryptographic generator. */

@@ -5,7 +5,15 @@
  */
 
 /** A change of a key's state. Keep-alives and block renewals only move deadlines and are not events. */
-export type PoolEvent = "created" | "assigned" | "blocked" | "unblocked" | "released" | "expired" | "deleted";
+export type PoolEvent =
+  | "created"
+  | "imported"
+  | "assigned"
+  | "blocked"
+  | "unblocked"
+  | "released"
+  | "expired"
+  | "deleted";
 
 /**
  * The counters a pool keeps, each counting one event since the pool (or its statistics) began.

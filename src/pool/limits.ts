@@ -30,3 +30,35 @@ export function ttlMs(seconds: number): number | null {
   if (!Number.isFinite(ms) || ms < MIN_TTL_SECONDS * 1000 || seconds > MAX_TTL_SECONDS) return null;
   return ms;
 }
+
+/** Most UTF-8 bytes of an imported value: long enough for JSON service-account credentials and JWTs. */
+export const MAX_VALUE_BYTES = 8 * 1024;
+
+/** Most characters of a key's label. */
+export const MAX_LABEL_LENGTH = 128;
+
+/** How many of an imported value's last characters its hint shows... */
+export const HINT_LENGTH = 4;
+/** ...when it has at least this many (four of a shorter value would give away too much of it). */
+export const MIN_LENGTH_FOR_HINT = 12;
+
+/**
+ * The hint of an imported value: its last HINT_LENGTH characters (code points, so a character outside
+ * the BMP is never cut in half), or null for a short value. It reads only the ends of the value.
+ */
+export function hintOf(value: string): string | null {
+  let characters = 0;
+  for (const _ of value) if (++characters === MIN_LENGTH_FOR_HINT) break;
+  if (characters < MIN_LENGTH_FOR_HINT) return null;
+  let start = value.length;
+  for (let taken = 0; taken < HINT_LENGTH; taken++) {
+    start -= 1;
+    const low = value.charCodeAt(start);
+    if (start > 0 && low >= 0xdc00 && low <= 0xdfff && isHighSurrogate(value.charCodeAt(start - 1))) start -= 1;
+  }
+  return value.slice(start);
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}

@@ -6,20 +6,44 @@
 
 import { MIN_HOLD_SECONDS } from "./limits";
 
-/** A key as stored. All times are milliseconds since the epoch. */
-export interface KeyRecord {
+/** Where a key's value came from: made by the pool (a UUID), or imported by an admin. */
+export type KeySource = "generated" | "imported";
+
+/**
+ * A key's value as stored: `bytes` sealed under the encryption key whose fingerprint is `sealedBy`, or,
+ * when `sealedBy` is null, a generated key's 16 bytes as they are (stored before a key was configured).
+ */
+export interface StoredSecret {
+  readonly bytes: Uint8Array;
+  readonly sealedBy: string | null;
+}
+
+/** What a new key is made of; the pool sets its times. */
+export interface NewKey {
   readonly keyId: string;
-  readonly key: string;
+  readonly secret: StoredSecret;
+  readonly source: KeySource;
+  /** For people, shown wherever the key's state is. */
+  readonly label: string | null;
+  /** The last characters of an imported value, so people can tell keys apart; null for generated keys. */
+  readonly hint: string | null;
+}
+
+/** A key as stored. All times are milliseconds since the epoch. */
+export interface KeyRecord extends NewKey {
   readonly createdAt: number;
   readonly lastActivity: number;
-  /** Deadline after which the key is gone for good: `lastActivity + keyTtl` when it was last set. */
-  readonly expiresAt: number;
+  /**
+   * Deadline after which the key is gone for good: `lastActivity + keyTtl` when it was last set; null
+   * in a pool whose keys do not expire (`keysExpire: false`).
+   */
+  readonly expiresAt: number | null;
   /** Present together with `releaseAt` and `lease` while the key is blocked. */
   readonly block: Block | null;
 }
 
 /** Everything about a key but its value: all the rules need to tell its state. */
-export type KeyState = Omit<KeyRecord, "key">;
+export type KeyState = Omit<KeyRecord, "secret">;
 
 export interface Block {
   readonly blockedAt: number;
@@ -61,7 +85,7 @@ export function isKeyId(text: string): boolean {
 
 /** A key is alive strictly before its expiry deadline; at `expiresAt` it is gone. */
 export function isExpired(record: KeyState, now: number): boolean {
-  return now >= record.expiresAt;
+  return record.expiresAt !== null && now >= record.expiresAt;
 }
 
 /** A block holds strictly before its release deadline; at `releaseAt` the key is free again. */
@@ -79,13 +103,24 @@ export function settle<K extends KeyState>(record: K, now: number): K | null {
   return record;
 }
 
-export function createKey(keyId: string, key: string, now: number, timings: PoolTimings): KeyRecord {
-  return { keyId, key, createdAt: now, lastActivity: now, expiresAt: now + timings.keyTtlMs, block: null };
+/**
+ * How long a key lives from its last activity: the key TTL, or null (for ever) in a pool whose keys
+ * do not expire.
+ */
+export type Lifetime = number | null;
+
+/** The expiry of a key active at `now`. */
+export function expiryFrom(now: number, lifetime: Lifetime): number | null {
+  return lifetime === null ? null : now + lifetime;
 }
 
-/** Keep-alive: the key lives another full TTL from now, blocked or not. */
-export function keepAlive(record: KeyRecord, now: number, timings: PoolTimings): KeyRecord {
-  return { ...record, lastActivity: now, expiresAt: now + timings.keyTtlMs };
+export function createKey(key: NewKey, now: number, lifetime: Lifetime): KeyRecord {
+  return { ...key, createdAt: now, lastActivity: now, expiresAt: expiryFrom(now, lifetime), block: null };
+}
+
+/** Keep-alive: the key lives another full lifetime from now, blocked or not. */
+export function keepAlive<K extends KeyState>(record: K, now: number, lifetime: Lifetime): K {
+  return { ...record, lastActivity: now, expiresAt: expiryFrom(now, lifetime) };
 }
 
 /** A key while it is blocked. */
@@ -154,9 +189,11 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** The earliest deadline this key still has pending: its release if blocked, else its expiry. */
-export function nextDeadline(record: KeyRecord): number {
-  return record.block === null ? record.expiresAt : Math.min(record.block.releaseAt, record.expiresAt);
+/** The earliest deadline this key still has pending (its release if blocked, its expiry), or null for none. */
+export function nextDeadline(record: KeyState): number | null {
+  const release = record.block?.releaseAt ?? null;
+  if (release === null || record.expiresAt === null) return release ?? record.expiresAt;
+  return Math.min(release, record.expiresAt);
 }
 
 /** A uniformly random integer in [0, n), n >= 1, from a source of uniform 32-bit words. */

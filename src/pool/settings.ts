@@ -18,15 +18,28 @@ export interface SettingsOverrides {
   readonly keyTtlMs: number | null;
   readonly blockTtlMs: number | null;
   readonly revealValues: RevealValues | null;
+  readonly keysExpire: boolean | null;
+  /**
+   * When `keysExpire` last changed (null: never): keys that had no expiry when it was switched on
+   * expire one key TTL after this, whenever the alarm gets to write their deadline.
+   */
+  readonly expirySwitchedAt: number | null;
 }
 
-export const NO_OVERRIDES: SettingsOverrides = { keyTtlMs: null, blockTtlMs: null, revealValues: null };
+export const NO_OVERRIDES: SettingsOverrides = {
+  keyTtlMs: null,
+  blockTtlMs: null,
+  revealValues: null,
+  keysExpire: null,
+  expirySwitchedAt: null,
+};
 
 /** A change: a value sets it, `null` goes back to the default, absent leaves it. */
 export interface SettingsPatch {
   readonly keyTtlSeconds?: number | null | undefined;
   readonly blockTtlSeconds?: number | null | undefined;
   readonly revealValues?: RevealValues | null | undefined;
+  readonly keysExpire?: boolean | null | undefined;
 }
 
 /** What `GET /pools/{pool}` and `PUT /pools/{pool}/settings` show: the settings in force. */
@@ -34,12 +47,16 @@ export interface PoolSettings {
   readonly keyTtlSeconds: number;
   readonly blockTtlSeconds: number;
   readonly revealValues: RevealValues;
+  readonly keysExpire: boolean;
 }
 
 /** The settings in force: the defaults with the overrides applied. */
 export interface EffectiveSettings {
   readonly timings: PoolTimings;
   readonly revealValues: RevealValues;
+  /** Whether keys expire when not kept alive (the original contract), or live until deleted. */
+  readonly keysExpire: boolean;
+  readonly expirySwitchedAt: number | null;
 }
 
 export function effectiveSettings(defaults: PoolTimings, overrides: SettingsOverrides): EffectiveSettings {
@@ -49,19 +66,47 @@ export function effectiveSettings(defaults: PoolTimings, overrides: SettingsOver
       blockTtlMs: overrides.blockTtlMs ?? defaults.blockTtlMs,
     },
     revealValues: overrides.revealValues ?? "anyone",
+    keysExpire: overrides.keysExpire ?? true,
+    expirySwitchedAt: overrides.expirySwitchedAt,
   };
 }
 
-export function applyPatch(overrides: SettingsOverrides, patch: SettingsPatch): SettingsOverrides {
+/** The overrides after `patch`, made at `now` (when `keysExpire` changes, the switch is dated). */
+export function applyPatch(overrides: SettingsOverrides, patch: SettingsPatch, now: number): SettingsOverrides {
+  const keysExpire = patch.keysExpire === undefined ? overrides.keysExpire : patch.keysExpire;
+  const switched = (keysExpire ?? true) !== (overrides.keysExpire ?? true);
   return {
     keyTtlMs: patched(overrides.keyTtlMs, patch.keyTtlSeconds, "keyTtlSeconds"),
     blockTtlMs: patched(overrides.blockTtlMs, patch.blockTtlSeconds, "blockTtlSeconds"),
     revealValues: patch.revealValues === undefined ? overrides.revealValues : patch.revealValues,
+    keysExpire,
+    expirySwitchedAt: switched ? now : overrides.expirySwitchedAt,
   };
 }
 
-export function toSettings({ timings, revealValues }: EffectiveSettings): PoolSettings {
-  return { keyTtlSeconds: timings.keyTtlMs / 1000, blockTtlSeconds: timings.blockTtlMs / 1000, revealValues };
+export function toSettings({ timings, revealValues, keysExpire }: EffectiveSettings): PoolSettings {
+  return {
+    keyTtlSeconds: timings.keyTtlMs / 1000,
+    blockTtlSeconds: timings.blockTtlMs / 1000,
+    revealValues,
+    keysExpire,
+  };
+}
+
+/** How long a key lives from its last activity in a pool with these settings: the key TTL, or for ever. */
+export function lifetimeOf(settings: EffectiveSettings): number | null {
+  return settings.keysExpire ? settings.timings.keyTtlMs : null;
+}
+
+/**
+ * A stored key's expiry as the pool's settings make it: none while keys do not expire (even before
+ * the alarm has removed the stored deadline), and one key TTL after the switch for a key that had
+ * none when they were switched on (even before the alarm has written it).
+ */
+export function effectiveExpiry(stored: number | null, settings: EffectiveSettings): number | null {
+  if (!settings.keysExpire) return null;
+  if (stored !== null) return stored;
+  return (settings.expirySwitchedAt ?? 0) + settings.timings.keyTtlMs;
 }
 
 /** Same bounds as the [vars]: whole milliseconds, MIN_TTL_SECONDS to MAX_TTL_SECONDS. */

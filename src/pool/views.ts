@@ -3,18 +3,24 @@
  * from a key's state at a moment. The HTTP layer's zod schemas (src/http/schemas.ts) are checked by
  * the compiler to describe exactly these types, so the two cannot drift apart.
  */
+import type { EncryptionStatus } from "./encryption";
 import type { Counter } from "./events";
-import type { KeyState } from "./rules";
+import type { KeySource, KeyState } from "./rules";
 import type { PoolSettings } from "./settings";
 
 /** What `GET /keys/{id}/info` answers: state and deadlines, never the key value. */
 export interface KeyInfo {
   readonly isBlocked: boolean;
   readonly createdAt: string;
-  readonly expiresAt: string;
+  /** Null in a pool whose keys do not expire. */
+  readonly expiresAt: string | null;
   readonly lastActivity: string;
   readonly blockedAt: string | null;
   readonly releaseAt: string | null;
+  readonly source: KeySource;
+  readonly label: string | null;
+  /** The last characters of an imported value; null for a generated key or a short value. */
+  readonly hint: string | null;
 }
 
 /**
@@ -36,10 +42,14 @@ export interface Assignment {
 }
 
 /**
- * An assignment as the pool answers it: the holder secret is the Worker's (the pool keeps only its
+ * An assignment as the pool records it: no value (the object opens it from the key's row, so no value
+ * is ever kept in an idempotency answer), and no holder secret (the Worker's: the pool keeps only its
  * digest); for an idempotent call, `sealedToken` is the secret as the Worker sealed it for the replay.
  */
-export type Grant = Omit<Assignment, "leaseToken"> & { readonly sealedToken?: string };
+export type Grant = Omit<Assignment, "leaseToken" | "key"> & { readonly sealedToken?: string };
+
+/** An assignment as the object answers it: the grant with the key's value, opened. */
+export type OpenedGrant = Grant & { readonly key: string };
 
 /** A block or unblock as the pool answers it: the info view, the lease, and whether it started a block. */
 export type BlockChange = KeyInfo & { readonly lease?: number; readonly startedBlock: boolean };
@@ -58,16 +68,20 @@ export interface PoolStats {
   readonly keys: { readonly total: number; readonly free: number; readonly blocked: number };
   readonly counters: Readonly<Record<Counter, number>>;
   readonly settings: PoolSettings;
+  readonly encryption: EncryptionStatus;
 }
 
 export function toInfo(record: KeyState): KeyInfo {
   return {
     isBlocked: record.block !== null,
     createdAt: iso(record.createdAt),
-    expiresAt: iso(record.expiresAt),
+    expiresAt: record.expiresAt === null ? null : iso(record.expiresAt),
     lastActivity: iso(record.lastActivity),
     blockedAt: record.block === null ? null : iso(record.block.blockedAt),
     releaseAt: record.block === null ? null : iso(record.block.releaseAt),
+    source: record.source,
+    label: record.label,
+    hint: record.hint,
   };
 }
 

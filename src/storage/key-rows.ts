@@ -1,5 +1,5 @@
 import type { ListedRow } from "../pool/listing";
-import type { KeyRecord } from "../pool/rules";
+import type { KeyRecord, StoredSecret } from "../pool/rules";
 import { bytesToUuid } from "./uuid";
 
 /**
@@ -7,6 +7,12 @@ import { bytesToUuid } from "./uuid";
  * it. A block is stored as its two times, its lease and its holder's digest; `lease` alone stays
  * after the block ends.
  */
+
+/**
+ * The stored expiry of a key that never expires: `expires_at` is NOT NULL (version 1), so "none" is
+ * the largest safe integer, beyond every deadline, and no range `expires_at <= now` ever reaches it.
+ */
+export const NO_EXPIRY = Number.MAX_SAFE_INTEGER;
 
 /** A row of `keys` but its secret and its counts: a key's state, as a listing reads it. */
 export type KeyColumns = {
@@ -18,12 +24,17 @@ export type KeyColumns = {
   release_at: number | null;
   lease: number | null;
   holder: ArrayBuffer | null;
+  imported: number;
+  label: string | null;
+  hint: string | null;
 };
 
-export type KeyRow = KeyColumns & { secret: ArrayBuffer };
+export type KeyRow = KeyColumns & { secret: ArrayBuffer; sealed_by: string | null };
 
-export const STATE_COLUMNS = "id, created_at, last_activity, expires_at, blocked_at, release_at, lease, holder";
-export const KEY_COLUMNS = `${STATE_COLUMNS}, secret`;
+export const STATE_COLUMNS =
+  "id, created_at, last_activity, expires_at, blocked_at, release_at, lease, holder, " +
+  "fingerprint IS NOT NULL AS imported, label, hint";
+export const KEY_COLUMNS = `${STATE_COLUMNS}, secret, sealed_by`;
 
 /** A row read without its secret, as the pool's rules see a key's state. */
 export function stateOf(row: KeyColumns): ListedRow {
@@ -38,13 +49,27 @@ export function stateOf(row: KeyColumns): ListedRow {
         };
   return {
     keyId: bytesToUuid(row.id),
+    source: row.imported === 1 ? "imported" : "generated",
+    label: row.label,
+    hint: row.hint,
     createdAt: row.created_at,
     lastActivity: row.last_activity,
-    expiresAt: row.expires_at,
+    expiresAt: expiryOf(row.expires_at),
     block,
   };
 }
 
 export function recordOf(row: KeyRow): KeyRecord {
-  return { ...stateOf(row), key: bytesToUuid(row.secret) };
+  const secret: StoredSecret = { bytes: new Uint8Array(row.secret), sealedBy: row.sealed_by };
+  return { ...stateOf(row), secret };
+}
+
+/** A stored `expires_at` as the rules read it. */
+export function expiryOf(stored: number): number | null {
+  return stored >= NO_EXPIRY ? null : stored;
+}
+
+/** An expiry as `expires_at` stores it. */
+export function storedExpiry(expiresAt: number | null): number {
+  return expiresAt ?? NO_EXPIRY;
 }

@@ -1,10 +1,10 @@
 import type { Counter } from "../pool/events";
-import type { KeyRecord } from "../pool/rules";
-import { KEY_COLUMNS as COLUMNS, type KeyRow, recordOf } from "./key-rows";
+import type { KeyRecord, StoredSecret } from "../pool/rules";
+import { KEY_COLUMNS as COLUMNS, type KeyRow, NO_EXPIRY, recordOf, storedExpiry } from "./key-rows";
 import { KeySummary } from "./key-summary";
 import { type Departure, PoolStatsStore } from "./pool-stats";
 import type { CountedSql } from "./sql";
-import { bytesToUuid, uuidToBytes } from "./uuid";
+import { bytesToUuid, hexOf, uuidToBytes } from "./uuid";
 
 /** What a change of a key counts, on the key's own row. */
 export interface KeyEvents {
@@ -47,19 +47,53 @@ export class KeyStore {
   /**
    * Inserts new, free keys in two statements however many there are: the rows travel as one JSON
    * array that SQLite expands itself (one statement per key made a 1000-key create cost ~2,000
-   * statements; bound parameters are also capped per statement).
+   * statements; bound parameters are also capped per statement). An imported key comes with the keyed
+   * fingerprint of its value, at the same index of `fingerprints`.
    */
-  insert(records: readonly KeyRecord[]): void {
+  insert(records: readonly KeyRecord[], fingerprints: readonly (Uint8Array | null)[] = []): void {
     if (records.length === 0) return;
-    const rows = records.map((r) => [hex(r.keyId), hex(r.key), r.createdAt, r.lastActivity, r.expiresAt]);
+    const rows = records.map((r, i) => [
+      uuidHex(r.keyId),
+      hexOf(r.secret.bytes),
+      r.secret.sealedBy,
+      fingerprints[i] ? hexOf(fingerprints[i]) : null,
+      r.label,
+      r.hint,
+      r.createdAt,
+      r.lastActivity,
+      storedExpiry(r.expiresAt),
+    ]);
     this.db.run(
-      `INSERT INTO keys (id, secret, created_at, last_activity, expires_at)
-       SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)`,
+      `INSERT INTO keys (id, secret, sealed_by, fingerprint, label, hint, created_at, last_activity, expires_at)
+       SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, unhex(value ->> 3), value ->> 4, value ->> 5,
+              value ->> 6, value ->> 7, value ->> 8
+       FROM json_each(?)`,
       JSON.stringify(rows),
     );
     this.#stats.created(records.length);
     const summary = this.#summary;
-    if (summary !== null) for (const record of records) summary.free.add(new Uint8Array(uuidToBytes(record.keyId)));
+    if (summary === null) return;
+    records.forEach((record, i) => {
+      const id = new Uint8Array(uuidToBytes(record.keyId));
+      summary.free.add(id);
+      const fingerprint = fingerprints[i];
+      if (fingerprint) summary.imported.add(fingerprint, id);
+      summary.countSealed(record.secret.sealedBy, 1);
+    });
+  }
+
+  /**
+   * The key already holding a value with this keyed fingerprint, or null: one probe of the in-memory
+   * index of imported values (built with the free keys, when the object first needs them).
+   */
+  withFingerprint(fingerprint: Uint8Array): string | null {
+    const id = this.#loaded().imported.payloadOf(fingerprint);
+    return id === null ? null : bytesToUuid(id);
+  }
+
+  /** Sets a key's label (null: none); one row, no index. */
+  setLabel(keyId: string, label: string | null): void {
+    this.db.run("UPDATE keys SET label = ? WHERE id = ?", label, uuidToBytes(keyId));
   }
 
   /**
@@ -72,7 +106,7 @@ export class KeyStore {
     const values: unknown[] = [];
     if (next.lastActivity !== stored.lastActivity || next.expiresAt !== stored.expiresAt) {
       sets.push("last_activity = ?", "expires_at = ?");
-      values.push(next.lastActivity, next.expiresAt);
+      values.push(next.lastActivity, storedExpiry(next.expiresAt));
     }
     const block = next.block;
     if (block?.blockedAt !== stored.block?.blockedAt || block?.releaseAt !== stored.block?.releaseAt) {
@@ -101,7 +135,7 @@ export class KeyStore {
   /** Deletes a key, counting why; false when there was no such key. */
   delete(keyId: string, why: Departure): boolean {
     const rows = this.db.run<DepartedRow>(
-      "DELETE FROM keys WHERE id = ? RETURNING id, release_at, lease, assignments, releases",
+      `DELETE FROM keys WHERE id = ? RETURNING ${DEPARTED_COLUMNS}`,
       uuidToBytes(keyId),
     );
     this.#departed(rows, why);
@@ -126,7 +160,7 @@ export class KeyStore {
   deleteExpired(now: number, limit: number): string[] {
     const rows = this.db.run<DepartedRow>(
       `DELETE FROM keys WHERE id IN (SELECT id FROM keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)
-       RETURNING id, release_at, lease, assignments, releases`,
+       RETURNING ${DEPARTED_COLUMNS}`,
       now,
       limit,
     );
@@ -155,16 +189,17 @@ export class KeyStore {
    * Writes up to `limit` due deadlines, expiries first, each kind in one set-based statement, so its
    * cost is bounded by `limit` keys however many are due; says which keys it expired and released,
    * and which kinds may have more due. Safe to repeat: a retried alarm finds nothing left to do.
+   * Without `expiries` (a pool whose keys do not expire) it ends blocks only.
    */
-  applyDue(now: number, limit: number): DueApplied {
+  applyDue(now: number, limit: number, expiries = true): DueApplied {
     const due = this.due(now);
-    const expired = due.expiries ? this.deleteExpired(now, limit) : [];
+    const expired = expiries && due.expiries ? this.deleteExpired(now, limit) : [];
     const releaseLimit = limit - expired.length;
     const released = due.releases && releaseLimit > 0 ? this.releaseDue(now, releaseLimit) : [];
     return {
       expired,
       released,
-      expiriesLeft: expired.length === limit,
+      expiriesLeft: expiries && expired.length === limit,
       releasesLeft: due.releases && released.length === releaseLimit,
     };
   }
@@ -231,9 +266,102 @@ export class KeyStore {
     return row === undefined ? null : recordOf(row);
   }
 
+  /**
+   * Writes the expiry of up to `limit` keys that have none (`at`), or, with `at` null, removes up to
+   * `limit` keys' expiries: what switching a pool's `keysExpire` on or off does, a batch at a time. One
+   * statement on the expiry index; answers how many keys it changed.
+   */
+  writeExpiries(at: number | null, limit: number): number {
+    const rows =
+      at === null
+        ? this.db.run(
+            `UPDATE keys SET expires_at = ?1
+             WHERE id IN (SELECT id FROM keys WHERE expires_at < ?1 LIMIT ?2) RETURNING 1`,
+            NO_EXPIRY,
+            limit,
+          )
+        : this.db.run(
+            `UPDATE keys SET expires_at = ?1
+             WHERE id IN (SELECT id FROM keys WHERE expires_at = ?2 LIMIT ?3) RETURNING 1`,
+            at,
+            NO_EXPIRY,
+            limit,
+          );
+    return rows.length;
+  }
+
+  /** Whether some key's stored expiry disagrees with `keysExpire`: one index probe. */
+  expiriesToWrite(keysExpire: boolean): boolean {
+    const [row] = this.db.run<{ found: number }>(
+      keysExpire
+        ? "SELECT EXISTS (SELECT 1 FROM keys WHERE expires_at = ?) AS found"
+        : "SELECT EXISTS (SELECT 1 FROM keys WHERE expires_at < ?) AS found",
+      NO_EXPIRY,
+    );
+    return row?.found === 1;
+  }
+
+  /** Up to `limit` keys after `afterId` (from the first when null), in id order, with their stored values. */
+  valuesAfter(afterId: string | null, limit: number): SealedRow[] {
+    const rows = this.db.run<{
+      id: ArrayBuffer;
+      fingerprint: ArrayBuffer | null;
+      secret: ArrayBuffer;
+      sealed_by: string | null;
+    }>(
+      "SELECT id, fingerprint, secret, sealed_by FROM keys WHERE id > ? ORDER BY id LIMIT ?",
+      afterId === null ? new ArrayBuffer(0) : uuidToBytes(afterId),
+      limit,
+    );
+    return rows.map((row) => ({
+      keyId: bytesToUuid(row.id),
+      fingerprint: row.fingerprint === null ? null : new Uint8Array(row.fingerprint),
+      secret: { bytes: new Uint8Array(row.secret), sealedBy: row.sealed_by },
+    }));
+  }
+
+  /**
+   * Stores values sealed anew, each only if its key still holds the value it was sealed from (it may
+   * have been deleted meanwhile): one row written per value, and, for an imported key, its fingerprint
+   * under the new key. Answers how many were stored.
+   */
+  resealed(values: readonly Resealed[]): number {
+    let stored = 0;
+    for (const { keyId, from, secret, fingerprint, oldFingerprint } of values) {
+      const [row] = this.db.run(
+        `UPDATE keys SET secret = ?, sealed_by = ?, fingerprint = coalesce(?, fingerprint)
+         WHERE id = ? AND sealed_by IS ? RETURNING 1`,
+        copy(secret.bytes),
+        secret.sealedBy,
+        fingerprint === null ? null : copy(fingerprint),
+        uuidToBytes(keyId),
+        from,
+      );
+      if (row === undefined) continue;
+      stored++;
+      const summary = this.#summary;
+      if (summary === null) continue;
+      summary.countSealed(from, -1);
+      summary.countSealed(secret.sealedBy, 1);
+      if (oldFingerprint !== null && fingerprint !== null) {
+        summary.imported.delete(oldFingerprint);
+        summary.imported.add(fingerprint, new Uint8Array(uuidToBytes(keyId)));
+      }
+    }
+    return stored;
+  }
+
+  /** How many values each encryption key sealed (`null`: stored as they are), from the in-memory summary. */
+  sealedCounts(): ReadonlyMap<string | null, number> {
+    return this.#loaded().sealed;
+  }
+
   /** The earliest pending deadline of any key (expiry or release), or null for an empty pool. */
   earliestDeadline(): number | null {
-    const [expiry] = this.db.run<{ at: number | null }>("SELECT min(expires_at) AS at FROM keys");
+    const [expiry] = this.db.run<{ at: number | null }>(
+      "SELECT min(expires_at) AS at FROM keys WHERE expires_at < ?",
+      NO_EXPIRY,
+    );
     const [release] = this.db.run<{ at: number | null }>(
       "SELECT min(release_at) AS at FROM keys WHERE release_at IS NOT NULL",
     );
@@ -275,7 +403,11 @@ export class KeyStore {
     this.#stats.departed(why, rows.length, counted);
     const summary = this.#summary;
     if (summary === null) return;
-    for (const row of rows) if (row.release_at === null) summary.free.delete(new Uint8Array(row.id));
+    for (const row of rows) {
+      if (row.release_at === null) summary.free.delete(new Uint8Array(row.id));
+      if (row.fingerprint !== null) summary.imported.delete(new Uint8Array(row.fingerprint));
+      summary.countSealed(row.sealed_by, -1);
+    }
     summary.assignments -= counted.assignments;
     summary.releases -= counted.releases;
   }
@@ -295,13 +427,36 @@ export interface DueApplied {
   readonly releasesLeft: boolean;
 }
 
+const DEPARTED_COLUMNS = "id, release_at, lease, assignments, releases, sealed_by, fingerprint";
+
 type DepartedRow = {
   id: ArrayBuffer;
   release_at: number | null;
   lease: number | null;
   assignments: number;
   releases: number;
+  sealed_by: string | null;
+  fingerprint: ArrayBuffer | null;
 };
+
+/** A key's stored value, as a sealing pass reads it: with its fingerprint, if imported. */
+export interface SealedRow {
+  readonly keyId: string;
+  readonly fingerprint: Uint8Array | null;
+  readonly secret: StoredSecret;
+}
+
+/**
+ * A value sealed anew: from the key `from` (null: stored as it was), with an imported value's new
+ * fingerprint in place of its old one.
+ */
+export interface Resealed {
+  readonly keyId: string;
+  readonly from: string | null;
+  readonly secret: StoredSecret;
+  readonly fingerprint: Uint8Array | null;
+  readonly oldFingerprint: Uint8Array | null;
+}
 
 /** The bytes of a view, as SQLite binds a BLOB. */
 function copy(bytes: Uint8Array): ArrayBuffer {
@@ -309,6 +464,6 @@ function copy(bytes: Uint8Array): ArrayBuffer {
 }
 
 /** A UUID as the 32 hex digits SQLite's `unhex` turns into its 16 stored bytes. */
-function hex(uuid: string): string {
+function uuidHex(uuid: string): string {
   return uuid.replaceAll("-", "");
 }

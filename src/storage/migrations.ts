@@ -120,8 +120,35 @@ const V3: Migration = {
   ],
 };
 
+/**
+ * Version 4: keys brought from elsewhere, encrypted at rest. A value may now be sealed (AES-256-GCM)
+ * in `secret`, under the encryption key whose fingerprint `sealed_by` holds (NULL: a generated key's
+ * 16 bytes as they are, as every version before stored them). An imported key has the keyed
+ * fingerprint of its value (`fingerprint`) and a `hint`; any key may have a `label`. The object finds
+ * a fingerprint in memory, rebuilt by the scan that rebuilds its free keys: an index would write one
+ * more row per import. `pool_meta.sealed_with` names the key every value was last found sealed under,
+ * so an object knows when it starts whether values wait to be (re-)sealed. A pool may keep its keys
+ * for ever (`keys_expire = 0`): `expires_at` is NOT NULL since version 1, so such a key's expiry is
+ * stored as 2^53 - 1 (NO_EXPIRY, src/storage/key-rows.ts), beyond every deadline. Idempotency answers
+ * kept from before lose the key values they held: a replay reads the value from the key itself.
+ */
+const V4: Migration = {
+  version: 4,
+  statements: [
+    "ALTER TABLE keys ADD COLUMN sealed_by TEXT",
+    "ALTER TABLE keys ADD COLUMN fingerprint BLOB",
+    "ALTER TABLE keys ADD COLUMN label TEXT",
+    "ALTER TABLE keys ADD COLUMN hint TEXT",
+    "ALTER TABLE pool_settings ADD COLUMN keys_expire INTEGER",
+    "ALTER TABLE pool_settings ADD COLUMN expiry_switched_at INTEGER",
+    "ALTER TABLE pool_meta ADD COLUMN sealed_with TEXT",
+    `UPDATE idempotency SET outcome = json_remove(outcome, '$.value.key')
+     WHERE json_type(outcome, '$.value.key') IS NOT NULL`,
+  ],
+};
+
 /** Every step, in order: version n is the n-th. */
-export const MIGRATIONS: readonly Migration[] = [V1, V2, V3];
+export const MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4];
 
 /** The layout this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

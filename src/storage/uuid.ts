@@ -23,3 +23,10 @@ export function bytesToUuid(buffer: ArrayBuffer | Uint8Array): string {
   }
   return out;
 }
+
+/** Bytes as lower-case hex digits (what SQLite's `unhex` turns back into them). */
+export function hexOf(bytes: Uint8Array): string {
+  let out = "";
+  for (const byte of bytes) out += HEX[byte];
+  return out;
+}

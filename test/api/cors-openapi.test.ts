@@ -1,12 +1,15 @@
 import { type Schema, Validator } from "@cfworker/json-schema";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MAX_CREATE_BODY_BYTES } from "../../src/http/schemas";
 import { CLIENT_TOKEN, call } from "../support/http";
 import { blockKey, createKey, drain, expectOk, poolBase, type Reply, unknownId, warmUp } from "../support/keys";
 import { responseOf } from "../support/openapi";
 
 const ORIGIN = { origin: "https://app.example" };
 const JSON_TYPE = { "content-type": "application/json" };
+/** A body over the limit of every route (64 KiB), and over POST /keys' own (1 MiB). */
 const oversized = `{"count": 1}${" ".repeat(64 * 1024)}`;
+const oversizedCreate = `{"count": 1}${" ".repeat(MAX_CREATE_BODY_BYTES)}`;
 
 /** Requests of every kind of answer, each with the status it must get. */
 const answers: Array<[string, number, () => Promise<Reply>]> = [
@@ -23,9 +26,9 @@ const answers: Array<[string, number, () => Promise<Reply>]> = [
   ["a wrong method", 405, () => call("PATCH", `/keys/${unknownId()}`, { headers: ORIGIN })],
   ["a lease conflict", 409, async () => call("PUT", `${await keyPath()}/alive?lease=9`, { headers: ORIGIN })],
   [
-    "a body over 64 KiB",
+    "a body over its limit",
     413,
-    () => call("POST", poolBase(), { body: oversized, headers: { ...JSON_TYPE, ...ORIGIN } }),
+    () => call("POST", poolBase(), { body: oversizedCreate, headers: { ...JSON_TYPE, ...ORIGIN } }),
   ],
   ["a non-JSON body", 415, () => call("POST", poolBase(), { body: "count=1", headers: ORIGIN })],
 ];
@@ -265,13 +268,28 @@ describe("OpenAPI document", () => {
   it("documents request bodies that accept what the server accepts and reject what it refuses", () => {
     const createBody = operationOf("createKeys", "/keys").requestBody.content["application/json"].schema;
     const updateBody = operationOf("updateKey", "/keys").requestBody.content["application/json"].schema;
-    for (const ok of [{}, { count: 1 }, { count: 1000 }]) expect(validate(ok, createBody).valid).toBe(true);
-    for (const bad of [{ count: 0 }, { count: 1001 }, { count: 1.5 }, { count: "2" }, { count: 1, x: 1 }, null, []]) {
-      expect(validate(bad, createBody).valid, JSON.stringify(bad)).toBe(false);
-    }
-    for (const ok of [{ blocked: true }, { blocked: false, lease: 3 }])
-      expect(validate(ok, updateBody).valid).toBe(true);
-    for (const bad of [{}, { blocked: "false" }, { blocked: true, lease: 0 }, { blocked: true, lease: 1.5 }, null]) {
+    const creates = [{}, { count: 1 }, { count: 1000 }, { count: 2, label: "a" }, { keys: [{ key: "k", label: "a" }] }];
+    for (const ok of creates) expect(validate(ok, createBody).valid, JSON.stringify(ok)).toBe(true);
+    const badCreates = [
+      ...[{ count: 0 }, { count: 1001 }, { count: 1.5 }, { count: "2" }, { count: 1, x: 1 }, null, []],
+      ...[{ label: "" }, { label: "a\u0007" }, { keys: [] }, { keys: [{ key: "" }] }, { keys: [{ key: "k", x: 1 }] }],
+      ...[
+        { keys: [{ key: "k" }], count: 1 },
+        { keys: [{ key: "k" }], label: "a" },
+        { keys: [{ key: "x".repeat(8193) }] },
+      ],
+    ];
+    for (const bad of badCreates) expect(validate(bad, createBody).valid, JSON.stringify(bad)).toBe(false);
+    for (const ok of [{ blocked: true }, { blocked: false, lease: 3 }, { label: "a" }, { label: null }])
+      expect(validate(ok, updateBody).valid, JSON.stringify(ok)).toBe(true);
+    const badUpdates = [{}, { blocked: "false" }, { blocked: true, lease: 0 }, { blocked: true, lease: 1.5 }, null];
+    for (const bad of [
+      ...badUpdates,
+      { lease: 3 },
+      { label: "a", blocked: true },
+      { label: "a", lease: 1 },
+      { label: "" },
+    ]) {
       expect(validate(bad, updateBody).valid, JSON.stringify(bad)).toBe(false);
     }
     expect(validate({ blocked: true, extra: 1 }, updateBody).valid).toBe(false);
@@ -294,7 +312,7 @@ describe("the API answers as its OpenAPI document says", () => {
     ["createKeys", 201, "count keys", (base) => call("POST", base, { json: { count: 3 } })],
     ["createKeys", 400, "bad count", (base) => call("POST", base, { json: { count: 1001 } })],
     ["createKeys", 400, "malformed JSON", (base) => call("POST", base, { body: "{", headers: JSON_TYPE })],
-    ["createKeys", 413, "oversized body", (base) => call("POST", base, { body: oversized, headers: JSON_TYPE })],
+    ["createKeys", 413, "oversized body", (base) => call("POST", base, { body: oversizedCreate, headers: JSON_TYPE })],
     ["createKeys", 415, "form body", (base) => call("POST", base, { body: "count=1" })],
     [
       "assignKey",

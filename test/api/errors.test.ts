@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { MAX_CREATE_BODY_BYTES } from "../../src/http/schemas";
 import { useFakeClock } from "../support/clock";
 import { call } from "../support/http";
 import {
@@ -15,6 +16,7 @@ import {
 
 const JSON_TYPE = { "content-type": "application/json" };
 const MAX_BODY = 64 * 1024;
+const MAX_CREATE_BODY = MAX_CREATE_BODY_BYTES;
 
 /** A JSON text of `json` padded with trailing spaces to exactly `bytes` bytes (still valid JSON). */
 function padded(json: unknown, bytes: number): string {
@@ -57,7 +59,11 @@ describe("every non-2xx answer is JSON with a non-empty error message", () => {
     ["an unknown route", 404, () => call("GET", "/nothing-here")],
     ["a wrong method", 405, () => call("PATCH", `/keys/${unknownId()}`)],
     ["a lease conflict", 409, leaseConflict],
-    ["a body over 64 KiB", 413, () => call("POST", poolBase(), { body: padded({}, MAX_BODY + 1), headers: JSON_TYPE })],
+    [
+      "a body over its limit",
+      413,
+      () => call("POST", poolBase(), { body: padded({}, MAX_CREATE_BODY + 1), headers: JSON_TYPE }),
+    ],
     ["a non-JSON content type", 415, () => call("POST", poolBase(), { body: "count=1" })],
   ];
 
@@ -247,16 +253,16 @@ describe("routing", () => {
   });
 });
 
-describe("body size limit (64 KiB)", () => {
-  it("accepts a body of exactly 64 KiB", async () => {
+describe("body size limit (1 MiB for POST /keys, 64 KiB elsewhere)", () => {
+  it("accepts a POST /keys body of exactly 1 MiB", async () => {
     const base = poolBase();
-    const reply = await call("POST", base, { body: padded({ count: 2 }, MAX_BODY), headers: JSON_TYPE });
+    const reply = await call("POST", base, { body: padded({ count: 2 }, MAX_CREATE_BODY), headers: JSON_TYPE });
     expect(expectOk(reply, 201).keyIds).toHaveLength(2);
   });
 
   it("answers 413 to a body one byte over, sent with its Content-Length, and creates nothing", async () => {
     const base = poolBase();
-    const body = padded({ count: 2 }, MAX_BODY + 1);
+    const body = padded({ count: 2 }, MAX_CREATE_BODY + 1);
     const headers = { ...JSON_TYPE, "content-length": String(body.length) };
     expectError(await call("POST", base, { body, headers }), 413);
     await expectNoFreeKey(base);
@@ -264,7 +270,7 @@ describe("body size limit (64 KiB)", () => {
 
   it("answers 413 to an oversized streamed body without a Content-Length, and creates nothing", async () => {
     const base = poolBase();
-    const body = streamOf(padded({ count: 2 }, 4 * MAX_BODY));
+    const body = streamOf(padded({ count: 2 }, 2 * MAX_CREATE_BODY));
     const probe = new Request("http://keypool.test/", { method: "POST", body: streamOf("{}") });
     expect(probe.headers.get("content-length")).toBeNull();
     expectError(await call("POST", base, { body, headers: JSON_TYPE }), 413);

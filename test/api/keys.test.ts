@@ -17,6 +17,7 @@ import {
   unknownId,
   warmUp,
 } from "../support/keys";
+import { GENERATED } from "../support/records";
 import { BLOCK_TTL_MS, iso, KEY_TTL_MS } from "../support/timings";
 
 /**
@@ -175,6 +176,7 @@ describe("the key routes", () => {
         lastActivity: iso(clock.nowMs),
         blockedAt: null,
         releaseAt: null,
+        ...GENERATED,
       });
     });
 
@@ -367,6 +369,7 @@ describe("the key routes", () => {
         lastActivity: iso(clock.nowMs),
         blockedAt: null,
         releaseAt: null,
+        ...GENERATED,
       });
       expect(await infoOf(base, keyId)).toEqual(body);
     });

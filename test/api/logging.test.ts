@@ -48,7 +48,14 @@ describe("structured logs", () => {
       { event: "unblocked", pool, keyId },
       { event: "blocked", pool, keyId },
       { event: "deleted", pool, keyId },
-      { event: "settings_changed", pool, keyTtlSeconds: 30, blockTtlSeconds: 60, revealValues: "anyone" },
+      {
+        event: "settings_changed",
+        pool,
+        keyTtlSeconds: 30,
+        blockTtlSeconds: 60,
+        revealValues: "anyone",
+        keysExpire: true,
+      },
     ]);
     expect(JSON.stringify(lines)).not.toContain(key);
   });

@@ -4,7 +4,7 @@ import { type Schema, Validator } from "@cfworker/json-schema";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildRouter } from "../../src/http/router";
 import { call, uniquePool } from "../support/http";
-import { createKey, type Reply, unknownId } from "../support/keys";
+import { createKey, INFO_FIELDS, type Reply, unknownId } from "../support/keys";
 import { resolved, responseOf } from "../support/openapi";
 
 /**
@@ -151,7 +151,7 @@ describe("the document's examples are true and tell answers apart", () => {
   it("shows composed answers as objects with all their fields", () => {
     for (const [name, schema] of Object.entries<any>(doc.components.schemas))
       expect(schema.allOf, name).toBeUndefined();
-    const fields = ["blockedAt", "createdAt", "expiresAt", "isBlocked", "lastActivity", "releaseAt"];
+    const fields = INFO_FIELDS;
     expect(Object.keys(doc.components.schemas.KeyInfoWithLease.properties).sort()).toEqual(
       [...fields, "lease", "leaseToken"].sort(),
     );

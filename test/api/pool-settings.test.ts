@@ -14,7 +14,12 @@ describe("PUT /pools/{pool}/settings", () => {
     const clock = useFakeClock();
     const pool = uniquePool();
     const before = await call("POST", `/pools/${pool}/keys`);
-    const response = await put(pool, { keyTtlSeconds: 10, blockTtlSeconds: 2.5, revealValues: "anyone" });
+    const response = await put(pool, {
+      keyTtlSeconds: 10,
+      blockTtlSeconds: 2.5,
+      revealValues: "anyone",
+      keysExpire: true,
+    });
     expect(response).toMatchObject({ status: 200, body: { keyTtlSeconds: 10, blockTtlSeconds: 2.5 } });
     const t = clock.nowMs;
     const after = await call("POST", `/pools/${pool}/keys`);
@@ -40,28 +45,37 @@ describe("PUT /pools/{pool}/settings", () => {
       keyTtlSeconds: 300,
       blockTtlSeconds: 5,
       revealValues: "anyone",
+      keysExpire: true,
     });
     expect((await call("GET", `/pools/${other}`)).body.settings).toEqual({
       keyTtlSeconds: 300,
       blockTtlSeconds: 60,
       revealValues: "anyone",
+      keysExpire: true,
     });
   });
 
   it("changes only the fields given, and null goes back to the default", async () => {
     const pool = uniquePool();
-    await put(pool, { keyTtlSeconds: 20, blockTtlSeconds: 5, revealValues: "anyone" });
+    await put(pool, { keyTtlSeconds: 20, blockTtlSeconds: 5, revealValues: "anyone", keysExpire: true });
     expect((await put(pool, { blockTtlSeconds: 7 })).body).toEqual({
       keyTtlSeconds: 20,
       blockTtlSeconds: 7,
       revealValues: "anyone",
+      keysExpire: true,
     });
     expect((await put(pool, { keyTtlSeconds: null })).body).toEqual({
       keyTtlSeconds: 300,
       blockTtlSeconds: 7,
       revealValues: "anyone",
+      keysExpire: true,
     });
-    expect((await put(pool, {})).body).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 7, revealValues: "anyone" });
+    expect((await put(pool, {})).body).toEqual({
+      keyTtlSeconds: 300,
+      blockTtlSeconds: 7,
+      revealValues: "anyone",
+      keysExpire: true,
+    });
   });
 
   it("keeps the settings across an eviction", async () => {
@@ -92,7 +106,7 @@ describe("PUT /pools/{pool}/settings", () => {
     expect(response.status).toBe(400);
     expect(response.body.error).toEqual(expect.any(String));
     const { settings } = (await call("GET", `/pools/${pool}`)).body;
-    expect(settings).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 60, revealValues: "anyone" });
+    expect(settings).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 60, revealValues: "anyone", keysExpire: true });
   });
 
   it("rejects a revealValues that is not anyone or holder, naming the field", async () => {

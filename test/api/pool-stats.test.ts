@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { configOf } from "../../src/config";
 import { useFakeClock } from "../support/clock";
 import { call, uniquePool } from "../support/http";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
@@ -19,7 +20,14 @@ describe("GET /pools/{pool}", () => {
       pool,
       keys: { total: 0, free: 0, blocked: 0 },
       counters: { created: 0, assigned: 0, released: 0, expired: 0, deleted: 0 },
-      settings: { keyTtlSeconds: 300, blockTtlSeconds: 60, revealValues: "anyone" },
+      settings: { keyTtlSeconds: 300, blockTtlSeconds: 60, revealValues: "anyone", keysExpire: true },
+      encryption: {
+        sealingKey: (await configOf(env).valueKeys).sealing?.fingerprint,
+        localDevelopmentKey: false,
+        values: [],
+        toReseal: 0,
+        unavailable: 0,
+      },
     });
   });
 

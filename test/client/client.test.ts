@@ -88,6 +88,7 @@ describe("the client against the Worker", () => {
       keyTtlSeconds: 300,
       blockTtlSeconds: 30,
       revealValues: "anyone",
+      keysExpire: true,
     });
     expect(await admin.poolStats()).toMatchObject({ pool, keys: { total: 3, free: 2, blocked: 1 } });
     const first = await admin.listKeys({ state: "all", limit: 2 });
@@ -137,6 +138,17 @@ describe("lost answers", () => {
     expect(keyIds).toHaveLength(3);
     const assigned = await Promise.allSettled(Array.from({ length: 4 }, () => testClient({ pool }).assign()));
     expect(assigned.filter((r) => r.status === "fulfilled")).toHaveLength(3);
+  });
+
+  it("a retried import whose first answer was lost imports the values once and answers their ids", async () => {
+    const pool = uniquePool();
+    const { fetch, seen } = losingAnswers((_request, i) => i === 0);
+    const values = [`sk-${crypto.randomUUID()}`, `sk-${crypto.randomUUID()}`];
+    const { keyIds } = await adminClient({ pool, fetch }).importKeys(values.map((key) => ({ key })));
+    expect(seen).toHaveLength(2);
+    expect(seen[0]?.headers.get("idempotency-key")).toBe(seen[1]?.headers.get("idempotency-key"));
+    expect(keyIds).toHaveLength(2);
+    expect((await adminClient({ pool }).poolStats()).keys.total).toBe(2);
   });
 
   it("a retried delete whose first answer was lost resolves as deleted", async () => {

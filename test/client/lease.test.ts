@@ -55,8 +55,30 @@ describe("a lease", () => {
     expect(info.isBlocked).toBe(true);
     expect(Date.parse(info.releaseAt as string)).toBeGreaterThan(t0 + KEY_TTL_MS * 2);
     expect(Date.parse(info.releaseAt as string) - Date.parse(info.blockedAt as string)).toBe(BLOCK_TTL_MS);
-    expect(Date.parse(info.expiresAt)).toBeGreaterThan(t0 + KEY_TTL_MS * 2);
+    expect(Date.parse(info.expiresAt as string)).toBeGreaterThan(t0 + KEY_TTL_MS * 2);
     await lease.release();
+  });
+
+  it("in a pool whose keys do not expire, holds its key, keeping it alive with each renewal, until they expire again", async () => {
+    const { clock, timers, client, admin, stub } = await setup(1);
+    await admin.updateSettings({ keysExpire: false });
+    const lease = await client.acquire({ holdSeconds: 15 });
+    expect(lease.expiresAt).toBeNull();
+    await timers.advance(KEY_TTL_MS * 2);
+    await runDurableObjectAlarm(stub);
+    const info = await admin.info(lease.keyId);
+    expect(info).toMatchObject({ isBlocked: true, expiresAt: null });
+    // Kept alive within the last hold: the activity is recorded.
+    expect(Date.parse(info.lastActivity)).toBeGreaterThan(clock.nowMs - 15_000);
+    // Switched on, keys expire a key TTL later; the lease learns it at its next renewal and keeps its key.
+    await admin.updateSettings({ keysExpire: true });
+    await timers.advance(15_000);
+    expect(lease.expiresAt).toEqual(expect.any(String));
+    await timers.advance(KEY_TTL_MS * 2);
+    await runDurableObjectAlarm(stub);
+    expect(await admin.info(lease.keyId)).toMatchObject({ isBlocked: true, expiresAt: expect.any(String) });
+    expect(lease.state).toBe("held");
+    expect(await lease.release()).toBe(true);
   });
 
   it("reports a lost lease when the key is deleted, and stops renewing", async () => {

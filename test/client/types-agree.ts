@@ -17,13 +17,18 @@ type Agreement = {
   Assignment: Same<client.Assignment, z.infer<typeof api.Assignment>>;
   KeyValue: Same<client.KeyValue, z.infer<typeof api.KeyValue>>;
   KeyInfo: Same<client.KeyInfo, z.infer<typeof api.KeyInfo>>;
+  KeySource: Same<client.KeySource, z.infer<typeof api.KeyInfo>["source"]>;
   BlockResult: Same<client.BlockResult, z.infer<typeof api.BlockResult>>;
   Deleted: Same<client.Deleted, z.infer<typeof api.Deleted>>;
   UpdateBody: Same<client.UpdateBody, z.input<typeof api.UpdateBody>>;
   CreateBody: Same<client.CreateBody, z.input<typeof api.CreateBody>>;
+  ImportEntry: Same<client.ImportEntry, z.input<typeof api.ImportEntry>>;
   ErrorBody: Same<client.ErrorBody, z.infer<typeof api.ErrorBody>>;
   Problem: Same<client.Problem, z.infer<typeof api.Problem>>;
   PoolStats: Same<client.PoolStats, z.infer<typeof pools.PoolStatsBody>>;
+  // The server's encryption schema is not exported on its own: read it from the answer that holds it.
+  EncryptionStatus: Same<client.EncryptionStatus, z.infer<typeof pools.PoolStatsBody>["encryption"]>;
+  SealedValues: Same<client.SealedValues, z.infer<typeof pools.PoolStatsBody>["encryption"]["values"][number]>;
   PoolSettings: Same<client.PoolSettings, z.infer<typeof pools.Settings>>;
   SettingsPatch: Same<client.SettingsPatch, z.input<typeof pools.SettingsBody>>;
   ListQuery: Same<client.ListQuery, Partial<z.output<typeof pools.ListQuery>>>;
@@ -38,13 +43,17 @@ export const agreement: { [Name in keyof Agreement]: Agreement[Name] extends tru
   Assignment: true,
   KeyValue: true,
   KeyInfo: true,
+  KeySource: true,
   BlockResult: true,
   Deleted: true,
   UpdateBody: true,
   CreateBody: true,
+  ImportEntry: true,
   ErrorBody: true,
   Problem: true,
   PoolStats: true,
+  EncryptionStatus: true,
+  SealedValues: true,
   PoolSettings: true,
   SettingsPatch: true,
   ListQuery: true,

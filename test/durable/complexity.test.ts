@@ -14,6 +14,9 @@ import { BLOCK_TTL_MS, KEY_TTL_MS, MAX_HOLD_SECONDS } from "../support/timings";
  */
 const ROWS_WRITTEN = {
   "create(1)": 3, // the key's row, its expiry-index entry, the pool_stats row
+  "create(1) with a label": 3, // the same: a label is a column of the row
+  "import(1)": 3, // as create: the fingerprint is a column of the row, found in memory
+  relabel: 1, // the row
   reveal: 0,
   info: 0,
   keepAlive: 2, // the row, its new expiry-index entry
@@ -26,6 +29,7 @@ const ROWS_WRITTEN = {
   "assign, replayed": 0,
   "remove a free key": 2, // deleting the row; the pool_stats row
   "remove a blocked key": 2,
+  "remove an imported key": 2, // deleting the row; the pool_stats row
   poolStats: 0,
   "alarm: one release due": 1, // the row, no more free keys than in the set held in memory
 } as const;
@@ -40,8 +44,8 @@ async function measure(size: number): Promise<Record<string, Cost>> {
   const clock = useFakeClock();
   const stub = freshPool();
   await addKeys(stub, size);
-  await runInDurableObject(stub, (pool) => {
-    for (let i = 0; i < size / 5; i++) pool.assign({ holdSeconds: MAX_HOLD_SECONDS });
+  await runInDurableObject(stub, async (pool) => {
+    for (let i = 0; i < size / 5; i++) await pool.assign({ holdSeconds: MAX_HOLD_SECONDS });
   });
   await warmUpObject(stub);
   const [id, other] = (await addKeys(stub, 2)) as [string, string];
@@ -54,6 +58,13 @@ async function measure(size: number): Promise<Record<string, Cost>> {
   const token: IdempotencyToken = { keyHash: new Uint8Array(32).fill(7), requestHash: new Uint8Array(32).fill(8) };
 
   await step("create(1)", (p) => p.create(1));
+  await step("create(1) with a label", (p) => p.create(1, { label: "labelled" }));
+  let imported = "";
+  await step("import(1)", async (p) => {
+    const ids = await p.importKeys([{ key: `sk-${crypto.randomUUID()}` }]);
+    if (ids.ok) imported = ids.value[0] as string;
+  });
+  await step("relabel", (p) => p.relabel(id, "relabelled"));
   await step("reveal", (p) => p.reveal(id));
   await step("info", (p) => p.info(id));
   await step("keepAlive", (p) => p.keepAlive(id));
@@ -63,23 +74,24 @@ async function measure(size: number): Promise<Record<string, Cost>> {
   });
   await step("renew", (p) => p.setBlocked(id, true, adminWithLease(held.lease)));
   await step("unblock", (p) => p.setBlocked(id, false, ADMIN));
-  await step("assign", (p) => {
-    const assigned = p.assign();
+  await step("assign", async (p) => {
+    const assigned = await p.assign();
     if (assigned.ok) held = assigned.value;
   });
   await step("unblock by the holder", (p) => p.setBlocked(held.keyId, false, adminWithLease(held.lease)));
-  await step("assign, idempotent", (p) => {
-    const assigned = p.assign({ idempotency: token });
+  await step("assign, idempotent", async (p) => {
+    const assigned = await p.assign({ idempotency: token });
     if (assigned.ok) held = assigned.value;
   });
   await step("assign, replayed", (p) => p.assign({ idempotency: token }));
   expect(await stub.setBlocked(held.keyId, false, adminWithLease(held.lease))).toMatchObject({ ok: true });
   await step("remove a free key", (p) => p.remove(other));
-  await step("remove a blocked key", (p) => {
-    const assigned = p.assign();
+  await step("remove a blocked key", async (p) => {
+    const assigned = await p.assign();
     if (!assigned.ok) throw new Error("expected a free key");
     return p.remove(assigned.value.keyId);
   });
+  await step("remove an imported key", (p) => p.remove(imported));
   await step("poolStats", (p) => p.poolStats());
   // Blocks a free key for the pool's block time: the one release the alarm below has due.
   const assigned = await stub.assign();

@@ -15,7 +15,7 @@ async function expectFreeSetInStep(stub: DurableObjectStub<KeyPool>, free: numbe
 }
 
 describe("the free keys held in memory", () => {
-  it("follow bulk creates, and each created id is stored as the 16 bytes it names", async () => {
+  it("follow bulk creates; each id is stored as the 16 bytes it names, each value sealed", async () => {
     useFakeClock();
     const pool = freshPool();
     const ids = [...(await addKeys(pool, 1000)), ...(await addKeys(pool, 1)), ...(await addKeys(pool, 250))];
@@ -25,7 +25,11 @@ describe("the free keys held in memory", () => {
       ids.filter(
         (id) =>
           state.storage.sql
-            .exec("SELECT 1 FROM keys WHERE id = ? AND length(id) = 16 AND length(secret) = 16", uuidToBytes(id))
+            // A sealed generated value: a 12-byte nonce, the UUID's 16 bytes encrypted, a 16-byte tag.
+            .exec(
+              "SELECT 1 FROM keys WHERE id = ? AND length(id) = 16 AND length(secret) = 44 AND sealed_by IS NOT NULL",
+              uuidToBytes(id),
+            )
             .toArray().length === 1,
       ),
     );
@@ -81,10 +85,10 @@ describe("the free keys held in memory", () => {
     // and join the set on every cycle.
     for (const id of ids.slice(0, 2)) expect(await pool.setBlocked(id, true, ADMIN)).toMatchObject({ ok: true });
     const draws = 5_000;
-    const counts = await runInDurableObject(pool, (instance: KeyPool) => {
+    const counts = await runInDurableObject(pool, async (instance: KeyPool) => {
       const tally = new Map<string, number>();
       for (let i = 0; i < draws; i++) {
-        const assigned = instance.assign();
+        const assigned = await instance.assign();
         if (!assigned.ok) throw new Error("expected a free key");
         tally.set(assigned.value.keyId, (tally.get(assigned.value.keyId) ?? 0) + 1);
         instance.setBlocked(assigned.value.keyId, false, adminWithLease(assigned.value.lease));
@@ -117,7 +121,7 @@ describe("the free keys held in memory", () => {
     const pool = freshPool();
     await addKeys(pool, 3);
     await expectFreeSetInStep(pool, 3);
-    await runInDurableObject(pool, (instance: KeyPool) => {
+    await runInDurableObject(pool, async (instance: KeyPool) => {
       const { keys } = internalsOf(instance);
       const save = keys.save.bind(keys);
       // The assignment's write and its change to the free set both happen, then the transaction fails.
@@ -126,7 +130,7 @@ describe("the free keys held in memory", () => {
         throw new Error("storage failed after the write");
       });
       try {
-        expect(() => instance.assign()).toThrow("storage failed after the write");
+        await expect(instance.assign()).rejects.toThrow("storage failed after the write");
       } finally {
         failing.mockRestore();
       }

@@ -16,7 +16,7 @@ it("the Durable Object agrees with the reference model over random operations, a
   const tally = new Tally();
   await fc.assert(
     fc.asyncProperty(
-      fc.commands(poolCommands({ faults: true }), { maxCommands: 60, size: "max" }),
+      fc.commands(poolCommands({ faults: true, duplicates: true }), { maxCommands: 60, size: "max" }),
       async (commands) => {
         clock.set(T0);
         const stub = await madePool();

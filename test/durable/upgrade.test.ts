@@ -1,11 +1,15 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { configOf } from "../../src/config";
 import type { KeyPool } from "../../src/key-pool";
 import { SCHEMA_VERSION } from "../../src/storage/migrations";
+import { uuidToBytes } from "../../src/storage/uuid";
 import { useFakeClock } from "../support/clock";
-import { snapshot } from "../support/durable-pool";
-import { buildV1Pool, buildV2Pool, schemaVersion } from "../support/legacy-pool";
-import { ADMIN, addKeys, adminWithLease, freshPool } from "../support/pool";
+import { contains, snapshot } from "../support/durable-pool";
+import { buildV1Pool, buildV2Pool, buildV3Pool, schemaVersion } from "../support/legacy-pool";
+import { ADMIN, addKeys, adminWithLease, freshPool, internalsOf } from "../support/pool";
+import { GENERATED } from "../support/records";
 import { iso, KEY_TTL_MS } from "../support/timings";
 
 describe("a pool written by storage version 1", () => {
@@ -25,6 +29,7 @@ describe("a pool written by storage version 1", () => {
         expiresAt: iso(now - 10_000 + KEY_TTL_MS),
         blockedAt: null,
         releaseAt: null,
+        ...GENERATED,
       },
     });
     expect(await schemaVersion(stub)).toBe(SCHEMA_VERSION);
@@ -46,12 +51,12 @@ describe("a pool written by storage version 1", () => {
     expect(await idempotencyEntries(stub)).toBe(0);
 
     // Counters go on from where they were; the overdue release and the expiry are counted once.
-    expect(await stub.poolStats()).toEqual({
+    expect(await stub.poolStats()).toMatchObject({
       ok: true,
       value: {
         keys: { total: 5, free: 3, blocked: 2 },
         counters: { ...v1.counters, released: v1.counters.released + 1, expired: v1.counters.expired + 1 },
-        settings: { keyTtlSeconds: KEY_TTL_MS / 1000, blockTtlSeconds: 30, revealValues: "anyone" },
+        settings: { keyTtlSeconds: KEY_TTL_MS / 1000, blockTtlSeconds: 30, revealValues: "anyone", keysExpire: true },
       },
     });
 
@@ -118,7 +123,7 @@ describe("a pool written by storage version 2", () => {
 
     expect(await schemaVersion(stub)).toBe(SCHEMA_VERSION);
     expect(await idempotencyEntries(stub)).toBe(0); // caller-blind, and it held a key value
-    expect(await stub.poolStats()).toEqual({
+    expect(await stub.poolStats()).toMatchObject({
       ok: true,
       value: {
         keys: { total: 2, free: 1, blocked: 1 },
@@ -130,7 +135,7 @@ describe("a pool written by storage version 2", () => {
           expired: v2.stored.expired,
           deleted: v2.stored.deleted,
         },
-        settings: { keyTtlSeconds: KEY_TTL_MS / 1000, blockTtlSeconds: 60, revealValues: "anyone" },
+        settings: { keyTtlSeconds: KEY_TTL_MS / 1000, blockTtlSeconds: 60, revealValues: "anyone", keysExpire: true },
       },
     });
     expect(await stub.reveal(v2.free)).toEqual({ ok: true, value: { keyId: v2.free, key: v2.values[v2.free] } });
@@ -143,6 +148,87 @@ describe("a pool written by storage version 2", () => {
     expect(assigned.ok && assigned.value.lease).toBe(v2.leaseFloor + 1);
   });
 });
+
+describe("a pool written by storage version 3", () => {
+  it("keeps every key, holder, deadline and answer, and seals every old value once a key is configured", async () => {
+    const clock = useFakeClock();
+    const stub = freshPool();
+    const v3 = await buildV3Pool(stub, clock.nowMs);
+    const { now } = v3;
+    await evictDurableObject(stub);
+
+    expect(await schemaVersion(stub)).toBe(SCHEMA_VERSION);
+    expect(await stub.info(v3.free)).toEqual({
+      ok: true,
+      value: {
+        isBlocked: false,
+        createdAt: iso(now - 100_000),
+        lastActivity: iso(now - 10_000),
+        expiresAt: iso(now - 10_000 + KEY_TTL_MS),
+        blockedAt: null,
+        releaseAt: null,
+        ...GENERATED,
+      },
+    });
+    expect(await stub.info(v3.held)).toMatchObject({
+      ok: true,
+      value: { isBlocked: true, releaseAt: iso(now + 50_000) },
+    });
+    expect(await stub.info(v3.overdue)).toMatchObject({ ok: true, value: { isBlocked: false } });
+    expect(await stub.info(v3.expired)).toEqual({ ok: false, refusal: "not_found" });
+
+    // The stored answer loses the value it held; its replay reads the value from the key.
+    expect(await storedAnswer(stub)).not.toContain(v3.values[v3.held]);
+    expect(await stub.assign({ idempotency: v3.replay })).toMatchObject({
+      ok: true,
+      value: { keyId: v3.held, key: v3.values[v3.held], lease: 11 },
+    });
+
+    // The values are stored as they were until the alarm seals them, a batch at a time.
+    const sealing = (await configOf(env).valueKeys).sealing?.fingerprint;
+    expect(await stub.poolStats()).toMatchObject({
+      ok: true,
+      value: {
+        keys: { total: 3, free: 2, blocked: 1 },
+        settings: { revealValues: "anyone", keysExpire: true },
+        encryption: { sealingKey: sealing, toReseal: 3, values: [{ sealedBy: null, values: 3, available: true }] },
+      },
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true); // armed when the object started
+    const rows = (await snapshot(stub)).rows;
+    expect(rows.map((row) => row.sealed_by)).toEqual([sealing, sealing, sealing]);
+    for (const row of rows) expect(contains(row.secret, uuidBytes(v3.values[row.id] as string))).toBe(false);
+    expect(await stub.poolStats()).toMatchObject({
+      ok: true,
+      value: { encryption: { toReseal: 0, values: [{ sealedBy: sealing, values: 3 }] } },
+    });
+    expect(await sealedWith(stub)).toBe(sealing);
+
+    // Sealed, every value reads as before; the holder's secret still proves its block.
+    expect(await stub.reveal(v3.free)).toEqual({ ok: true, value: { keyId: v3.free, key: v3.values[v3.free] } });
+    const holder = { admin: false, holder: v3.holderDigest };
+    expect(await stub.reveal(v3.held, holder)).toEqual({
+      ok: true,
+      value: { keyId: v3.held, key: v3.values[v3.held] },
+    });
+    expect(await stub.setBlocked(v3.held, false, holder)).toMatchObject({ ok: true, value: { isBlocked: false } });
+  });
+});
+
+function storedAnswer(stub: DurableObjectStub<KeyPool>): Promise<string> {
+  return runInDurableObject(
+    stub,
+    (_instance, state) => state.storage.sql.exec<{ outcome: string }>("SELECT outcome FROM idempotency").one().outcome,
+  );
+}
+
+function sealedWith(stub: DurableObjectStub<KeyPool>): Promise<string | null> {
+  return runInDurableObject(stub, (instance: KeyPool) => internalsOf(instance).meta.sealedWith());
+}
+
+function uuidBytes(uuid: string): Uint8Array {
+  return new Uint8Array(uuidToBytes(uuid));
+}
 
 describe("a database newer than this code", () => {
   it("is refused: every call fails naming both versions, and nothing in it changes", async () => {
@@ -158,7 +244,7 @@ describe("a database newer than this code", () => {
     const message = `schema version ${SCHEMA_VERSION + 1}, newer than this code's version ${SCHEMA_VERSION}`;
     await runInDurableObject(stub, async (pool) => {
       await expect(pool.create(1)).rejects.toThrow(message);
-      expect(() => pool.assign()).toThrow(message);
+      await expect(pool.assign()).rejects.toThrow(message);
       expect(() => pool.info(keyId as string)).toThrow(message);
       expect(() => pool.setBlocked(keyId as string, true, ADMIN)).toThrow(message);
       expect(() => pool.poolStats()).toThrow(message);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { block, createKey, holdFor, renew, settle } from "../../src/pool/rules";
+import { newKey } from "../support/records";
 
 const timings = { keyTtlMs: 300_000, blockTtlMs: 60_000 };
 const MAX_HOLD = 3_600_000;
@@ -23,7 +24,7 @@ describe("hold time", () => {
 
   it("a block with a hold of its own is released exactly that long after it started", () => {
     const longLived = { ...timings, keyTtlMs: 3_600_000 }; // so the key outlives the hold
-    const held = block(createKey("a", "b", T0, longLived), T0, holder(4), 600_000);
+    const held = block(createKey(newKey("a"), T0, longLived.keyTtlMs), T0, holder(4), 600_000);
     expect(held.block).toMatchObject({ blockedAt: T0, releaseAt: T0 + 600_000, lease: 4 });
     expect(settle(held, T0 + 599_999)?.block).not.toBeNull();
     expect(settle(held, T0 + 600_000)?.block).toBeNull();
@@ -32,7 +33,7 @@ describe("hold time", () => {
 
 describe("renewal", () => {
   it("restarts the block from now with the same hold, lease and holder", () => {
-    const held = block(createKey("a", "b", T0, timings), T0, holder(9), 600_000);
+    const held = block(createKey(newKey("a"), T0, timings.keyTtlMs), T0, holder(9), 600_000);
     const renewed = renew(held, T0 + 500_000);
     expect(renewed.block).toEqual({
       blockedAt: T0 + 500_000,
@@ -45,12 +46,12 @@ describe("renewal", () => {
   });
 
   it("keeps the pool's block time for a block that asked for none", () => {
-    const held = block(createKey("a", "b", T0, timings), T0, holder(2), timings.blockTtlMs);
+    const held = block(createKey(newKey("a"), T0, timings.keyTtlMs), T0, holder(2), timings.blockTtlMs);
     expect(renew(held, T0 + 30_000).block).toMatchObject({ blockedAt: T0 + 30_000, releaseAt: T0 + 90_000, lease: 2 });
   });
 
   it("changes nothing about the key's life", () => {
-    const held = block(createKey("a", "b", T0, timings), T0, holder(2), timings.blockTtlMs);
+    const held = block(createKey(newKey("a"), T0, timings.keyTtlMs), T0, holder(2), timings.blockTtlMs);
     const renewed = renew(held, T0 + 30_000);
     expect({ ...renewed, block: null }).toEqual({ ...held, block: null });
   });

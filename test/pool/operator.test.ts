@@ -1,43 +1,91 @@
 import { describe, expect, it } from "vitest";
 import { listed, positionAfter } from "../../src/pool/listing";
-import { applyPatch, effectiveSettings, NO_OVERRIDES, toSettings } from "../../src/pool/settings";
+import {
+  applyPatch,
+  effectiveExpiry,
+  effectiveSettings,
+  lifetimeOf,
+  NO_OVERRIDES,
+  toSettings,
+} from "../../src/pool/settings";
 import { INFO_FIELDS } from "../support/keys";
+import { GENERATED } from "../support/records";
 
 const DEFAULTS = { keyTtlMs: 300_000, blockTtlMs: 60_000 };
+const T = 1_000_000;
 
 describe("pool settings", () => {
   it("fall back to the defaults for whatever is not overridden", () => {
-    expect(effectiveSettings(DEFAULTS, NO_OVERRIDES)).toEqual({ timings: DEFAULTS, revealValues: "anyone" });
-    expect(effectiveSettings(DEFAULTS, { keyTtlMs: 5_000, blockTtlMs: null, revealValues: "holder" })).toEqual({
+    expect(effectiveSettings(DEFAULTS, NO_OVERRIDES)).toEqual({
+      timings: DEFAULTS,
+      revealValues: "anyone",
+      keysExpire: true,
+      expirySwitchedAt: null,
+    });
+    const overrides = { ...NO_OVERRIDES, keyTtlMs: 5_000, revealValues: "holder" as const, keysExpire: false };
+    expect(effectiveSettings(DEFAULTS, overrides)).toEqual({
       timings: { keyTtlMs: 5_000, blockTtlMs: 60_000 },
       revealValues: "holder",
+      keysExpire: false,
+      expirySwitchedAt: null,
     });
   });
 
   it("patch: a value sets, null resets, absent keeps", () => {
-    const set = applyPatch(NO_OVERRIDES, { keyTtlSeconds: 1.5, blockTtlSeconds: 2, revealValues: "holder" });
-    expect(set).toEqual({ keyTtlMs: 1_500, blockTtlMs: 2_000, revealValues: "holder" });
-    expect(applyPatch(set, { blockTtlSeconds: null, revealValues: null })).toEqual({
+    const set = applyPatch(NO_OVERRIDES, { keyTtlSeconds: 1.5, blockTtlSeconds: 2, revealValues: "holder" }, T);
+    expect(set).toEqual({ ...NO_OVERRIDES, keyTtlMs: 1_500, blockTtlMs: 2_000, revealValues: "holder" });
+    expect(applyPatch(set, { blockTtlSeconds: null, revealValues: null }, T)).toEqual({
+      ...NO_OVERRIDES,
       keyTtlMs: 1_500,
-      blockTtlMs: null,
-      revealValues: null,
     });
-    expect(applyPatch(set, {})).toEqual(set);
+    expect(applyPatch(set, {}, T)).toEqual(set);
+  });
+
+  it("date a switch of keysExpire, and only a switch", () => {
+    const off = applyPatch(NO_OVERRIDES, { keysExpire: false }, T);
+    expect(off).toMatchObject({ keysExpire: false, expirySwitchedAt: T });
+    expect(applyPatch(off, { keysExpire: false }, T + 5)).toEqual(off);
+    expect(applyPatch(off, { keysExpire: null }, T + 7)).toMatchObject({ keysExpire: null, expirySwitchedAt: T + 7 });
+    // true is the default: setting it on a pool that never switched switches nothing.
+    expect(applyPatch(NO_OVERRIDES, { keysExpire: true }, T)).toMatchObject({ expirySwitchedAt: null });
   });
 
   it("refuse values the [vars] would refuse", () => {
     for (const bad of [0, -1, 0.0004, Number.NaN, Number.POSITIVE_INFINITY, 365 * 24 * 3600 + 1]) {
-      expect(() => applyPatch(NO_OVERRIDES, { keyTtlSeconds: bad })).toThrow(RangeError);
+      expect(() => applyPatch(NO_OVERRIDES, { keyTtlSeconds: bad }, T)).toThrow(RangeError);
     }
   });
 
   it("show the timings in seconds", () => {
     const timings = { keyTtlMs: 1_500, blockTtlMs: 60_000 };
-    expect(toSettings({ timings, revealValues: "anyone" })).toEqual({
+    expect(toSettings({ timings, revealValues: "anyone", keysExpire: false, expirySwitchedAt: T })).toEqual({
       keyTtlSeconds: 1.5,
       blockTtlSeconds: 60,
       revealValues: "anyone",
+      keysExpire: false,
     });
+  });
+});
+
+describe("keys that do not expire", () => {
+  const expiring = effectiveSettings(DEFAULTS, NO_OVERRIDES);
+  const keeping = applyPatch(NO_OVERRIDES, { keysExpire: false }, T);
+  const kept = effectiveSettings(DEFAULTS, keeping);
+  const switchedBackOn = effectiveSettings(DEFAULTS, applyPatch(keeping, { keysExpire: true }, T + 60_000));
+
+  it("live for the key TTL from their last activity, or for ever", () => {
+    expect(lifetimeOf(expiring)).toBe(300_000);
+    expect(lifetimeOf(kept)).toBeNull();
+  });
+
+  it("have no expiry while the pool keeps keys, whatever is still stored", () => {
+    expect(effectiveExpiry(T + 5, kept)).toBeNull();
+    expect(effectiveExpiry(null, kept)).toBeNull();
+  });
+
+  it("expire one key TTL after the switch back on, before the alarm writes it", () => {
+    expect(effectiveExpiry(null, switchedBackOn)).toBe(T + 60_000 + 300_000);
+    expect(effectiveExpiry(T + 5, switchedBackOn)).toBe(T + 5);
   });
 });
 
@@ -48,6 +96,7 @@ describe("listing", () => {
     lastActivity: 1_000,
     expiresAt: 10_000,
     block: { blockedAt: 2_000, releaseAt: 5_000, lease: 7, holder: null },
+    ...GENERATED,
   };
 
   it("shows a key as every read does at that moment", () => {

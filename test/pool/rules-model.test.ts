@@ -1,12 +1,14 @@
 import fc from "fast-check";
 import { it } from "vitest";
 import { type Outcome, ok, refuse } from "../../src/outcome";
+import { hintOf } from "../../src/pool/limits";
 import type { KeyRecord } from "../../src/pool/rules";
 import * as rules from "../../src/pool/rules";
-import { type BlockChange, type Grant, iso, type KeyInfo, toInfo } from "../../src/pool/views";
+import { type BlockChange, iso, type KeyInfo, type OpenedGrant, toInfo } from "../../src/pool/views";
 import { bytesOf, claimOf } from "../support/durable-pool";
 import { type ModelClaim, PoolModel } from "../support/model";
-import { type PoolUnderTest, poolCommands, same, Tally } from "../support/model-commands";
+import { type ImportedEntry, type PoolUnderTest, poolCommands, same, Tally } from "../support/model-commands";
+import { newKey } from "../support/records";
 import { scaled } from "../support/scale";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
@@ -28,14 +30,28 @@ class RulesPool implements PoolUnderTest {
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const n = ++this.made;
-      const record = rules.createKey(fakeUuid(n), fakeUuid(1_000_000 + n), this.now, timings);
+      const secret = { bytes: new TextEncoder().encode(fakeUuid(1_000_000 + n)), sealedBy: null };
+      const record = rules.createKey({ ...newKey(fakeUuid(n)), secret }, this.now, timings.keyTtlMs);
       this.records.set(record.keyId, record);
       ids.push(record.keyId);
     }
     return ids;
   }
 
-  async assign(pick: number, holder: string): Promise<Outcome<Grant>> {
+  async importKeys(entries: readonly ImportedEntry[]): Promise<Outcome<string[]>> {
+    // The pure rules know nothing of duplicates (the store finds them); only new values come here.
+    return ok(
+      entries.map(({ key: value, label }) => {
+        const keyId = fakeUuid(++this.made);
+        const secret = { bytes: new TextEncoder().encode(value), sealedBy: null };
+        const key = { keyId, secret, source: "imported" as const, label: label ?? null, hint: hintOf(value) };
+        this.put(rules.createKey(key, this.now, timings.keyTtlMs));
+        return keyId;
+      }),
+    );
+  }
+
+  async assign(pick: number, holder: string): Promise<Outcome<OpenedGrant>> {
     const free = [...this.records.keys()].map((id) => this.current(id)).filter((r) => r !== null && r.block === null);
     const chosen = free[pick % Math.max(1, free.length)];
     if (chosen == null) return refuse("none_free");
@@ -43,7 +59,7 @@ class RulesPool implements PoolUnderTest {
     this.records.set(blocked.keyId, blocked);
     return ok({
       keyId: blocked.keyId,
-      key: blocked.key,
+      key: storedValue(blocked),
       lease: blocked.block.lease,
       releaseAt: iso(blocked.block.releaseAt),
     });
@@ -54,7 +70,10 @@ class RulesPool implements PoolUnderTest {
     if (current === null) return refuse("not_found");
     const { holder } = claimOf(claim);
     const isHolder = holder !== undefined && rules.holds(current, { admin: false, holder });
-    return current.block === null || isHolder ? ok({ keyId: current.keyId, key: current.key }) : refuse("blocked");
+    if (!isHolder && current.source === "imported") return refuse("imported_value");
+    return current.block === null || isHolder
+      ? ok({ keyId: current.keyId, key: storedValue(current) })
+      : refuse("blocked");
   }
 
   async info(id: string): Promise<Outcome<KeyInfo>> {
@@ -95,7 +114,7 @@ class RulesPool implements PoolUnderTest {
     if (current === null) return refuse("not_found");
     const claim = claimOf(modelClaim);
     if (rules.claimsHolding(claim) && !rules.holds(current, claim)) return refuse("lease_conflict");
-    return ok(toInfo(this.put(rules.keepAlive(current, this.now, timings))));
+    return ok(toInfo(this.put(rules.keepAlive(current, this.now, timings.keyTtlMs))));
   }
 
   setNow(now: number): void {
@@ -138,7 +157,8 @@ class RulesPool implements PoolUnderTest {
         `deadline of ${id}`,
       );
     }
-    const armed = Math.min(...[...this.records.values()].map(rules.nextDeadline));
+    const deadlines = [...this.records.values()].map(rules.nextDeadline);
+    const armed = Math.min(...deadlines.filter((deadline) => deadline !== null));
     const earliest = model.pendingDeadlines()[0];
     if (earliest !== undefined && armed > earliest)
       throw new Error(`armed for ${armed}, after the earliest deadline ${earliest}`);
@@ -159,6 +179,11 @@ class RulesPool implements PoolUnderTest {
   }
 }
 
+/** The value of a key here: stored as it is, as UTF-8. */
+function storedValue(record: KeyRecord): string {
+  return new TextDecoder().decode(record.secret.bytes);
+}
+
 function fakeUuid(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
 }
@@ -167,7 +192,7 @@ it("the pure rules agree with the reference model over long random sequences of 
   const tally = new Tally();
   await fc.assert(
     fc.asyncProperty(
-      fc.commands(poolCommands({ faults: false }), { maxCommands: 100, size: "max" }),
+      fc.commands(poolCommands({ faults: false, duplicates: false }), { maxCommands: 100, size: "max" }),
       async (commands) => {
         await fc.asyncModelRun(() => ({ model: new PoolModel(T0), real: new RulesPool(T0) }), commands);
         tally.add(commands);

@@ -12,10 +12,11 @@ import {
   uniformIndex,
 } from "../../src/pool/rules";
 import { toInfo } from "../../src/pool/views";
+import { newKey } from "../support/records";
 
 const timings = { keyTtlMs: 300_000, blockTtlMs: 60_000 };
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 0);
-const fresh = (): KeyRecord => createKey("id-1", "secret-1", T0, timings);
+const fresh = (): KeyRecord => createKey(newKey("id-1"), T0, timings.keyTtlMs);
 /** The holder secret digest of lease `n`'s block, in these tests. */
 const digest = (n: number) => new Uint8Array(32).fill(n);
 const held = (lease: number) => ({ lease, digest: digest(lease) });
@@ -34,7 +35,7 @@ describe("key lifetime", () => {
 
   it("keep-alive restarts the TTL from now, on a blocked key too", () => {
     const blocked = block(fresh(), T0 + 10, held(7), timings.blockTtlMs);
-    const kept = keepAlive(blocked, T0 + 250_000, timings);
+    const kept = keepAlive(blocked, T0 + 250_000, timings.keyTtlMs);
     expect(kept.lastActivity).toBe(T0 + 250_000);
     expect(kept.expiresAt).toBe(T0 + 550_000);
     expect(kept.block).toEqual(blocked.block);
@@ -51,12 +52,7 @@ describe("blocks", () => {
   });
 
   it("an expired blocked key is gone, not released", () => {
-    const blocked = block(
-      createKey("a", "b", T0, { keyTtlMs: 30_000, blockTtlMs: 60_000 }),
-      T0,
-      held(1),
-      timings.blockTtlMs,
-    );
+    const blocked = block(createKey(newKey("a"), T0, 30_000), T0, held(1), timings.blockTtlMs);
     expect(settle(blocked, T0 + 30_000)).toBeNull();
   });
 
@@ -113,6 +109,9 @@ describe("info", () => {
       lastActivity: "2026-11-25T12:00:00.000Z",
       blockedAt: "2026-11-25T12:00:00.005Z",
       releaseAt: "2026-11-25T12:01:00.005Z",
+      source: "generated",
+      label: null,
+      hint: null,
     });
     expect(JSON.stringify(info)).not.toContain("secret-1");
   });

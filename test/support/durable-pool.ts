@@ -2,19 +2,25 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import type { KeyPool } from "../../src/key-pool";
 import type { Outcome } from "../../src/outcome";
 import type { Claim } from "../../src/pool/rules";
-import type { BlockChange, Grant, KeyInfo } from "../../src/pool/views";
-import type { KeyColumns } from "../../src/storage/key-rows";
+import type { BlockChange, KeyInfo, OpenedGrant } from "../../src/pool/views";
+import { type KeyColumns, STATE_COLUMNS } from "../../src/storage/key-rows";
 import { storedVersion } from "../../src/storage/migrations";
 import { bytesToUuid } from "../../src/storage/uuid";
 import type { FakeClock } from "./clock";
 import { alarmWithFailingStorage, retryAlarm } from "./faults";
 import type { ModelClaim, PoolModel } from "./model";
-import type { PoolUnderTest } from "./model-commands";
+import type { ImportedEntry, PoolUnderTest } from "./model-commands";
 import { addKeys, internalsOf } from "./pool";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "./timings";
 
-/** One row of `keys` but its secret (the store's own `KeyColumns`, and the key's counts), the id as text. */
-export type KeyRow = Omit<KeyColumns, "id"> & { id: string; assignments: number; releases: number };
+/** One row of `keys` (the store's own `KeyColumns`, the key's counts, and how its value is stored), the id as text. */
+export type KeyRow = Omit<KeyColumns, "id"> & {
+  id: string;
+  assignments: number;
+  releases: number;
+  secret: Uint8Array;
+  sealed_by: string | null;
+};
 
 /**
  * Everything a pool keeps: its rows, its `pool_stats` row, the free keys it holds in memory, the
@@ -41,12 +47,11 @@ export function snapshot(stub: DurableObjectStub<KeyPool>): Promise<PoolSnapshot
     if (storedVersion(internalsOf(instance).db) === 0)
       return { rows: [], free: [], leaseSeq: 0, stats: {}, alarm, armedAt };
     const rows = sql
-      .exec<KeyColumns & { assignments: number; releases: number }>(
-        `SELECT id, created_at, last_activity, expires_at, blocked_at, release_at, lease, assignments, releases
-         FROM keys ORDER BY id`,
+      .exec<KeyColumns & { assignments: number; releases: number; secret: ArrayBuffer; sealed_by: string | null }>(
+        `SELECT ${STATE_COLUMNS}, assignments, releases, secret, sealed_by FROM keys ORDER BY id`,
       )
       .toArray()
-      .map((row) => ({ ...row, id: bytesToUuid(row.id) }));
+      .map((row) => ({ ...row, id: bytesToUuid(row.id), secret: new Uint8Array(row.secret) }));
     const stats = sql.exec<Record<string, number>>("SELECT * FROM pool_stats").one();
     const { keys } = internalsOf(instance);
     const free = Array.from({ length: keys.freeCount() }, (_, i) => keys.freeKeyAt(i)?.keyId ?? "missing");
@@ -112,6 +117,10 @@ export function checkAgainstModel(s: PoolSnapshot, model: PoolModel): void {
     }
     if (row === undefined) fail(`live key ${id} is not stored`, key);
     else {
+      if (key.imported) {
+        if (row.sealed_by === null) fail(`imported key ${id} is stored unsealed`, row);
+        if (contains(row.secret, new TextEncoder().encode(key.value ?? ""))) fail(`key ${id} stores its value`, row);
+      }
       if (row.created_at !== key.createdAt || row.last_activity !== key.lastActivity)
         fail(`key ${id}: times differ`, { row, key });
       const held = model.heldBlock(key);
@@ -128,6 +137,15 @@ export function checkAgainstModel(s: PoolSnapshot, model: PoolModel): void {
       }
     }
   }
+}
+
+/** Whether `haystack` holds the bytes of `needle` anywhere. */
+export function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 /** The model's hex stand-in for a holder secret's digest, as the bytes the pool keeps. */
@@ -158,8 +176,9 @@ export class DurablePool implements PoolUnderTest {
   ) {}
 
   create = (count: number) => addKeys(this.stub, count);
+  importKeys = (entries: readonly ImportedEntry[]) => this.stub.importKeys(entries) as Promise<Outcome<string[]>>;
   assign = (_pick: number, holder: string) =>
-    this.stub.assign({ holder: { digest: bytesOf(holder) } }) as Promise<Outcome<Grant>>;
+    this.stub.assign({ holder: { digest: bytesOf(holder) } }) as Promise<Outcome<OpenedGrant>>;
   reveal = (id: string, claim: ModelClaim) =>
     this.stub.reveal(id, claimOf(claim)) as Promise<Outcome<{ keyId: string; key: string }>>;
   info = (id: string) => this.stub.info(id) as Promise<Outcome<KeyInfo>>;

@@ -14,7 +14,17 @@ export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-
 /** The deployed defaults from wrangler.toml [vars]. */
 
 /** The fields of a key's info, in no particular order; never the key value. */
-export const INFO_FIELDS = ["blockedAt", "createdAt", "expiresAt", "isBlocked", "lastActivity", "releaseAt"];
+export const INFO_FIELDS = [
+  "blockedAt",
+  "createdAt",
+  "expiresAt",
+  "hint",
+  "isBlocked",
+  "label",
+  "lastActivity",
+  "releaseAt",
+  "source",
+];
 
 /** A time as the API writes it. */
 
@@ -33,12 +43,16 @@ export function expectError(reply: Reply, status: number): void {
   expectDetailsShape(reply.body);
 }
 
-/** `details`, when an error has any, is always `[{"path", "message"}]` (as documented), whatever the error. */
+/**
+ * `details`, when an error has any, is always `[{"path", "message"}]` (as documented), whatever the
+ * error, with the `keyId` a problem is about when it is about a key.
+ */
 export function expectDetailsShape(body: { details?: unknown }): void {
   if (!("details" in body)) return;
   expect(Array.isArray(body.details), JSON.stringify(body)).toBe(true);
-  for (const problem of body.details as unknown[]) {
-    expect(problem).toEqual({ path: expect.any(String), message: expect.any(String) });
+  for (const problem of body.details as { keyId?: unknown }[]) {
+    const keyId = problem.keyId === undefined ? {} : { keyId: expect.stringMatching(UUID_V4) };
+    expect(problem).toEqual({ path: expect.any(String), message: expect.any(String), ...keyId });
   }
 }
 

@@ -3,6 +3,7 @@ import type { KeyPool } from "../../src/key-pool";
 import type { IdempotencyToken } from "../../src/pool/idempotency";
 import { V1_FIRST_TABLES, V1_SCHEMA } from "../storage/fixtures/v1";
 import { V2_STEP } from "../storage/fixtures/v2";
+import { V3_STEP } from "../storage/fixtures/v3";
 import { KEY_TTL_MS } from "./timings";
 
 /** What a v1 pool built by `buildV1Pool` holds, for the test to find again after the upgrade. */
@@ -159,6 +160,78 @@ export function buildV2Pool(stub: DurableObjectStub<KeyPool>, now: number): Prom
       JSON.stringify({ ok: true, value: { keyId: held, key: values[held], lease: 9, releaseAt: "" } }),
     );
     return { now, free, held, values, stored, leaseFloor: 12 };
+  });
+}
+
+/** What a v3 pool built by `buildV3Pool` holds. */
+export interface V3Pool {
+  readonly now: number;
+  /** Free, kept alive 10 s ago. */
+  readonly free: string;
+  /** Blocked under lease 11 by a holder whose secret's SHA-256 is `holderDigest`, release in 50 s. */
+  readonly held: string;
+  readonly holderDigest: Uint8Array;
+  /** Blocked under lease 10; its release passed 1 s ago and no alarm has ended it yet. */
+  readonly overdue: string;
+  /** Free; it expired 1 ms ago and no alarm has deleted it yet. */
+  readonly expired: string;
+  /** Every key's value, by id, stored as it is (version 3 never encrypted). */
+  readonly values: Readonly<Record<string, string>>;
+  /** The idempotent assignment that handed out `held`; its stored answer holds the key's value. */
+  readonly replay: IdempotencyToken;
+}
+
+/**
+ * Replaces the object's database with one written in storage version 3 (v1's statements, then the
+ * steps of v2 and v3), holding keys in every state, a holder's digest, settings and an idempotency
+ * answer that holds a key value, as version 3 stored it.
+ */
+export function buildV3Pool(stub: DurableObjectStub<KeyPool>, now: number): Promise<V3Pool> {
+  return runInDurableObject(stub, async (_instance, state) => {
+    const sql = state.storage.sql;
+    dropAllTables(sql);
+    for (const statement of [...V1_SCHEMA, ...V2_STEP, ...V3_STEP]) sql.exec(statement);
+    sql.exec("UPDATE pool_meta SET schema_version = 3 WHERE id = 1");
+    const ids = Array.from({ length: 4 }, () => crypto.randomUUID());
+    const [free, held, overdue, expired] = ids as [string, string, string, string];
+    const values = Object.fromEntries(ids.map((id) => [id, crypto.randomUUID()]));
+    const holderDigest = crypto.getRandomValues(new Uint8Array(32));
+    const insert = (id: string, activity: number, block: [number, number, number, Uint8Array | null] | null) =>
+      sql.exec(
+        `INSERT INTO keys (id, secret, created_at, last_activity, expires_at, blocked_at, release_at, lease, holder,
+                           assignments, releases)
+         VALUES (unhex(?), unhex(?), ?, ?, ?, ?, ?, ?, ?, 1, 0)`,
+        hex(id),
+        hex(values[id] as string),
+        now - 100_000,
+        activity,
+        activity + KEY_TTL_MS,
+        block?.[0] ?? null,
+        block?.[1] ?? null,
+        block?.[2] ?? null,
+        block?.[3]?.slice().buffer ?? null,
+      );
+    insert(free, now - 10_000, null);
+    insert(held, now - 10_000, [now - 10_000, now + 50_000, 11, holderDigest]);
+    insert(overdue, now - 10_000, [now - 61_000, now - 1_000, 10, crypto.getRandomValues(new Uint8Array(32))]);
+    insert(expired, now - KEY_TTL_MS - 1, null);
+    sql.exec("UPDATE pool_stats SET total = 4, created = 4, lease_floor = 3 WHERE id = 1");
+    sql.exec(
+      "INSERT INTO pool_settings (id, key_ttl_ms, block_ttl_ms, reveal_values) VALUES (1, NULL, NULL, 'anyone')",
+    );
+    const replay = token();
+    sql.exec(
+      "INSERT INTO idempotency (key_hash, request_hash, expires_at, outcome) VALUES (?, ?, ?, ?)",
+      replay.keyHash.buffer,
+      replay.requestHash.buffer,
+      now + 3_600_000,
+      JSON.stringify({
+        ok: true,
+        value: { keyId: held, key: values[held], lease: 11, releaseAt: new Date(now + 50_000).toISOString() },
+      }),
+    );
+    await state.storage.setAlarm(now - 1_000);
+    return { now, free, held, holderDigest, overdue, expired, values, replay };
   });
 }
 

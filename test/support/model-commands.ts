@@ -8,18 +8,20 @@
 import fc from "fast-check";
 import { expect } from "vitest";
 import type { Outcome } from "../../src/outcome";
-import type { BlockChange, Grant, KeyInfo } from "../../src/pool/views";
+import type { BlockChange, KeyInfo, OpenedGrant } from "../../src/pool/views";
 import type { ModelClaim, PoolModel } from "./model";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "./timings";
 
 /** What a pool offers a model test: the Durable Object's RPC surface plus control over time and faults. */
 export interface PoolUnderTest {
   create(count: number): Promise<string[]>;
+  /** Imports these values: their ids in order, or refused when one is in the pool already. */
+  importKeys(entries: readonly ImportedEntry[]): Promise<Outcome<string[]>>;
   /**
    * `pick` lets a deterministic implementation choose among free keys; the real pool draws its own.
    * `holder` stands for the new block's holder secret (a hex digest).
    */
-  assign(pick: number, holder: string): Promise<Outcome<Grant>>;
+  assign(pick: number, holder: string): Promise<Outcome<OpenedGrant>>;
   reveal(id: string, claim: ModelClaim): Promise<Outcome<{ keyId: string; key: string }>>;
   info(id: string): Promise<Outcome<KeyInfo>>;
   remove(id: string): Promise<Outcome<{ keyId: string }>>;
@@ -44,6 +46,12 @@ export interface PoolUnderTest {
 }
 
 type Cmd = fc.AsyncCommand<PoolModel, PoolUnderTest>;
+
+/** A value to import, with its label. */
+export interface ImportedEntry {
+  readonly key: string;
+  readonly label?: string;
+}
 
 /** How a command names a key: one the pool created (by position), one it never did, or not an id at all. */
 export type KeyRef =
@@ -115,6 +123,37 @@ class Create implements Cmd {
     await r.checkInvariants(m);
   }
   toString = () => `create(${this.count})`;
+}
+
+/** Values no run imports twice: a counter, and a length that may or may not earn a hint. */
+let imports = 0;
+
+class Import implements Cmd {
+  constructor(
+    readonly count: number,
+    readonly long: boolean,
+    readonly labelled: boolean,
+    /** Which earlier value the first entry repeats instead of a new one (still held, or gone: either way). */
+    readonly again: number | null,
+  ) {}
+  check = (m: Readonly<PoolModel>) => m.keys.size < 80;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const entries = Array.from({ length: this.count }, () => {
+      const key = this.long ? `sk-imported-${++imports}-${"x".repeat(12)}\n` : `v${++imports}`;
+      return this.labelled ? { key, label: `label ${imports}` } : { key };
+    });
+    const earlier = m.importedValues();
+    if (this.again !== null && earlier.length > 0) entries[0] = { key: earlier[this.again % earlier.length] as string };
+    const got = await r.importKeys(entries);
+    const expected = m.importRefusal(entries);
+    if (expected !== null) same(got, expected, String(this));
+    else if (!got.ok || got.value.length !== this.count) throw new Error(`${this}: ${JSON.stringify(got)}`);
+    else m.created(got.value, entries);
+    await r.checkInvariants(m);
+  }
+  toString = () =>
+    `import(${this.count}${this.long ? ", long" : ""}${this.labelled ? ", labelled" : ""}` +
+    `${this.again === null ? "" : `, again #${this.again}`})`;
 }
 
 class Assign implements Cmd {
@@ -295,11 +334,20 @@ const advanceBy: fc.Arbitrary<number> = fc.oneof(
 
 /**
  * Every operation of a pool, weighted so that sequences keep a handful of live keys around; with
- * `faults`, also evictions and alarms whose storage fails midway.
+ * `faults`, also evictions and alarms whose storage fails midway; with `duplicates`, imports that
+ * repeat a value imported before (the pure rules have no store to find them in).
  */
-export function poolCommands(options: { faults: boolean }): Array<fc.Arbitrary<Cmd>> {
+export function poolCommands(options: { faults: boolean; duplicates: boolean }): Array<fc.Arbitrary<Cmd>> {
   const commands: Array<fc.Arbitrary<Cmd>> = [
     fc.constantFrom(1, 1, 2, 3, 5, 8).map((count) => new Create(count)),
+    fc
+      .tuple(
+        fc.constantFrom(1, 2, 3),
+        fc.boolean(),
+        fc.boolean(),
+        options.duplicates ? fc.option(fc.nat(), { freq: 3 }) : fc.constant(null),
+      )
+      .map(([count, long, labelled, again]) => new Import(count, long, labelled, again)),
     fc.nat().map((pick) => new Assign(pick)),
     fc.nat().map((pick) => new Assign(pick)),
     fc.tuple(keyRef, holderChoice).map(([ref, holder]) => new Reveal(ref, holder)),

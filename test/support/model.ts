@@ -12,8 +12,11 @@ import { BLOCK_TTL_MS, iso, KEY_TTL_MS } from "./timings";
 
 export interface ModelKey {
   readonly id: string;
-  /** The secret, once the pool has shown it (assign or reveal); it must never change. */
+  /** The secret, once the pool has shown it (assign or reveal), or as imported; it must never change. */
   value: string | null;
+  /** An imported key: its value was given, and goes to the holder of its block only. */
+  readonly imported: boolean;
+  readonly label: string | null;
   readonly createdAt: number;
   lastActivity: number;
   /** The latest block, with its holder's secret (a hex string standing for its digest). */
@@ -82,16 +85,25 @@ export class PoolModel {
       lastActivity: iso(key.lastActivity),
       blockedAt: held === null ? null : iso(held.blockedAt),
       releaseAt: held === null ? null : iso(held.blockedAt + this.blockTtl),
+      source: key.imported ? "imported" : "generated",
+      label: key.label,
+      // README: the last 4 characters of an imported value of 12 characters or more.
+      hint:
+        key.imported && key.value !== null && [...key.value].length >= 12 ? [...key.value].slice(-4).join("") : null,
     };
   }
 
-  created(ids: readonly string[]): void {
-    for (const id of ids) {
+  /** Records keys the pool created (generated), or imported with these values and labels. */
+  created(ids: readonly string[], imported?: readonly { key: string; label?: string }[]): void {
+    for (const [index, id] of ids.entries()) {
       const lower = id.toLowerCase();
       if (this.keys.has(lower)) throw new Error(`the pool handed out id ${id} twice`);
+      const entry = imported?.[index];
       this.keys.set(lower, {
         id: lower,
-        value: null,
+        value: entry?.key ?? null,
+        imported: entry !== undefined,
+        label: entry?.label ?? null,
         createdAt: this.now,
         lastActivity: this.now,
         block: null,
@@ -99,6 +111,28 @@ export class PoolModel {
       });
       this.ids.push(lower);
     }
+  }
+
+  /** Every value imported so far, in order (of keys still live or not). */
+  importedValues(): string[] {
+    return [...this.keys.values()].filter((key) => key.imported).map((key) => key.value as string);
+  }
+
+  /**
+   * What importing `entries` must be refused with, or null when it must succeed: README, "Keys you
+   * bring": a value held by a live key of the pool, or given twice, is refused, and nothing imported.
+   */
+  importRefusal(entries: readonly { key: string }[]): Outcome<string[]> | null {
+    const details: { path: string; message: string; keyId?: string }[] = [];
+    const first = new Map<string, number>();
+    entries.forEach(({ key: value }, index) => {
+      const path = `body.keys.${index}.key`;
+      const holder = [...this.keys.values()].find((key) => key.imported && key.value === value && this.live(key.id));
+      if (holder !== undefined) details.push({ path, message: "This value is in the pool already", keyId: holder.id });
+      else if (first.has(value)) details.push({ path, message: `The same value as body.keys.${first.get(value)}.key` });
+      else first.set(value, index);
+    });
+    return details.length === 0 ? null : { ok: false, refusal: "duplicate_values", details };
   }
 
   /** A new holder secret, for a block the next call may start. */
@@ -132,12 +166,14 @@ export class PoolModel {
 
   /**
    * What revealing `id` must answer, to a caller presenting `holder`; `shown` is the value the pool
-   * showed, learned if new. The holder reads its key; anyone reads a key nobody holds.
+   * showed, learned if new. The holder reads its key; anyone reads a generated key nobody holds; an
+   * imported key's value goes to its holder only.
    */
   reveal(id: string, shown: string | undefined, holder?: string): Outcome<{ keyId: string; key: string }> {
     const key = this.live(id);
     if (key === null) return { ok: false, refusal: "not_found" };
     const isHolder = holder !== undefined && this.holds(key, { admin: false, holder });
+    if (!isHolder && key.imported) return { ok: false, refusal: "imported_value" };
     if (!isHolder && this.heldBlock(key) !== null) return { ok: false, refusal: "blocked" };
     if (shown !== undefined) this.learn(key, shown);
     return { ok: true, value: { keyId: key.id, key: key.value ?? "(never shown)" } };

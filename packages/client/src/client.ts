@@ -6,9 +6,11 @@ import { type CallInput, type FetchFunction, send, type TransportConfig } from "
 import type {
   Assignment,
   BlockResult,
+  CreateBody,
   Created,
   CreatedMany,
   Deleted,
+  ImportEntry,
   KeyInfo,
   KeyPage,
   KeyValue,
@@ -47,6 +49,11 @@ export interface CallOptions {
    * stored one to make a call safe to repeat across process restarts.
    */
   readonly idempotencyKey?: string;
+}
+
+export interface CreateOptions extends CallOptions {
+  /** A label for every key created: 1-128 characters, no control characters. */
+  readonly label?: string;
 }
 
 export interface AssignOptions extends CallOptions {
@@ -94,14 +101,30 @@ export class KeyPoolClient {
     };
   }
 
-  /** `POST /keys`: creates one key. */
-  createKey(options: CallOptions = {}): Promise<Created> {
-    return this.#send("createKeys", options);
+  /** `POST /keys` (admin): creates one key, with `label` if given. */
+  createKey(options: CreateOptions = {}): Promise<Created> {
+    const { label, ...call } = options;
+    const body: CreateBody | undefined = label === undefined ? undefined : { label };
+    return this.#send("createKeys", { ...call, body });
   }
 
-  /** `POST /keys {"count"}`: creates `count` keys (1-1000) in one transaction. */
-  createKeys(count: number, options: CallOptions = {}): Promise<CreatedMany> {
-    return this.#send("createKeys", { ...options, body: { count } });
+  /** `POST /keys {"count"}` (admin): creates `count` keys (1-1000) in one transaction, each with `label` if given. */
+  createKeys(count: number, options: CreateOptions = {}): Promise<CreatedMany> {
+    const { label, ...call } = options;
+    const body: CreateBody = { count, label };
+    return this.#send("createKeys", { ...call, body });
+  }
+
+  /**
+   * `POST /keys {"keys"}` (admin): imports values an upstream issued (1-1000) in one transaction;
+   * `keyIds` answers them in order. A value already in the pool, or given twice, fails with 409 and
+   * imports nothing (`details` names each by its index, with the `keyId` already holding it). Only
+   * each entry's `key` and `label` are sent. The values go nowhere else: not into an error, not into
+   * a log. An imported value is shown only to the holder of its block (`acquire().key`).
+   */
+  importKeys(entries: readonly ImportEntry[], options: CallOptions = {}): Promise<CreatedMany> {
+    const body: CreateBody = { keys: entries.map(({ key, label }) => ({ key, label })) };
+    return this.#send("createKeys", { ...options, body });
   }
 
   /**
@@ -155,7 +178,7 @@ export class KeyPoolClient {
     }
   }
 
-  /** `PUT /keys/{id}`: the raw update (`{"blocked"}`, optional `"lease"`). */
+  /** `PUT /keys/{id}`: the raw update (`{"blocked"}` with an optional `"lease"`, or `{"label"}` alone). */
   update(keyId: string, body: UpdateBody, options: HolderOptions = {}): Promise<BlockResult> {
     return this.#send("updateKey", { ...options, keyId, body });
   }
@@ -168,6 +191,11 @@ export class KeyPoolClient {
   /** Unblocks a key; with `lease`, only if it is still the holder's. */
   unblock(keyId: string, options: HolderOptions = {}): Promise<BlockResult> {
     return this.update(keyId, { blocked: false, lease: options.lease }, options);
+  }
+
+  /** `PUT /keys/{id} {"label"}` (admin): sets the key's label (1-128 characters), or with `null` removes it. */
+  setLabel(keyId: string, label: string | null, options: CallOptions = {}): Promise<KeyInfo> {
+    return this.update(keyId, { label }, options);
   }
 
   /** `PUT /keys/{id}/alive`: the key lives another KEY_TTL; with `lease`, only for the holder. */
@@ -185,7 +213,7 @@ export class KeyPoolClient {
     return this.#send("listKeys", { ...options, query: { ...query } });
   }
 
-  /** `PUT /pools/{pool}/settings` (admin): the pool's TTLs (`null` restores the default). */
+  /** `PUT /pools/{pool}/settings` (admin): the pool's TTLs, who sees values, whether keys expire (`null` restores the default). */
   updateSettings(patch: SettingsPatch, options: CallOptions = {}): Promise<PoolSettings> {
     return this.#send("updatePoolSettings", { ...options, body: patch });
   }

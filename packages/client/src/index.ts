@@ -6,6 +6,7 @@ export {
   type AcquireOptions,
   type AssignOptions,
   type CallOptions,
+  type CreateOptions,
   type HolderOptions,
   KeyPoolClient,
   type KeyPoolClientOptions,

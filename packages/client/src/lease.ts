@@ -43,11 +43,11 @@ const RETRY_FLOOR_MS = 100;
  */
 export class Lease extends EventTarget implements AsyncDisposable {
   readonly keyId: string;
-  /** The key value: a secret. */
-  readonly key: string;
   /** The block's fencing number, for upstream services that fence stale writers. */
   readonly lease: number;
 
+  /** The key value: behind a getter, so logging or serializing the lease never shows it. */
+  readonly #key: string;
   readonly #calls: LeaseCalls;
   /** The holder secret: kept here only, sent as a header, never logged or exposed. */
   readonly #proof: HolderProof;
@@ -55,7 +55,7 @@ export class Lease extends EventTarget implements AsyncDisposable {
   readonly #background: boolean;
   readonly #aborter = new AbortController();
   #releaseAt: string;
-  #expiresAt: string | undefined;
+  #expiresAt: string | null | undefined;
   #state: LeaseState = "held";
   #error: KeyPoolError | undefined;
   #deadlines: LeaseDeadlines | undefined;
@@ -68,7 +68,7 @@ export class Lease extends EventTarget implements AsyncDisposable {
   constructor(calls: LeaseCalls, assignment: Assignment, timers: Timers, options: LeaseOptions = {}) {
     super();
     this.keyId = assignment.keyId;
-    this.key = assignment.key;
+    this.#key = assignment.key;
     this.lease = assignment.lease;
     this.#proof = { lease: assignment.lease, leaseToken: assignment.leaseToken };
     this.#releaseAt = assignment.releaseAt;
@@ -89,13 +89,21 @@ export class Lease extends EventTarget implements AsyncDisposable {
     }
   }
 
+  /** The key value, generated or imported: a secret. */
+  get key(): string {
+    return this.#key;
+  }
+
   /** When the block ends unless renewed (ISO-8601, server time). */
   get releaseAt(): string {
     return this.#releaseAt;
   }
 
-  /** When the key expires unless kept alive (ISO-8601, server time), once a keep-alive has told. */
-  get expiresAt(): string | undefined {
+  /**
+   * When the key expires unless kept alive (ISO-8601, server time), once a keep-alive has told; null
+   * in a pool whose keys do not expire.
+   */
+  get expiresAt(): string | null | undefined {
     return this.#expiresAt;
   }
 

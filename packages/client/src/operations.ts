@@ -27,7 +27,8 @@ const write = { scope: "keys", mutates: true, deduplicated: false, query: [] } a
 const operator = { scope: "pool", handles: [], deduplicated: false, query: [] } as const;
 
 export const OPERATIONS = {
-  createKeys: { ...write, method: "POST", path: "", success: 201, handles: [422], deduplicated: true },
+  // Also `importKeys`, whose 409 (a value given twice or in the pool already) has details.
+  createKeys: { ...write, method: "POST", path: "", success: 201, handles: [409, 422], deduplicated: true },
   assignKey: {
     ...write,
     method: "GET",
@@ -40,6 +41,7 @@ export const OPERATIONS = {
   getKey: { ...read, method: "GET", path: "/{id}", success: 200, handles: [403, 404] },
   getKeyInfo: { ...read, method: "GET", path: "/{id}/info", success: 200, handles: [404] },
   deleteKey: { ...write, method: "DELETE", path: "/{id}", success: 200, handles: [404] },
+  // Also `setLabel`.
   updateKey: { ...write, method: "PUT", path: "/{id}", success: 200, handles: [404, 409] },
   keepAlive: { ...write, method: "PUT", path: "/{id}/alive", success: 200, handles: [404, 409], query: ["lease"] },
   getPool: { ...operator, method: "GET", path: "", success: 200, mutates: false },

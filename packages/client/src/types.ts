@@ -4,14 +4,22 @@
  * check` fail unless each is exactly the type the server's own zod schemas infer.
  */
 
+/** Where a key's value came from: a UUID the pool generated, or a value an admin imported. */
+export type KeySource = "generated" | "imported";
+
 /** A key's state and deadlines (`GET /keys/{id}/info`); never its value. Times are ISO-8601 UTC. */
 export interface KeyInfo {
   isBlocked: boolean;
   createdAt: string;
-  expiresAt: string;
+  /** Null in a pool whose keys do not expire (`keysExpire: false`). */
+  expiresAt: string | null;
   lastActivity: string;
   blockedAt: string | null;
   releaseAt: string | null;
+  source: KeySource;
+  label: string | null;
+  /** The last 4 characters of an imported value, to tell keys apart; null for a generated key or a short value. */
+  hint: string | null;
 }
 
 /**
@@ -54,19 +62,31 @@ export interface Deleted {
   deleted: true;
 }
 
+/** `PUT /keys/{id}`: either `blocked` (with an optional `lease`) or, for an admin, `label` alone (null removes it). */
 export interface UpdateBody {
-  blocked: boolean;
+  blocked?: boolean | undefined;
   lease?: number | undefined;
+  label?: string | null | undefined;
 }
 
+/** One value to import: the secret as the upstream issued it, and an optional label (1-128 characters). */
+export interface ImportEntry {
+  key: string;
+  label?: string | undefined;
+}
+
+/** `POST /keys`: `count` generated keys (with one `label`), or the values of `keys` alone. */
 export interface CreateBody {
   count?: number | undefined;
+  label?: string | undefined;
+  keys?: ImportEntry[] | undefined;
 }
 
-/** Where an input was wrong and why. */
+/** Where an input was wrong and why; `keyId` names the key a problem is about (the one already holding a value). */
 export interface Problem {
   path: string;
   message: string;
+  keyId?: string | undefined;
 }
 
 /** Every error answer's body. */
@@ -82,6 +102,8 @@ export interface PoolSettings {
   keyTtlSeconds: number;
   blockTtlSeconds: number;
   revealValues: RevealValues;
+  /** false: keys live until deleted (`expiresAt` is null). */
+  keysExpire: boolean;
 }
 
 /** A change of settings: a value sets it, `null` restores the default, absent leaves it. */
@@ -89,6 +111,28 @@ export interface SettingsPatch {
   keyTtlSeconds?: number | null | undefined;
   blockTtlSeconds?: number | null | undefined;
   revealValues?: RevealValues | null | undefined;
+  keysExpire?: boolean | null | undefined;
+}
+
+/** Stored values sealed by one encryption key (by fingerprint; null: generated values stored as they are). */
+export interface SealedValues {
+  sealedBy: string | null;
+  values: number;
+  /** false: sealed under a key the server no longer has. */
+  available: boolean;
+}
+
+/** What a pool reports of its encryption keys (`GET /pools/{pool}`), never the keys themselves. */
+export interface EncryptionStatus {
+  /** The fingerprint of the key new values are sealed under; null when none is configured. */
+  sealingKey: string | null;
+  /** The sealing key is the published local development key: it protects nothing. */
+  localDevelopmentKey: boolean;
+  values: SealedValues[];
+  /** Values still to be sealed again under the sealing key (0 when a rotation is done). */
+  toReseal: number;
+  /** Values sealed under keys no longer configured: they answer 503 until the key is put back. */
+  unavailable: number;
 }
 
 export interface PoolStats {
@@ -96,6 +140,7 @@ export interface PoolStats {
   keys: { total: number; free: number; blocked: number };
   counters: { created: number; assigned: number; released: number; expired: number; deleted: number };
   settings: PoolSettings;
+  encryption: EncryptionStatus;
 }
 
 /** `GET /pools/{pool}/list`'s query; sent as text, read as these types. */

@@ -23,7 +23,14 @@ export const AssignKey = endpoint({
     headers: IdempotencyHeaders,
   },
   success: { status: 200, description: "The key, now blocked for the caller", schema: Assignment },
-  refusals: ["no_such_pool", "none_free", "replay_gone", "idempotency_mismatch"],
+  refusals: [
+    "no_such_pool",
+    "none_free",
+    "replay_gone",
+    "idempotency_mismatch",
+    "value_key_missing",
+    "value_unreadable",
+  ],
 
   async handle({ query }, call) {
     // The schema knows the smallest hold; the largest is a var (MAX_HOLD_SECONDS), read at run time.

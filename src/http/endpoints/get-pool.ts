@@ -6,7 +6,7 @@ export const GetPool = endpoint({
   path: "/pools/:pool",
   operationId: "getPool",
   tags: ["Pools"],
-  summary: "A pool's key counts, event counters and settings",
+  summary: "A pool's key counts, event counters, settings and encryption status",
   description:
     "Counts and counters are kept as the pool changes, so this reads one row. Deadlines that have passed " +
     "are settled first (in a bounded batch, as an assignment does), so the counts agree with every other " +

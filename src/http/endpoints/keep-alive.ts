@@ -7,7 +7,8 @@ export const KeepAlive = endpoint({
   path: "/keys/:id/alive",
   operationId: "keepAlive",
   tags: ["Keys"],
-  summary: "Keep a key alive: lastActivity = now, expiresAt = now + KEY_TTL (blocked keys too)",
+  summary:
+    "Keep a key alive: lastActivity = now, expiresAt = now + KEY_TTL (blocked keys too; null if keys do not expire)",
   access: "client",
   request: {
     params: KeyParams,

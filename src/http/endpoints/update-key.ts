@@ -9,19 +9,24 @@ export const UpdateKey = endpoint({
   path: "/keys/:id",
   operationId: "updateKey",
   tags: ["Keys"],
-  summary: "Unblock (`blocked: false`) or block (`blocked: true`) a key",
+  summary: "Unblock (`blocked: false`) or block (`blocked: true`) a key, or set its `label`",
   description:
     "As the holder (the block's KeyPool-Lease-Token, optionally with its `lease` as a fencing check): unblock " +
     "releases the block, block renews it. As an admin, without either: block a free key (a new block, " +
     "auto-released after BLOCK_TTL_SECONDS, answered with its `lease` and `leaseToken`) or unblock any key. " +
     "Blocking a key that is already blocked, not as its holder, answers 409; a wrong, stale or missing secret " +
-    "on a holder's call answers 409 too.",
+    "on a holder's call answers 409 too. `label` (admins only, on its own) sets or, with null, removes the " +
+    "key's label.",
   access: "client-holder",
   request: { params: KeyParams, headers: LeaseTokenHeaders, body: { schema: UpdateBody, required: true } },
   success: { status: 200, description: "The key's state after the change", schema: BlockResult },
   refusals: ["no_such_pool", "not_found", "not_holder", "lease_conflict", "held"],
 
   async handle({ params, body }, call) {
+    if (body.blocked === undefined) {
+      call.requireAdmin("setting a key's label");
+      return unwrap(await (await call.pool()).relabel(params.id, body.label ?? null));
+    }
     const claim = await call.claim(body.lease);
     // A client acts only as the key's holder; without a claim the call takes or frees any key.
     const asHolder = claimsHolding(claim);

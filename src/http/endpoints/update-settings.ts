@@ -6,10 +6,11 @@ export const UpdateSettings = endpoint({
   path: "/pools/:pool/settings",
   operationId: "updatePoolSettings",
   tags: ["Pools"],
-  summary: "Set a pool's key and block TTLs",
+  summary: "Set a pool's key and block TTLs, who sees values, and whether keys expire",
   description:
-    "Stored in the pool itself; other pools are unaffected. New values apply to deadlines set from now on " +
-    "(creations, keep-alives, blocks); deadlines already set do not move. null restores the [vars] default.",
+    "Stored in the pool itself; other pools are unaffected. New TTLs apply to deadlines set from now on " +
+    "(creations, keep-alives, blocks); deadlines already set do not move. keysExpire applies to every key at " +
+    "once. null restores the default (the [vars] for TTLs), an absent field stays as it is.",
   // Operators only: it changes how long every future key and block lasts.
   access: "admin",
   request: { params: PoolParams, body: { schema: SettingsBody, required: true } },

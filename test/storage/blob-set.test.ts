@@ -1,13 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FreeKeySet } from "../../src/storage/free-keys";
+import { BlobSet } from "../../src/storage/blob-set";
 import { bytesToUuid, uuidToBytes } from "../../src/storage/uuid";
 import { scaled } from "../support/scale";
 
 const bytes = (id: string) => new Uint8Array(uuidToBytes(id));
 
 /** Every id the set holds, read through its positions. */
-function members(set: FreeKeySet): string[] {
+function members(set: BlobSet): string[] {
   return Array.from({ length: set.size }, (_, position) => bytesToUuid(set.at(position)));
 }
 
@@ -22,7 +22,7 @@ describe("the in-memory set of free keys", () => {
     const command = fc.record({ add: fc.boolean(), index: fc.nat({ max: pool.length - 1 }) });
     fc.assert(
       fc.property(fc.array(command, { maxLength: 400 }), (commands) => {
-        const set = new FreeKeySet();
+        const set = new BlobSet();
         const model = new Set<string>();
         for (const { add, index } of commands) {
           const id = pool[index] as string;
@@ -39,7 +39,7 @@ describe("the in-memory set of free keys", () => {
   });
 
   it("grows past its first capacity and shrinks back without losing a member", () => {
-    const set = new FreeKeySet();
+    const set = new BlobSet();
     const ids = Array.from({ length: 5_000 }, () => crypto.randomUUID());
     for (const id of ids) expect(set.add(bytes(id))).toBe(true);
     expect(set.size).toBe(5_000);
@@ -49,7 +49,7 @@ describe("the in-memory set of free keys", () => {
   });
 
   it("refuses a position outside 0..size-1", () => {
-    const set = new FreeKeySet();
+    const set = new BlobSet();
     set.add(bytes(crypto.randomUUID()));
     expect(() => set.at(1)).toThrow(RangeError);
     expect(() => set.at(-1)).toThrow(RangeError);

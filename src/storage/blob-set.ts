@@ -1,19 +1,28 @@
 /**
- * The ids of a pool's free keys, in memory: a dense array, so a uniform pick is one index, and an
- * open-addressing hash index from id to position, so a key joins or leaves in O(1) (swap-remove).
- * Typed arrays, not strings in a Map: 16 bytes per id plus 8 to 16 bytes of index, about 30 MB for a
- * million free keys where JS strings and Map entries would take several times that. Ids are random
- * UUIDs, so their first four bytes are a good hash as they are.
+ * A set of 16-byte blobs in memory (a pool's free key ids; its imported values' fingerprints): a
+ * dense array, so a uniform pick is one index, and an open-addressing hash index from blob to
+ * position, so a blob joins or leaves in O(1) (swap-remove). Typed arrays, not strings in a Map: 16
+ * bytes per blob plus 8 to 16 bytes of index, about 30 MB for a million where JS strings and Map
+ * entries would take several times that. The blobs are random (UUIDv4 ids, HMAC outputs), so their
+ * first four bytes are a good hash as they are.
  *
- * It only speeds up a choice: SQLite stays the truth (a free key is one with no `release_at`), and
- * the set is rebuilt from it whenever the object starts or a transaction fails.
+ * It only speeds things up: SQLite stays the truth (a free key is one with no `release_at`, an
+ * imported one has a `fingerprint`), and the set is rebuilt from it whenever the object starts or a
+ * transaction fails.
  */
-export class FreeKeySet {
+export class BlobSet {
   /** Ids at positions 0..size-1, 16 bytes each. */
   #ids: Uint8Array = new Uint8Array(16 * 64);
+  /** What each id maps to, at the same position: `payloadBytes` each (none for a plain set). */
+  #payloads: Uint8Array;
   #size = 0;
   /** Hash table: position + 1 of the id that hashes here, 0 for an empty slot; a power of two, at most half full. */
   #slots = new Int32Array(128);
+
+  /** With `payloadBytes`, a map: each blob carries that many bytes (a fingerprint, the id of its key). */
+  constructor(private readonly payloadBytes = 0) {
+    this.#payloads = new Uint8Array(payloadBytes * 64);
+  }
 
   get size(): number {
     return this.#size;
@@ -23,12 +32,25 @@ export class FreeKeySet {
     return this.#slots[this.#find(id)] !== 0;
   }
 
-  /** Adds `id` (16 bytes); false if it was already in. */
-  add(id: Uint8Array): boolean {
+  /** What `id` carries (a copy), or null when it is not in. */
+  payloadOf(id: Uint8Array): Uint8Array | null {
+    const entry = this.#slots[this.#find(id)] as number;
+    if (entry === 0) return null;
+    const offset = (entry - 1) * this.payloadBytes;
+    return this.#payloads.slice(offset, offset + this.payloadBytes);
+  }
+
+  /** Adds `id` (16 bytes), carrying `payload` in a map; false if it was already in. */
+  add(id: Uint8Array, payload?: Uint8Array): boolean {
     const slot = this.#find(id);
     if (this.#slots[slot] !== 0) return false;
     if ((this.#size + 1) * 16 > this.#ids.length) this.#ids = grown(this.#ids);
     this.#ids.set(id, this.#size * 16);
+    if (this.payloadBytes > 0) {
+      if (payload?.byteLength !== this.payloadBytes) throw new RangeError(`a payload is ${this.payloadBytes} bytes`);
+      if ((this.#size + 1) * this.payloadBytes > this.#payloads.length) this.#payloads = grown(this.#payloads);
+      this.#payloads.set(payload, this.#size * this.payloadBytes);
+    }
     this.#size++;
     if (this.#size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
     else this.#slots[slot] = this.#size;
@@ -45,6 +67,8 @@ export class FreeKeySet {
     const last = this.#size - 1;
     if (position !== last) {
       this.#ids.copyWithin(position * 16, last * 16, last * 16 + 16);
+      const width = this.payloadBytes;
+      this.#payloads.copyWithin(position * width, last * width, last * width + width);
       this.#slots[this.#find(this.#ids.subarray(position * 16, position * 16 + 16))] = position + 1;
     }
     this.#size--;

@@ -1,0 +1,15 @@
+import type { KeySource, NewKey } from "../../src/pool/rules";
+
+/** A new key for the pure rules: a generated key whose value is stored as it is, unless told otherwise. */
+export function newKey(keyId: string, fields: { source?: KeySource; label?: string; hint?: string } = {}): NewKey {
+  return {
+    keyId,
+    secret: { bytes: new TextEncoder().encode(`value of ${keyId}`), sealedBy: null },
+    source: fields.source ?? "generated",
+    label: fields.label ?? null,
+    hint: fields.hint ?? null,
+  };
+}
+
+/** What a key shows besides its times: a generated key with no label. */
+export const GENERATED = { source: "generated", label: null, hint: null } as const;
