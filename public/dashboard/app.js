@@ -1,6 +1,8 @@
 // The KeyPool dashboard: plain browser JavaScript, no framework, no build step. It calls this
 // Worker's operator API with the admin token, which it keeps in sessionStorage only (gone when the
-// tab closes), polls for changes, and counts deadlines down locally between polls.
+// tab closes), polls for changes, and counts deadlines down locally between polls. It never shows a
+// key value: the listing carries none, and values typed into the import form (masked) are sent once
+// and cleared once imported; no storage, message or URL ever holds them.
 
 const TOKEN_KEY = "keypool.adminToken";
 const RECENT_POOLS_KEY = "keypool.recentPools";
@@ -8,6 +10,8 @@ const POLL_MS = 2000;
 const TICK_MS = 250;
 const CONFIRM_MS = 4000;
 const POOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** The most keys one `POST /keys` imports (MAX_BULK_CREATE on the server). */
+const MAX_IMPORT = 1000;
 
 const view = {
   pool: "default",
@@ -26,14 +30,18 @@ const view = {
   /** Set when a countdown reaches zero, so the next tick refreshes at once. */
   due: false,
   settingsDirty: false,
+  /** Bumped on every edit of the settings form, so a save does not discard edits made while it ran. */
+  settingsEdits: 0,
 };
 
 const $ = (id) => document.getElementById(id);
 
 class ApiError extends Error {
-  constructor(status, message) {
+  /** `details`: the API's problems ({path, message, keyId?}), which name inputs by path, never by value. */
+  constructor(status, message, details = []) {
     super(message);
     this.status = status;
+    this.details = details;
   }
 }
 
@@ -71,7 +79,10 @@ async function api(method, path, body) {
   } catch {
     data = null;
   }
-  if (!response.ok) throw new ApiError(response.status, explain(response.status, data?.error));
+  if (!response.ok) {
+    const details = Array.isArray(data?.details) ? data.details : [];
+    throw new ApiError(response.status, explain(response.status, data?.error), details);
+  }
   return data;
 }
 
@@ -87,9 +98,19 @@ function poolPath() {
 
 // ---- messages and the live indicator ----
 
-function showMessage(text, kind = "info") {
+/** Shows `text`, and under it `items` (one line each, e.g. an error's details). */
+function showMessage(text, kind = "info", items = []) {
   const message = $("message");
   message.textContent = text;
+  if (items.length > 0) {
+    const list = document.createElement("ul");
+    for (const item of items) {
+      const entry = document.createElement("li");
+      entry.textContent = item;
+      list.append(entry);
+    }
+    message.append(list);
+  }
   message.className = `message ${kind}`;
   message.setAttribute("role", kind === "error" ? "alert" : "status");
   message.hidden = false;
@@ -166,6 +187,9 @@ function clearData() {
   renderKeys();
   for (const id of ["count-total", "count-free", "count-blocked"]) $(id).textContent = "–";
   for (const name of ["created", "assigned", "released", "expired", "deleted"]) $(`counter-${name}`).textContent = "–";
+  // A pool nobody made yet has no settings: its fields are empty, and an empty field is not sent.
+  if (!view.settingsDirty) showSettings({ keyTtlSeconds: "", blockTtlSeconds: "", keysExpire: "" });
+  renderEncryption(null);
 }
 
 function startPolling() {
@@ -184,10 +208,63 @@ function renderStats(stats) {
     if (cell !== null) cell.textContent = String(value);
   }
   // Do not overwrite what the operator is typing.
-  if (!view.settingsDirty) {
-    $("key-ttl").value = String(stats.settings.keyTtlSeconds);
-    $("block-ttl").value = String(stats.settings.blockTtlSeconds);
+  if (!view.settingsDirty) showSettings(stats.settings);
+  renderEncryption(stats.encryption);
+}
+
+/** Fills the settings form; keysExpire remembers what it showed, so an untouched choice is not sent. */
+function showSettings(settings) {
+  $("key-ttl").value = String(settings.keyTtlSeconds);
+  $("block-ttl").value = String(settings.blockTtlSeconds);
+  const keysExpire = $("keys-expire");
+  keysExpire.value = String(settings.keysExpire);
+  keysExpire.dataset.shown = keysExpire.value;
+}
+
+/** The `encryption` of `GET /pools/{pool}`: what seals new values, and what still needs the operator. */
+function renderEncryption(encryption) {
+  const sealing = $("encryption-sealing");
+  const values = $("encryption-values");
+  if (encryption === null) {
+    sealing.textContent = "–";
+    values.replaceChildren();
+    for (const id of ["encryption-local", "encryption-reseal", "encryption-unavailable"]) $(id).hidden = true;
+    return;
   }
+  if (encryption.sealingKey === null) {
+    sealing.textContent = "No encryption key (KEY_ENCRYPTION_KEY) is set: keys cannot be imported.";
+  } else {
+    const code = document.createElement("code");
+    code.textContent = encryption.sealingKey;
+    sealing.replaceChildren("New values are sealed under key ", code, ".");
+  }
+  $("encryption-local").hidden = !encryption.localDevelopmentKey;
+  values.replaceChildren(
+    ...encryption.values.map((entry) => {
+      const item = document.createElement("li");
+      const count = plural(entry.values, "value");
+      if (entry.sealedBy === null) item.textContent = `${count} stored unencrypted`;
+      else {
+        const which =
+          entry.sealedBy === encryption.sealingKey ? " (sealing key)" : entry.available ? "" : ": key missing";
+        item.textContent = `${count} sealed under ${entry.sealedBy}${which}`;
+      }
+      item.classList.toggle("missing", !entry.available);
+      return item;
+    }),
+  );
+  const reseal = $("encryption-reseal");
+  reseal.hidden = encryption.toReseal === 0;
+  reseal.textContent = `${plural(encryption.toReseal, "value")} still to re-seal under the sealing key (done in the background).`;
+  const unavailable = $("encryption-unavailable");
+  unavailable.hidden = encryption.unavailable === 0;
+  unavailable.textContent =
+    `${plural(encryption.unavailable, "value")} sealed under keys no longer configured: they answer 503 until ` +
+    "that key is back in KEY_ENCRYPTION_KEY.";
+}
+
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function renderKeys() {
@@ -216,6 +293,17 @@ function newRow(keyId) {
   row.dataset.keyId = keyId;
   row.innerHTML = `
     <td><code class="key-id"></code></td>
+    <td class="label-cell">
+      <span class="label-text"></span>
+      <button type="button" data-action="label" class="small">Edit</button>
+      <form class="label-form" autocomplete="off" hidden>
+        <input class="label-input" maxlength="128" spellcheck="false" placeholder="no label" />
+        <button type="submit" class="small">Save</button>
+        <button type="button" data-action="label-cancel" class="small">Cancel</button>
+      </form>
+    </td>
+    <td class="source"></td>
+    <td><code class="hint"></code></td>
     <td><span class="badge"></span></td>
     <td class="created"></td>
     <td class="countdown expires"></td>
@@ -229,11 +317,21 @@ function newRow(keyId) {
   const short = keyId.slice(0, 8);
   row.querySelector('[data-action="alive"]').setAttribute("aria-label", `Keep key ${short} alive`);
   row.querySelector('[data-action="delete"]').setAttribute("aria-label", `Delete key ${short}`);
+  row.querySelector('[data-action="label"]').setAttribute("aria-label", `Edit the label of key ${short}`);
+  row.querySelector(".label-input").setAttribute("aria-label", `Label of key ${short}`);
   return row;
 }
 
 function fillRow(row, key) {
   row.classList.toggle("blocked", key.isBlocked);
+  row.dataset.label = key.label ?? "";
+  const label = row.querySelector(".label-text");
+  label.textContent = key.label ?? "—";
+  label.classList.toggle("none", key.label === null);
+  row.querySelector(".source").textContent = key.source;
+  const hint = row.querySelector(".hint");
+  hint.textContent = key.hint === null ? "—" : `…${key.hint}`;
+  hint.title = key.hint === null ? "" : "the last 4 characters of the imported value";
   const badge = row.querySelector(".badge");
   badge.textContent = key.isBlocked ? "blocked" : "free";
   badge.className = `badge ${key.isBlocked ? "blocked" : "free"}`;
@@ -241,15 +339,17 @@ function fillRow(row, key) {
   created.textContent = new Date(key.createdAt).toLocaleString();
   created.title = key.createdAt;
   const expires = row.querySelector(".expires");
-  expires.dataset.deadline = key.expiresAt;
-  expires.title = `expires at ${key.expiresAt}`;
+  // In a pool whose keys do not expire, there is no deadline to count down to.
+  expires.dataset.deadline = key.expiresAt ?? "";
+  expires.dataset.none = key.expiresAt === null ? "never" : "—";
+  expires.title = key.expiresAt === null ? "keys in this pool do not expire" : `expires at ${key.expiresAt}`;
   const releases = row.querySelector(".releases");
   releases.dataset.deadline = key.releaseAt ?? "";
   releases.title = key.releaseAt === null ? "" : `released at ${key.releaseAt}`;
   const toggle = row.querySelector('[data-action="toggle"]');
-  const label = key.isBlocked ? "Unblock" : "Block";
-  if (toggle.textContent !== label) toggle.textContent = label;
-  toggle.setAttribute("aria-label", `${label} key ${key.keyId.slice(0, 8)}`);
+  const action = key.isBlocked ? "Unblock" : "Block";
+  if (toggle.textContent !== action) toggle.textContent = action;
+  toggle.setAttribute("aria-label", `${action} key ${key.keyId.slice(0, 8)}`);
 }
 
 /** Counts every deadline on the page down; a deadline reaching zero triggers a refresh. */
@@ -258,7 +358,7 @@ function tick() {
   for (const cell of document.querySelectorAll("#keys .countdown")) {
     const deadline = cell.dataset.deadline;
     if (!deadline) {
-      cell.textContent = "—";
+      cell.textContent = cell.dataset.none ?? "—";
       continue;
     }
     const left = Date.parse(deadline) - now;
@@ -277,14 +377,30 @@ function countdown(ms) {
 
 // ---- actions ----
 
-async function act(button, run) {
+/**
+ * Runs an action and shows its outcome. `describe` rewrites the text of an error and of its details
+ * (an import names entries by line); by default a detail is its path and message.
+ */
+async function act(button, run, describe = (text) => text) {
   button.disabled = true;
   try {
     const text = await run();
     showMessage(text, "ok");
     await refresh();
+    return true;
   } catch (error) {
-    showMessage(error.message, "error");
+    const problems = error.details ?? [];
+    // A 400 names its first problem in its message already: a list is shown when there is more to say.
+    const repeated =
+      problems.length === 1 && problems[0].keyId === undefined && error.message.includes(problems[0].path);
+    const details = repeated
+      ? []
+      : problems.map((problem) => {
+          const about = problem.keyId === undefined ? "" : ` (key ${problem.keyId})`;
+          return describe(`${problem.path}: ${problem.message}${about}`);
+        });
+    showMessage(describe(error.message), "error", details);
+    return false;
   } finally {
     button.disabled = false;
   }
@@ -308,7 +424,9 @@ async function onKeyAction(event) {
   } else if (action === "alive") {
     await act(button, async () => {
       const info = await api("PUT", `${path}/alive`);
-      return `Kept key ${short}… alive: it expires at ${new Date(info.expiresAt).toLocaleTimeString()}.`;
+      return info.expiresAt === null
+        ? `Kept key ${short}… alive: keys in this pool do not expire.`
+        : `Kept key ${short}… alive: it expires at ${new Date(info.expiresAt).toLocaleTimeString()}.`;
     });
   } else if (action === "delete") {
     // Deleting is for good: the first click asks, a second one within a few seconds deletes.
@@ -325,7 +443,81 @@ async function onKeyAction(event) {
       await api("DELETE", path);
       return `Deleted key ${short}…`;
     });
+  } else if (action === "label") {
+    editLabel(button.closest("tr"), true);
+  } else if (action === "label-cancel") {
+    editLabel(button.closest("tr"), false);
   }
+}
+
+/** Opens (or closes) a row's label editor; polls leave the row's input alone while it is open. */
+function editLabel(row, open) {
+  row.classList.toggle("editing", open);
+  row.querySelector(".label-form").hidden = !open;
+  row.querySelector(".label-text").hidden = open;
+  row.querySelector('[data-action="label"]').hidden = open;
+  if (open) {
+    const input = row.querySelector(".label-input");
+    input.value = row.dataset.label;
+    input.focus();
+    input.select();
+  }
+}
+
+async function onLabelSubmit(event) {
+  event.preventDefault();
+  const row = event.target.closest("tr");
+  const keyId = row.dataset.keyId;
+  const short = keyId.slice(0, 8);
+  const label = row.querySelector(".label-input").value.trim();
+  const saved = await act(event.submitter ?? event.target.querySelector("button"), async () => {
+    // An empty label removes it.
+    const info = await api("PUT", `${poolPath()}/keys/${keyId}`, { label: label === "" ? null : label });
+    return info.label === null ? `Removed the label of key ${short}…` : `Labelled key ${short}… "${info.label}".`;
+  });
+  if (saved && row.isConnected) editLabel(row, false);
+}
+
+/**
+ * Sends the values of the import form (one per line) and clears them once imported; a refused import
+ * stays in the form, to be fixed and sent again. Problems come back by index (`body.keys.3.key`) and
+ * are shown by line: the API never quotes a value, and neither does this page.
+ */
+async function importKeys(button) {
+  const textarea = $("import-values");
+  const lines = [];
+  const keys = [];
+  const label = $("import-label").value.trim();
+  textarea.value.split("\n").forEach((line, index) => {
+    const key = line.trim();
+    if (key === "") return;
+    lines.push(index + 1);
+    keys.push(label === "" ? { key } : { key, label });
+  });
+  if (keys.length === 0) {
+    showMessage("Paste the values to import, one per line.", "error");
+    return;
+  }
+  if (keys.length > MAX_IMPORT) {
+    showMessage(`At most ${MAX_IMPORT} values per import; this has ${keys.length}.`, "error");
+    return;
+  }
+  const byLine = (text) =>
+    text.replace(/body\.keys\.(\d+)(\.key|\.label)?/g, (match, index, field) => {
+      const line = lines[Number(index)];
+      if (line === undefined) return match;
+      return field === ".label" ? `the label of line ${line}` : `line ${line}`;
+    });
+  await act(
+    button,
+    async () => {
+      const created = await api("POST", `${poolPath()}/keys`, { keys });
+      textarea.value = "";
+      const labelled = label === "" ? "" : ` labelled "${label}"`;
+      return `Imported ${plural(created.keyIds.length, "key")}${labelled} into ${view.pool}.`;
+    },
+    byLine,
+  );
 }
 
 function openPool(name) {
@@ -390,13 +582,15 @@ function wire() {
   $("create-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const count = Number($("create-count").value);
+    const label = $("create-label").value.trim();
     await act(event.submitter ?? $("create-form").querySelector("button"), async () => {
-      const created = await api("POST", `${poolPath()}/keys`, { count });
+      const created = await api("POST", `${poolPath()}/keys`, label === "" ? { count } : { count, label });
       return `Created ${created.keyIds.length} key${created.keyIds.length === 1 ? "" : "s"} in ${view.pool}.`;
     });
   });
   $("settings-form").addEventListener("input", () => {
     view.settingsDirty = true;
+    view.settingsEdits += 1;
   });
   $("settings-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -408,12 +602,32 @@ function wire() {
     ]) {
       if ($(input).value.trim() !== "") body[field] = Number($(input).value);
     }
+    // Sent only when changed: switching it applies to every key at once.
+    const keysExpire = $("keys-expire");
+    if (keysExpire.value !== "" && keysExpire.value !== keysExpire.dataset.shown) {
+      body.keysExpire = keysExpire.value === "true";
+    }
     await saveSettings(event.submitter, body);
   });
   $("reset-settings").addEventListener("click", (event) =>
     saveSettings(event.currentTarget, { keyTtlSeconds: null, blockTtlSeconds: null }),
   );
   $("keys").addEventListener("click", onKeyAction);
+  $("keys").addEventListener("submit", onLabelSubmit);
+  $("keys").addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && event.target.matches(".label-input")) editLabel(event.target.closest("tr"), false);
+  });
+  $("import-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    importKeys(event.submitter ?? $("import-form").querySelector("button[type=submit]"));
+  });
+  $("import-show").addEventListener("change", () => {
+    $("import-values").classList.toggle("masked", !$("import-show").checked);
+  });
+  // Values typed but not imported are not left for the back-forward cache or a restored tab.
+  addEventListener("pagehide", () => {
+    $("import-values").value = "";
+  });
   $("state").addEventListener("change", () => {
     view.listState = $("state").value;
     changePage([null]);
@@ -430,12 +644,14 @@ function wire() {
 }
 
 async function saveSettings(button, body) {
+  const edits = view.settingsEdits;
   await act(button, async () => {
     const settings = await api("PUT", `${poolPath()}/settings`, body);
-    view.settingsDirty = false;
+    if (view.settingsEdits === edits) view.settingsDirty = false;
+    const expiry = settings.keysExpire ? "keys expire" : "keys never expire";
     return (
-      `Settings saved: key TTL ${settings.keyTtlSeconds} s, block TTL ${settings.blockTtlSeconds} s. ` +
-      "They apply to deadlines set from now on."
+      `Settings saved: key TTL ${settings.keyTtlSeconds} s, block TTL ${settings.blockTtlSeconds} s, ${expiry}. ` +
+      "TTLs apply to deadlines set from now on."
     );
   });
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,14 +40,33 @@ async function signIn(page: Page, token: string): Promise<void> {
   await page.click("#token-form button[type=submit]");
 }
 
-async function api(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(server.origin + path, {
+async function api(method: string, path: string, body?: unknown, origin = server.origin): Promise<any> {
+  const response = await fetch(origin + path, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   expect(response.ok, `${method} ${path}: ${response.status}`).toBe(true);
   return response.json();
+}
+
+/** The body of the next request the page sends to `path` with `method`. */
+async function nextBody(page: Page, method: string, path: string): Promise<unknown> {
+  const request = await page.waitForRequest((r) => r.method() === method && new URL(r.url()).pathname === path);
+  return request.postDataJSON();
+}
+
+/** Everything of the page a value could hide in: its HTML, its form fields, its storage. */
+function pageContents(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const fields = [...document.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("input, textarea")];
+    const stored = [sessionStorage, localStorage].flatMap((storage) =>
+      Object.keys(storage).map((name) => `${name}=${storage.getItem(name)}`),
+    );
+    return [document.documentElement.outerHTML, ...fields.map((field) => field.value), ...stored, location.href].join(
+      "\n",
+    );
+  });
 }
 
 describe("the dashboard", () => {
@@ -61,12 +81,16 @@ describe("the dashboard", () => {
     expect(await page.textContent("#count-free")).toBe("3");
     expect(await page.inputValue("#key-ttl")).toBe("300");
 
-    // Create two more through the page.
+    // Create two more through the page, labelled.
     await page.fill("#create-count", "2");
+    await page.fill("#create-label", "made here");
     await page.click("#create-form button[type=submit]");
     await expect.poll(() => page.textContent("#message")).toContain("Created 2 keys");
     await expect.poll(() => page.textContent("#count-total")).toBe("5");
     expect(await page.textContent("#counter-created")).toBe("5");
+    await expect.poll(() => page.locator("#keys .label-text", { hasText: "made here" }).count()).toBe(2);
+    expect(new Set(await page.locator("#keys .source").allTextContents())).toEqual(new Set(["generated"]));
+    expect(new Set(await page.locator("#keys .hint").allTextContents())).toEqual(new Set(["—"]));
 
     // The expiry countdown moves by itself.
     const firstRow = page.locator("#keys tr").first();
@@ -115,7 +139,10 @@ describe("the dashboard", () => {
     // Nobody made this pool yet: the page says so; setting its settings makes it.
     await expect.poll(() => page.textContent("#message")).toContain("No such pool");
     await page.fill("#key-ttl", "120");
+    // Fields left empty, and a keysExpire left untouched, are not sent.
+    const sent = nextBody(page, "PUT", `/pools/${pool}/settings`);
     await page.click("#settings-form button[type=submit]");
+    expect(await sent).toEqual({ keyTtlSeconds: 120 });
     await expect.poll(() => page.textContent("#message")).toContain("key TTL 120 s");
     await expect.poll(() => page.textContent("#count-total")).toBe("0");
     expect((await api("GET", `/pools/${pool}`)).settings.keyTtlSeconds).toBe(120);
@@ -128,31 +155,66 @@ describe("the dashboard", () => {
     await page.close();
   });
 
+  it("switches a pool's keys to never expire, and shows no countdown for them", async () => {
+    const pool = `e2e-expire-${Date.now()}`;
+    await api("POST", `/pools/${pool}/keys`, { count: 2 });
+    const page = await openDashboard(pool);
+    await signIn(page, ADMIN_TOKEN);
+    const expiries = page.locator("#keys .expires");
+    const countingDown = [expect.stringMatching(/^[45]:\d\d$/), expect.stringMatching(/^[45]:\d\d$/)];
+    await expect.poll(() => expiries.allTextContents()).toEqual(countingDown);
+    expect(await page.inputValue("#keys-expire")).toBe("true");
+
+    // Saved untouched, keysExpire is not sent; chosen, it is.
+    let sent = nextBody(page, "PUT", `/pools/${pool}/settings`);
+    await page.click("#settings-form button[type=submit]");
+    expect(await sent).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 60 });
+    await expect.poll(() => page.textContent("#message")).toContain("Settings saved");
+    await page.selectOption("#keys-expire", "false");
+    sent = nextBody(page, "PUT", `/pools/${pool}/settings`);
+    await page.click("#settings-form button[type=submit]");
+    expect(await sent).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 60, keysExpire: false });
+    await expect.poll(() => page.textContent("#message")).toContain("keys never expire");
+    await expect.poll(() => expiries.allTextContents()).toEqual(["never", "never"]);
+    expect((await api("GET", `/pools/${pool}`)).settings.keysExpire).toBe(false);
+
+    // Keeping a key alive says it does not expire; switched back, the countdowns return.
+    await page.locator('#keys [data-action="alive"]').first().click();
+    await expect.poll(() => page.textContent("#message")).toContain("do not expire");
+    await page.selectOption("#keys-expire", "true");
+    await page.click("#settings-form button[type=submit]");
+    await expect.poll(() => expiries.allTextContents()).toEqual(countingDown);
+    await page.close();
+  });
+
+  it("says imports need an encryption key on a server without one, and shows the 503", async () => {
+    const pool = `e2e-nokey-${Date.now()}`;
+    await api("POST", `/pools/${pool}/keys`, { count: 1 });
+    const page = await openDashboard(pool);
+    await signIn(page, ADMIN_TOKEN);
+    await expect.poll(() => page.textContent("#encryption")).toContain("No encryption key (KEY_ENCRYPTION_KEY)");
+    expect(await page.textContent("#encryption")).toContain("1 value stored unencrypted");
+    expect(await page.isVisible("#encryption-local")).toBe(false);
+
+    const value = `sk-e2e-${randomUUID()}`;
+    await page.fill("#import-values", value);
+    await page.click("#import-form button[type=submit]");
+    const alert = page.locator("#message[role=alert]");
+    await expect.poll(() => alert.textContent()).toMatch(/needs an encryption key.*\(503\)/);
+    expect(await page.textContent("#count-total")).toBe("1");
+    // The refused value stays in the form, to be sent again, and nowhere else.
+    expect(await page.inputValue("#import-values")).toBe(value);
+    await page.fill("#import-values", "");
+    expect(await pageContents(page)).not.toContain(value);
+    await page.close();
+  });
+
   it("asks for the admin token, and shows no local-mode banner, on a server with tokens", async () => {
     const page = await openDashboard(`e2e-ask-${Date.now()}`);
     await expect.poll(() => page.textContent("#message")).toContain("needs an admin token");
     expect(await page.isVisible("#token-form")).toBe(true);
     expect(await page.isVisible("#local-mode")).toBe(false);
     await page.close();
-  });
-
-  it("in the local mode (npm start), says no token is needed and shows the pool without one", async () => {
-    const local = await startDevServer(PORTS, { LOCAL_DEV_NO_AUTH: "true" });
-    try {
-      const pool = `e2e-local-${Date.now()}`;
-      await fetch(`${local.origin.replace("127.0.0.1", "localhost")}/pools/${pool}/keys`, { method: "POST" });
-      const page = await browser.newPage();
-      // The local mode serves loopback host names only: the page is opened as localhost.
-      await page.goto(`${local.origin.replace("127.0.0.1", "localhost")}/dashboard#pool=${pool}`);
-      await expect.poll(() => page.isVisible("#local-mode")).toBe(true);
-      expect(await page.textContent("#local-mode")).toContain("Local mode: no token needed.");
-      expect(await page.isVisible("#token-form")).toBe(false);
-      await expect.poll(() => page.textContent("#count-total")).toBe("1");
-      await page.screenshot({ path: "test-results/dashboard-local.png" });
-      await page.close();
-    } finally {
-      await local.stop();
-    }
   });
 
   it("rejects a wrong token and shows no data", async () => {
@@ -166,5 +228,107 @@ describe("the dashboard", () => {
     expect(await page.locator("#keys tr").count()).toBe(0);
     expect(await page.evaluate(() => sessionStorage.getItem("keypool.adminToken"))).toBeNull();
     await page.close();
+  });
+
+  describe("in the local mode (npm start)", () => {
+    let local: DevServer;
+    /** The local mode serves loopback host names only: the page is opened as localhost. */
+    let origin: string;
+
+    beforeAll(async () => {
+      local = await startDevServer(PORTS, { LOCAL_DEV_NO_AUTH: "true" });
+      origin = local.origin.replace("127.0.0.1", "localhost");
+    });
+
+    afterAll(async () => {
+      await local?.stop();
+    });
+
+    it("says no token is needed and shows the pool without one", async () => {
+      const pool = `e2e-local-${Date.now()}`;
+      await fetch(`${origin}/pools/${pool}/keys`, { method: "POST" });
+      const page = await browser.newPage();
+      await page.goto(`${origin}/dashboard#pool=${pool}`);
+      await expect.poll(() => page.isVisible("#local-mode")).toBe(true);
+      expect(await page.textContent("#local-mode")).toContain("Local mode: no token needed.");
+      expect(await page.isVisible("#token-form")).toBe(false);
+      await expect.poll(() => page.textContent("#count-total")).toBe("1");
+      await page.screenshot({ path: "test-results/dashboard-local.png" });
+      await page.close();
+    });
+
+    it("imports values through the form, lists them by label and hint, and never shows a value", async () => {
+      const pool = `e2e-import-${Date.now()}`;
+      const long = [`sk-e2e-${randomUUID()}`, `sk-e2e-${randomUUID()}`];
+      const short = `s-${randomUUID().slice(0, 6)}`; // too short for a hint
+      const values = [...long, short];
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${origin}/dashboard#pool=${pool}`);
+      await expect.poll(() => page.textContent("#message")).toContain("No such pool");
+
+      // Blank lines and spaces around a value are dropped; the label goes to every value.
+      await page.fill("#import-values", `${long[0]}\n\n  ${long[1]}  \r\n${short}\n`);
+      await page.fill("#import-label", "e2e batch");
+      const sent = nextBody(page, "POST", `/pools/${pool}/keys`);
+      await page.click("#import-form button[type=submit]");
+      expect(await sent).toEqual({ keys: values.map((key) => ({ key, label: "e2e batch" })) });
+      await expect.poll(() => page.textContent("#message")).toContain('Imported 3 keys labelled "e2e batch"');
+      expect(await page.inputValue("#import-values")).toBe("");
+      await expect.poll(() => page.locator("#keys tr").count()).toBe(3);
+      const rows = page.locator("#keys tr");
+      expect(await rows.locator(".source").allTextContents()).toEqual(["imported", "imported", "imported"]);
+      expect(await rows.locator(".label-text").allTextContents()).toEqual(["e2e batch", "e2e batch", "e2e batch"]);
+      expect((await rows.locator(".hint").allTextContents()).sort()).toEqual(
+        [...long.map((value) => `…${value.slice(-4)}`), "—"].sort(),
+      );
+      const imported = await pageContents(page);
+      for (const value of values) expect(imported).not.toContain(value);
+
+      // The pool's values are sealed under the published development key, and the page says what that means.
+      const { encryption } = await api("GET", `/pools/${pool}`, undefined, origin);
+      expect(encryption.localDevelopmentKey).toBe(true);
+      await expect.poll(() => page.isVisible("#encryption-local")).toBe(true);
+      expect(await page.textContent("#encryption-local")).toContain("values here are protected by nothing");
+      expect(await page.textContent("#encryption-sealing")).toContain(encryption.sealingKey);
+      expect(await page.textContent("#encryption-values")).toContain(`3 values sealed under ${encryption.sealingKey}`);
+
+      // A value already in the pool, and one given twice, are refused by line; the message names keys, not values.
+      const listing = await api("GET", `/pools/${pool}/list`, undefined, origin);
+      const holder = listing.keys.find((key: { hint: string | null }) => key.hint === long[1]?.slice(-4));
+      const fresh = `sk-e2e-${randomUUID()}`;
+      await page.fill("#import-values", `${fresh}\n${long[1]}\n${fresh}`);
+      await page.fill("#import-label", "");
+      await page.click("#import-form button[type=submit]");
+      const alert = page.locator("#message[role=alert]");
+      await expect.poll(() => alert.textContent()).toContain("Nothing was imported");
+      expect(await alert.locator("li").allTextContents()).toEqual([
+        `line 2: This value is in the pool already (key ${holder.keyId})`,
+        "line 3: The same value as line 1",
+      ]);
+      expect(await page.textContent("#count-total")).toBe("3");
+      // The refused values stay in the form's field (not in its HTML) to be fixed, and nowhere else.
+      const refused = await page.content();
+      for (const value of [...values, fresh]) expect(refused).not.toContain(value);
+
+      // Relabel a key from the table, then remove its label.
+      const row = page.locator(`#keys tr[data-key-id="${holder.keyId}"]`);
+      await row.locator('[data-action="label"]').click();
+      await row.locator(".label-input").fill("rotated");
+      await row.locator(".label-form button[type=submit]").click();
+      await expect.poll(() => row.locator(".label-text").textContent()).toBe("rotated");
+      expect((await api("GET", `/pools/${pool}/keys/${holder.keyId}/info`, undefined, origin)).label).toBe("rotated");
+      await row.locator('[data-action="label"]').click();
+      await row.locator(".label-input").fill("");
+      await row.locator(".label-input").press("Enter");
+      await expect.poll(() => row.locator(".label-text").textContent()).toBe("—");
+      expect(await page.textContent("#message")).toContain("Removed the label");
+
+      mkdirSync("test-results", { recursive: true });
+      await page.screenshot({ path: "test-results/dashboard-import.png", fullPage: true });
+      await page.fill("#import-values", "");
+      const contents = await pageContents(page);
+      for (const value of [...values, fresh]) expect(contents).not.toContain(value);
+      await page.close();
+    });
   });
 });
