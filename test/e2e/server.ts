@@ -8,6 +8,8 @@ import { join } from "node:path";
 export interface DevServer {
   readonly origin: string;
   stop(): Promise<void>;
+  /** Everything `wrangler dev` printed so far (the Worker's log lines included). */
+  output(): string;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function startDevServer(
     await stop();
     throw error;
   }
-  return { origin, stop };
+  return { origin, stop, output: () => output };
 }
 
 async function waitUntilUp(origin: string, child: ChildProcess, output: () => string): Promise<void> {
