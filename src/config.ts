@@ -4,7 +4,7 @@
  * the variable (and, for a token, its position, never the token).
  */
 import { KEY_BYTES, type KeyMaterial, localDevKey, type ValueKeys, valueKeysOf } from "./crypto/value-keys";
-import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, ttlMs } from "./pool/limits";
+import { MAX_TTL_SECONDS, MAX_WAIT_SECONDS_LIMIT, MIN_TTL_SECONDS, ttlMs } from "./pool/limits";
 import type { PoolTimings } from "./pool/rules";
 
 export type Role = "admin" | "client";
@@ -20,6 +20,10 @@ export interface Config {
   readonly timings: PoolTimings;
   /** MAX_HOLD_SECONDS: the longest hold an assignment may ask for, in milliseconds. */
   readonly maxHoldMs: number;
+  /** MAX_WAIT_SECONDS: the longest an assignment may wait for a key (`waitSeconds`), in milliseconds. */
+  readonly maxWaitMs: number;
+  /** MAX_WAITERS: the most callers a pool keeps waiting for a key at once. */
+  readonly maxWaiters: number;
   /** RATE_LIMIT_PERIOD_SECONDS: the rate limiter's period; a 429 asks the client to wait this long. */
   readonly rateLimitPeriodSeconds: number;
   /** RATE_LIMIT_REQUESTS: the rate limiter's limit per period, announced in `RateLimit-Policy`. */
@@ -46,6 +50,8 @@ export interface ConfigVars {
   readonly KEY_TTL_SECONDS?: string | undefined;
   readonly BLOCK_TTL_SECONDS?: string | undefined;
   readonly MAX_HOLD_SECONDS?: string | undefined;
+  readonly MAX_WAIT_SECONDS?: string | undefined;
+  readonly MAX_WAITERS?: string | undefined;
   readonly RATE_LIMIT_PERIOD_SECONDS?: string | undefined;
   readonly RATE_LIMIT_REQUESTS?: string | undefined;
   readonly ADMIN_TOKEN?: string | undefined;
@@ -64,6 +70,8 @@ export const DEFAULTS = {
   KEY_TTL_SECONDS: 300,
   BLOCK_TTL_SECONDS: 60,
   MAX_HOLD_SECONDS: 3600,
+  MAX_WAIT_SECONDS: 30,
+  MAX_WAITERS: 1000,
   RATE_LIMIT_PERIOD_SECONDS: 60,
   RATE_LIMIT_REQUESTS: 300,
 } as const;
@@ -106,6 +114,8 @@ export function parseConfig(vars: ConfigVars): Config {
       blockTtlMs: milliseconds(vars, "BLOCK_TTL_SECONDS"),
     },
     maxHoldMs: milliseconds(vars, "MAX_HOLD_SECONDS"),
+    maxWaitMs: wholeNumber(vars, "MAX_WAIT_SECONDS", 0, MAX_WAIT_SECONDS_LIMIT) * 1000,
+    maxWaiters: wholeNumber(vars, "MAX_WAITERS", 0, 100_000),
     rateLimitPeriodSeconds: ratePeriod(vars.RATE_LIMIT_PERIOD_SECONDS),
     rateLimitRequests: rateRequests(vars.RATE_LIMIT_REQUESTS),
     tokenCount,
@@ -136,6 +146,17 @@ function milliseconds(vars: ConfigVars, name: "KEY_TTL_SECONDS" | "BLOCK_TTL_SEC
     );
   }
   return ms;
+}
+
+/** A whole number from `min` to `max` (a wait in seconds, a count of callers). */
+function wholeNumber(vars: ConfigVars, name: "MAX_WAIT_SECONDS" | "MAX_WAITERS", min: number, max: number): number {
+  const raw = vars[name];
+  if (raw === undefined || raw.trim() === "") return DEFAULTS[name];
+  const value = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
 }
 
 /** A comma-separated list, so a new token can be added before the old one is removed. */

@@ -3,11 +3,19 @@ import { clock } from "./clock";
 import { configOf } from "./config";
 import { type Handout, Pool, type PoolStores } from "./key-pool/pool";
 import { type ImportEntry, PoolValues } from "./key-pool/values";
+import { type AssignRequest, WaitingLine } from "./key-pool/waiters";
 import { log, logError } from "./log";
 import type { Outcome } from "./outcome";
 import { ok, refuse } from "./outcome";
 import type { IdempotencyToken } from "./pool/idempotency";
-import { DEFAULT_LIST_LIMIT, MAX_BULK_CREATE, MAX_LABEL_LENGTH, MAX_LIST_LIMIT, MAX_VALUE_BYTES } from "./pool/limits";
+import {
+  DEFAULT_LIST_LIMIT,
+  MAX_BULK_CREATE,
+  MAX_COOLDOWN_SECONDS,
+  MAX_LABEL_LENGTH,
+  MAX_LIST_LIMIT,
+  MAX_VALUE_BYTES,
+} from "./pool/limits";
 import type { ListPosition, ListState, Page } from "./pool/listing";
 import type { Claim, PoolTimings } from "./pool/rules";
 import * as rules from "./pool/rules";
@@ -39,6 +47,8 @@ export interface CreateOptions extends OnceOptions {
 export interface AssignOptions extends OnceOptions {
   /** Block for this many whole seconds (MIN_HOLD_SECONDS..MAX_HOLD_SECONDS) instead of the pool's block time. */
   readonly holdSeconds?: number | undefined;
+  /** When no key is free, wait for one for up to this many seconds (0..MAX_WAIT_SECONDS), first come first served. */
+  readonly waitSeconds?: number | undefined;
   /**
    * The new block's holder secret, as the Worker made it: its SHA-256 (all the pool keeps) and, for
    * an idempotent call, the secret sealed for the replay (only that caller's retry can unseal it).
@@ -89,6 +99,10 @@ export class KeyPool extends DurableObject<Env> {
   readonly #meta: PoolMetaStore;
   /** The sealing pass under way, if values wait to be sealed under the sealing key. */
   #reseal: ResealPass | null = null;
+  /** Callers waiting for a key. */
+  readonly #line: WaitingLine;
+  /** The longest wait an assignment may ask for (MAX_WAIT_SECONDS), in milliseconds. */
+  readonly #maxWaitMs: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -103,6 +117,8 @@ export class KeyPool extends DurableObject<Env> {
     this.#meta = new PoolMetaStore(this.#db);
     this.#stores = { keys, listing: new KeyListing(this.#db), settings, idempotency, alarm };
     this.#maxHoldMs = config.maxHoldMs;
+    this.#maxWaitMs = config.maxWaitMs;
+    this.#line = new WaitingLine(config.maxWaiters);
     this.#defaults = config.timings;
     // The name the Worker passed to `getByName`, which the runtime also gives an object woken for its
     // alarm; an id made otherwise (never by KeyPool's Worker) falls back to its hex form.
@@ -186,15 +202,20 @@ export class KeyPool extends DurableObject<Env> {
     if (timings === undefined) return refuse("no_such_pool");
     const holdMs = rules.holdFor(options.holdSeconds, timings, this.#maxHoldMs);
     if (holdMs === null) throw new RangeError("holdSeconds must be a whole number from 1 to MAX_HOLD_SECONDS");
+    const waitMs = (options.waitSeconds ?? 0) * 1000;
+    if (!Number.isFinite(waitMs) || waitMs < 0 || waitMs > this.#maxWaitMs) {
+      throw new RangeError("waitSeconds must be from 0 to MAX_WAIT_SECONDS");
+    }
     const { digest = null, sealed } = options.holder ?? {};
-    const handout = this.#transaction((pool, now): Outcome<Handout> => {
-      if (options.idempotency === undefined) return pool.assign(now, holdMs, digest, sealed);
-      const recorded = pool.once(options.idempotency, now, () => {
-        const outcome = pool.assign(now, holdMs, digest, sealed);
-        return outcome.ok ? ok(outcome.value.grant) : outcome;
-      });
-      return pool.replayed(now, recorded);
+    const request: AssignRequest = { holdMs, digest, sealed, idempotency: options.idempotency };
+    let handout = this.#transaction((pool, now) => {
+      // Callers already waiting come first: a key freed by a deadline passing is theirs.
+      this.#line.serve((waiting) => this.#attempt(pool, now, waiting, false));
+      return this.#attempt(pool, now, request, waitMs > 0);
     });
+    if (!handout.ok && handout.refusal === "none_free" && waitMs > 0) {
+      handout = (await this.#line.join(request, waitMs, (leave) => this.#waitOver(request, leave))) ?? this.#full();
+    }
     if (!handout.ok) return handout;
     const key = await this.#values.open(handout.value.value);
     if (!key.ok) return key;
@@ -212,6 +233,24 @@ export class KeyPool extends DurableObject<Env> {
     if (!secret.ok) return secret;
     const key = await this.#values.open(secret.value);
     return key.ok ? ok({ keyId: secret.value.keyId, key: key.value }) : key;
+  }
+
+  /**
+   * What the upstream answered the key's holder (`rules.report`): as its holder, proven by `claim`,
+   * or as an admin. A key a report frees goes to the longest-waiting caller at once.
+   */
+  report(keyId: string, claim: Claim, report: rules.Report): Outcome<KeyInfo> {
+    if (!rules.REPORT_OUTCOMES.includes(report.outcome)) throw new RangeError(`no such outcome: ${report.outcome}`);
+    const wait = report.retryAfterMs;
+    if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0 && wait <= MAX_COOLDOWN_SECONDS * 1000)) {
+      throw new RangeError("retryAfterMs must be from 0 to a day");
+    }
+    return this.#transaction((pool, now) => pool.report(now, keyId, claim, report));
+  }
+
+  /** An admin disables a key (never handed out until enabled; its block ends) or enables it again. */
+  setDisabled(keyId: string, disabled: boolean): Outcome<KeyInfo> {
+    return this.#transaction((pool, now) => pool.setDisabled(now, keyId, disabled));
   }
 
   /** Sets a key's label (null: none). */
@@ -244,7 +283,7 @@ export class KeyPool extends DurableObject<Env> {
 
   /** Counts, counters and settings (`GET /pools/{pool}`). */
   poolStats(): Outcome<PoolStats> {
-    return this.#transaction((pool, now) => ok(pool.stats(now)));
+    return this.#transaction((pool, now) => ok({ ...pool.stats(now), waiting: this.#line.size }));
   }
 
   /** One page of keys of `state` after `after`, never their values. */
@@ -313,18 +352,70 @@ export class KeyPool extends DurableObject<Env> {
     return this.#reseal !== null || this.#pool?.expiriesToWrite() ? clock.now() : null;
   }
 
-  /** Runs `work` on the pool in one transaction at one moment; refused when the pool does not exist. */
+  /**
+   * Runs `work` on the pool in one transaction at one moment; refused when the pool does not exist.
+   * Whatever `work` frees goes to the callers waiting for a key, in the same transaction.
+   */
   #transaction<T>(work: (pool: Pool, now: number) => Outcome<T>): Outcome<T> {
     const pool = this.#existing();
     if (pool === null) return refuse("no_such_pool");
     const now = clock.now();
     try {
-      return this.ctx.storage.transactionSync(() => work(pool, now));
+      const outcome = this.ctx.storage.transactionSync(() => {
+        const done = work(pool, now);
+        if (this.#line.size > 0) this.#line.serve((waiting) => this.#attempt(pool, now, waiting, false));
+        return done;
+      });
+      this.#line.deliver();
+      return outcome;
     } catch (error) {
       // SQLite rolled the change back; what the key store keeps in memory may still show it.
       this.#stores.keys.forget();
+      this.#line.fail(error);
       throw error;
     }
+  }
+
+  /**
+   * One try at an assignment, at most once per idempotency key. A caller that will wait when no key
+   * is free has that answer recorded only when its wait is over (`#waitOver`), or its key when served.
+   */
+  #attempt(pool: Pool, now: number, request: AssignRequest, willWait: boolean): Outcome<Handout> {
+    const { holdMs, digest, sealed, idempotency } = request;
+    if (idempotency === undefined) return noneFreeUntil(pool, now, pool.assign(now, holdMs, digest, sealed));
+    const recorded = pool.once(
+      idempotency,
+      now,
+      () => {
+        const outcome = noneFreeUntil(pool, now, pool.assign(now, holdMs, digest, sealed));
+        return outcome.ok ? ok(outcome.value.grant) : outcome;
+      },
+      (outcome) => !(willWait && !outcome.ok && outcome.refusal === "none_free"),
+    );
+    return pool.replayed(now, recorded);
+  }
+
+  /**
+   * A caller's wait is over: one last chance to be served, then it leaves the line with no key (an
+   * idempotent caller's answer recorded as such); null when it was served after all.
+   */
+  #waitOver(request: AssignRequest, leave: () => boolean): Outcome<Handout> | null {
+    let served = true;
+    const outcome = this.#transaction((pool, now) => {
+      this.#line.serve((waiting) => this.#attempt(pool, now, waiting, false));
+      served = !leave();
+      const none = noneFreeUntil(pool, now, refuse("none_free"));
+      if (served || request.idempotency === undefined) return none;
+      return pool.once(request.idempotency, now, () => none);
+    });
+    return served ? null : (outcome as Outcome<Handout>);
+  }
+
+  /** The answer to a caller who finds the line full: try again within a minute, sooner if a key may be free. */
+  #full(): Outcome<Handout> {
+    const at = this.#read((pool, now) => ok(secondsUntil(pool.nextFreeAt(), now)));
+    const seconds = at.ok ? (at.value ?? 1) : 1;
+    return refuse("too_many_waiters", { retryAfterSeconds: Math.min(60, Math.max(1, seconds)) });
   }
 
   /** Runs `work`, which only reads, at one moment (SQLite runs each of its statements on its own). */
@@ -387,6 +478,21 @@ export class KeyPool extends DurableObject<Env> {
   #directory(): DurableObjectStub<PoolDirectory> {
     return this.env.POOL_DIRECTORY.getByName(DIRECTORY_NAME);
   }
+}
+
+/** Whole seconds (rounded up) from `now` until `at`, or null for no time at all. */
+function secondsUntil(at: number | null, now: number): number | null {
+  return at === null ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/**
+ * An assignment's answer, a refusal for want of a free key carrying when one may be free: worked out
+ * in the same transaction, so an idempotent replay answers it exactly as the first call did.
+ */
+function noneFreeUntil<T>(pool: Pool, now: number, outcome: Outcome<T>): Outcome<T> {
+  if (outcome.ok || outcome.refusal !== "none_free") return outcome;
+  const seconds = secondsUntil(pool.nextFreeAt(), now);
+  return seconds === null ? outcome : { ...outcome, retryAfterSeconds: seconds };
 }
 
 /** A label's bounds, checked here too: the object is never given one the API would refuse. */

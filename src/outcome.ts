@@ -16,6 +16,10 @@ export type Refusal =
   | "replay_gone"
   /** The key is blocked and the caller, not acting as its holder, tried to block it too. */
   | "held"
+  /** The key is disabled: it cannot be blocked until an admin enables it. */
+  | "key_disabled"
+  /** The pool already has as many callers waiting for a key as it keeps (MAX_WAITERS). */
+  | "too_many_waiters"
   /** Every key is blocked or the pool is empty. */
   | "none_free"
   /** The `Idempotency-Key` was already used for a different request. */
@@ -44,6 +48,8 @@ export type Refused = {
   readonly details?: readonly RefusalDetail[];
   /** A safe word the answer's message names (an encryption key's fingerprint). */
   readonly about?: string;
+  /** When to try again, in whole seconds: when a key may next be free. */
+  readonly retryAfterSeconds?: number;
 };
 
 export type Outcome<T> = { readonly ok: true; readonly value: T } | Refused;
@@ -54,7 +60,7 @@ export function ok<T>(value: T): Outcome<T> {
 
 export function refuse<T = never>(
   refusal: Refusal,
-  extra: { details?: readonly RefusalDetail[]; about?: string } = {},
+  extra: { details?: readonly RefusalDetail[]; about?: string; retryAfterSeconds?: number } = {},
 ): Outcome<T> {
   return { ok: false, refusal, ...extra };
 }

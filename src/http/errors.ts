@@ -25,6 +25,9 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+
+  /** When a key may be free (an assignment that found none): the body says it as `Retry-After` does. */
+  retryAfterSeconds?: number;
 }
 
 /** The 400 for invalid input: every problem in `details`, the first one in the message. */
@@ -50,6 +53,14 @@ export const REFUSALS: Record<Refusal, { status: number; message: string }> = {
     message: "This pool shows a key's value only to its holder: send the KeyPool-Lease-Token of the key's block",
   },
   held: { status: 409, message: "Key is already blocked; only its holder can renew it" },
+  key_disabled: {
+    status: 409,
+    message: 'Key is disabled: it is not blocked or handed out until an admin enables it ({"disabled": false})',
+  },
+  too_many_waiters: {
+    status: 429,
+    message: "Too many callers are already waiting for a key in this pool: retry later",
+  },
   no_such_pool: { status: 404, message: "No such pool" },
   replay_gone: {
     status: 410,
@@ -91,9 +102,26 @@ export const REFUSALS: Record<Refusal, { status: number; message: string }> = {
 };
 
 export function refusalError(refused: Refusal | Refused): HttpError {
-  const { refusal, details, about } = typeof refused === "string" ? { refusal: refused } : refused;
+  const { refusal, details, about, retryAfterSeconds } = typeof refused === "string" ? { refusal: refused } : refused;
   const { status, message } = REFUSALS[refusal];
-  return new HttpError(status, message.replace("{}", about ?? "?"), details?.slice(0, MAX_PROBLEMS));
+  const text = message.replace("{}", about ?? "?");
+  const error = new HttpError(status, text, details?.slice(0, MAX_PROBLEMS), retryAfter(retryAfterSeconds));
+  if (retryAfterSeconds !== undefined) error.retryAfterSeconds = retryAfterSeconds;
+  return error;
+}
+
+function retryAfter(seconds: number | undefined): Record<string, string> | undefined {
+  return seconds === undefined ? undefined : { "Retry-After": String(seconds) };
+}
+
+/** The pool's object restarted while it served the call: safe to retry, with the same Idempotency-Key. */
+export function poolRestarted(): HttpError {
+  return new HttpError(
+    503,
+    "The pool restarted while it served this call: retry it (an Idempotency-Key gets the answer it may have had)",
+    undefined,
+    { "Retry-After": "1" },
+  );
 }
 
 /** A failure inside the Worker: nothing about it is shown. */
@@ -102,9 +130,17 @@ export function internalError(): HttpError {
 }
 
 /** What every non-2xx answer holds: a non-empty `error` and, optionally, `details`. */
-export function errorBody(error: HttpError): { error: string; details?: readonly Problem[] } {
-  const message = error.message.slice(0, MAX_ERROR_LENGTH);
-  return error.details === undefined ? { error: message } : { error: message, details: error.details };
+export function errorBody(error: HttpError): {
+  error: string;
+  details?: readonly Problem[];
+  retryAfterSeconds?: number;
+} {
+  const body: { error: string; details?: readonly Problem[]; retryAfterSeconds?: number } = {
+    error: error.message.slice(0, MAX_ERROR_LENGTH),
+  };
+  if (error.details !== undefined) body.details = error.details;
+  if (error.retryAfterSeconds !== undefined) body.retryAfterSeconds = error.retryAfterSeconds;
+  return body;
 }
 
 /** Every non-2xx answer: `application/json`, the error body, and the error's own headers. */

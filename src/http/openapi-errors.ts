@@ -4,7 +4,15 @@ import type { Refusal, Refused } from "../outcome";
 import { type Access, ADMIN_ONLY } from "./access";
 import { forbidden, notConfigured, unauthorized } from "./auth";
 import { MAX_BODY_BYTES, tooLarge, unsupportedType } from "./body";
-import { errorBody, type HttpError, internalError, invalidRequest, REFUSALS, refusalError } from "./errors";
+import {
+  errorBody,
+  type HttpError,
+  internalError,
+  invalidRequest,
+  poolRestarted,
+  REFUSALS,
+  refusalError,
+} from "./errors";
 import { type HeaderName, headersOf } from "./openapi-headers";
 import { policyOf, tooManyRequests } from "./rate-limit";
 import { UNKNOWN_PARAMETER } from "./route";
@@ -38,6 +46,9 @@ const REFUSAL_EXTRAS: Partial<Record<Refusal, Omit<Refused, "ok" | "refusal">>> 
     ],
   },
   value_key_missing: { about: EXAMPLE_FINGERPRINT },
+  // A pool whose one key is held for the default block time.
+  none_free: { retryAfterSeconds: 60 },
+  too_many_waiters: { retryAfterSeconds: 12 },
 };
 
 /** What each refusal means to a caller: its example's summary, and its answer's description. */
@@ -59,6 +70,12 @@ const REFUSAL_EXAMPLES: Record<Refusal, { name: string; cause: string }> = {
     cause: "The pool shows a key's value only to its holder (revealValues: holder), and this caller is not",
   },
   held: { name: "KeyHeld", cause: "The key is already blocked, and the caller is not its holder" },
+  key_disabled: { name: "KeyDisabled", cause: "The key is disabled: an admin enables it before it can be blocked" },
+  too_many_waiters: {
+    name: "TooManyWaiting",
+    cause:
+      "As many callers as the pool keeps (MAX_WAITERS) already wait for a key; Retry-After says when one may be free",
+  },
   no_such_pool: {
     name: "NoSuchPool",
     cause: "No such pool: an admin makes one by creating keys or setting its settings",
@@ -67,7 +84,12 @@ const REFUSAL_EXAMPLES: Record<Refusal, { name: string; cause: string }> = {
     name: "ReplayGone",
     cause: "A retry with the Idempotency-Key of an assignment whose block has ended: it is not handed out again",
   },
-  none_free: { name: "NoFreeKey", cause: "No free key: every key is blocked, or the pool is empty" },
+  none_free: {
+    name: "NoFreeKey",
+    cause:
+      "No free key (every key blocked, cooling or disabled, or the pool empty), or none came free within " +
+      "waitSeconds; Retry-After and retryAfterSeconds say when one may, when the pool knows",
+  },
   idempotency_mismatch: {
     name: "IdempotencyKeyReused",
     cause: "The Idempotency-Key was already used for a different request in this pool (within 24 hours)",
@@ -93,6 +115,9 @@ const REFUSAL_EXAMPLES: Record<Refusal, { name: string; cause: string }> = {
     cause: "The stored value fails its integrity check (it was moved or altered in the database)",
   },
 };
+
+/** The refusals that may say when a key may be free (`Retry-After`, `retryAfterSeconds`). */
+const RETRY_AFTER = new Set<Refusal>(["none_free", "too_many_waiters"]);
 
 /** The forbidden answer of an access that needs an admin token without a lease, by example name. */
 const FORBIDDEN: Record<Exclude<Access, "client">, string> = {
@@ -122,6 +147,7 @@ function examples(config: Config): Record<string, Example> {
     InvalidToken: example("A token the server does not know", unauthorized("invalid")),
     TooManyRequests: example("A client token over its quota", tooManyRequests(policyOf("client", config))),
     NotConfigured: example("A Worker deployed without a token", notConfigured(false)),
+    PoolRestarted: example("The pool's object restarted during the call (a deploy): retry it", poolRestarted()),
   };
   for (const [refusal, { name, cause }] of Object.entries(REFUSAL_EXAMPLES)) {
     const extra = REFUSAL_EXTRAS[refusal as Refusal] ?? {};
@@ -148,6 +174,12 @@ function errorAnswer(description: string, exampleNames: string[], headers: Heade
   };
 }
 
+/** An answer that may say when to try again (`Retry-After-Later`). */
+function retryLater<A extends { headers: Record<string, Ref> }>(answer: A): A {
+  answer.headers["Retry-After"] = { $ref: "#/components/headers/Retry-After-Later" };
+  return answer;
+}
+
 /** The answers many operations share, by component name and status. */
 const SHARED = {
   Unauthorized: [
@@ -168,7 +200,13 @@ const SHARED = {
   ],
   NotConfigured: [
     503,
-    errorAnswer("No access token is configured on the server yet (set the ADMIN_TOKEN secret)", ["NotConfigured"]),
+    retryLater(
+      errorAnswer(
+        "No access token is configured on the server yet (set the ADMIN_TOKEN secret); or the pool restarted " +
+          "during the call (Retry-After: 1; retry it, with the same Idempotency-Key)",
+        ["NotConfigured", "PoolRestarted"],
+      ),
+    ),
   ],
   InternalError: [
     500,
@@ -214,7 +252,7 @@ export function operationErrors(operation: {
   const causes = new Map<number, string[]>();
   // A refusal with the status of an answer every operation has joins that answer.
   const statuses = new Set(operation.refusals.map((refusal) => REFUSALS[refusal].status));
-  for (const name of ["InternalError", "NotConfigured"] as const) {
+  for (const name of ["InternalError", "NotConfigured", "TooManyRequests"] as const) {
     const [status, answer] = SHARED[name];
     if (!statuses.has(status)) continue;
     byStatus.set(status, Object.keys(answer.content["application/json"].examples));
@@ -232,6 +270,12 @@ export function operationErrors(operation: {
   }
   for (const [status, names] of [...byStatus].sort(([a], [b]) => a - b)) {
     const answer = errorAnswer((causes.get(status) ?? []).join("; or: "), names);
+    const merged = Object.values(SHARED).find(([shared]) => shared === status && statuses.has(shared));
+    if (merged !== undefined) Object.assign(answer.headers, merged[1].headers);
+    if (operation.refusals.some((refusal) => RETRY_AFTER.has(refusal) && REFUSALS[refusal].status === status)) {
+      // A rate-limited 429 has its own Retry-After; a refusal for want of a key says when one may be free.
+      if (!("Retry-After" in answer.headers)) retryLater(answer);
+    }
     if (status === 403 && operation.access !== "client") {
       // Only the insufficient-scope answer carries a challenge, so it is not required on every 403.
       Object.assign(answer.headers, { "WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate-Scope" } });

@@ -47,9 +47,10 @@ export const HEADERS = {
   },
   RateLimit: {
     description:
-      "IETF HTTPAPI RateLimit, once the quota is spent: nothing remains (`r=0`) and the window resets " +
-      "within `t` seconds (an upper bound: the limiter does not say when its window ends).",
-    required: true,
+      "IETF HTTPAPI RateLimit, on every 429 of the rate limiter: nothing remains (`r=0`) and the window resets " +
+      "within `t` seconds (an upper bound: the limiter does not say when its window ends). A 429 for too many " +
+      "callers waiting for a key (GET /keys?waitSeconds) has none.",
+    required: false,
     schema: {
       type: "string",
       maxLength: 100,
@@ -77,6 +78,14 @@ export const HEADERS = {
       'On a 403 for a client token where an admin one is needed: `Bearer realm="KeyPool", error="insufficient_scope"`.',
     required: false,
     schema: { type: "string", maxLength: 100, enum: ['Bearer realm="KeyPool", error="insufficient_scope"'] },
+  },
+  "Retry-After-Later": {
+    description:
+      "Whole seconds to wait before trying again: until a key may be free (the earliest release of a block or " +
+      "end of a cooldown, rounded up; `retryAfterSeconds` in the body says the same), sent when no key was free " +
+      "and the pool knows when one may be; or 1 after the pool restarted under the call (503).",
+    required: false,
+    schema: { type: "integer", format: "int32", minimum: 0, maximum: 31_536_000 },
   },
 } satisfies Record<string, HeaderComponent>;
 

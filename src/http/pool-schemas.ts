@@ -1,5 +1,15 @@
 import type { EncryptionStatus } from "../pool/encryption";
-import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from "../pool/limits";
+import {
+  DEFAULT_COOLDOWN_SECONDS,
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_MAX_FAILURES,
+  MAX_COOLDOWN_SECONDS,
+  MAX_LIST_LIMIT,
+  MAX_LOCK_DELAY_SECONDS,
+  MAX_MAX_FAILURES,
+  MAX_TTL_SECONDS,
+  MIN_TTL_SECONDS,
+} from "../pool/limits";
 import { FREE_LIST_WINDOW } from "../pool/listing";
 import { type PoolSettings, REVEAL_VALUES } from "../pool/settings";
 import type * as views from "../pool/views";
@@ -40,6 +50,35 @@ const KeysExpire = z.boolean().openapi({
     "expiry expire keyTtlSeconds after the switch.",
 });
 
+const CooldownSeconds = z
+  .number()
+  .min(0)
+  .max(MAX_COOLDOWN_SECONDS)
+  .openapi({
+    description: `How long a report cools a key down when the upstream gave no wait of its own (default ${DEFAULT_COOLDOWN_SECONDS}; 0 to a day).`,
+    example: 60,
+  });
+
+const MaxFailures = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_MAX_FAILURES)
+  .openapi({
+    description: `Consecutive error reports that cool a key down (default ${DEFAULT_MAX_FAILURES}).`,
+    format: "int32",
+  });
+
+const LockDelaySeconds = z
+  .number()
+  .min(0)
+  .max(MAX_LOCK_DELAY_SECONDS)
+  .openapi({
+    description:
+      `A block that runs out (its holder never released it) cools its key down this long after its releaseAt (0 to ${MAX_LOCK_DELAY_SECONDS}, ` +
+      "default 0), so a stalled holder's late calls reach no new holder; a holder's own release frees it at once.",
+  });
+
 export const Settings = exactly<PoolSettings>()(
   z
     .object({
@@ -47,6 +86,9 @@ export const Settings = exactly<PoolSettings>()(
       blockTtlSeconds: Seconds.openapi({ description: "A block is released this long after it started." }),
       revealValues: RevealValues,
       keysExpire: KeysExpire,
+      cooldownSeconds: CooldownSeconds,
+      maxFailures: MaxFailures,
+      lockDelaySeconds: LockDelaySeconds,
     })
     .openapi("PoolSettings"),
 );
@@ -57,6 +99,9 @@ export const SettingsBody = z
     blockTtlSeconds: Seconds.nullable().optional(),
     revealValues: RevealValues.nullable().optional(),
     keysExpire: KeysExpire.nullable().optional(),
+    cooldownSeconds: CooldownSeconds.nullable().optional(),
+    maxFailures: MaxFailures.nullable().optional(),
+    lockDelaySeconds: LockDelaySeconds.nullable().optional(),
   })
   .openapi("UpdatePoolSettings", {
     description:
@@ -110,26 +155,43 @@ export const PoolStatsBody = exactly<views.PoolStats & { pool: string }>()(
     .object({
       pool: PoolName,
       keys: z
-        .object({ total: Count, free: Count, blocked: Count })
-        .openapi({ description: "Keys in the pool now: total = free + blocked." }),
-      counters: z.object({ created: Count, assigned: Count, released: Count, expired: Count, deleted: Count }).openapi({
-        description:
-          "Events since the pool began: keys created, assigned by GET /keys, released automatically when " +
-          "their block ran out, expired, and deleted. Blocks and unblocks by PUT are not counted.",
-      }),
+        .object({ total: Count, free: Count, blocked: Count, cooling: Count, disabled: Count })
+        .openapi({ description: "Keys in the pool now, by state: total = free + blocked + cooling + disabled." }),
+      counters: z
+        .object({
+          created: Count,
+          assigned: Count,
+          released: Count,
+          expired: Count,
+          deleted: Count,
+          cooled: Count,
+          disabled: Count,
+          reportedOk: Count,
+          reportedRateLimited: Count,
+          reportedUnauthorized: Count,
+          reportedError: Count,
+        })
+        .openapi({
+          description:
+            "Events since the pool began: keys created, assigned by GET /keys, released automatically when " +
+            "their block ran out, expired, deleted; cooldowns started or extended by reports, keys disabled; " +
+            "reports by outcome. Blocks and unblocks by PUT are not counted.",
+        }),
       settings: Settings,
       encryption: Encryption,
+      waiting: Count.openapi({ description: "Callers waiting for a key now (GET /keys?waitSeconds)." }),
     })
     .openapi("PoolStats"),
 );
 
 export const ListQuery = z.strictObject({
   state: z
-    .enum(["all", "free", "blocked"])
+    .enum(["all", "free", "blocked", "cooling", "disabled"])
     .default("all")
     .openapi({
       description:
-        "all and free: ordered by id; blocked: by release time. A page of free keys looks through at most " +
+        "all and free: ordered by id; blocked: by release time; cooling: by the end of the cooldown; disabled: " +
+        "by the time it was disabled. A page of free keys looks through at most " +
         `${FREE_LIST_WINDOW} keys, so it may hold fewer than \`limit\` (even none) while \`cursor\` is not null.`,
     }),
   limit: queryNumber(z.number().int().min(1).max(MAX_LIST_LIMIT))

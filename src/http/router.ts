@@ -11,16 +11,26 @@ import { GetKeyInfo } from "./endpoints/get-key-info";
 import { GetPool } from "./endpoints/get-pool";
 import { KeepAlive } from "./endpoints/keep-alive";
 import { ListKeys } from "./endpoints/list-keys";
+import { ReportKey } from "./endpoints/report-key";
 import { RetirePool } from "./endpoints/retire-pool";
 import { UpdateKey } from "./endpoints/update-key";
 import { UpdateSettings } from "./endpoints/update-settings";
-import { errorResponse, HttpError, internalError } from "./errors";
+import { errorResponse, HttpError, internalError, poolRestarted } from "./errors";
 import { home } from "./home";
 import { ApiDocument } from "./openapi";
 import { policyHeader } from "./rate-limit";
 import { type Endpoint, handlerOf, inNamedPool, type RequestState, type RouterArgs } from "./route";
 
-const KEY_ENDPOINTS: Endpoint[] = [CreateKeys, AssignKey, GetKey, GetKeyInfo, DeleteKey, UpdateKey, KeepAlive];
+const KEY_ENDPOINTS: Endpoint[] = [
+  CreateKeys,
+  AssignKey,
+  GetKey,
+  GetKeyInfo,
+  DeleteKey,
+  UpdateKey,
+  KeepAlive,
+  ReportKey,
+];
 
 /** Every endpoint, in the document's order: each `/keys` one, again under `/pools/{pool}`, then the operator API. */
 const ENDPOINTS: readonly Endpoint[] = [
@@ -87,8 +97,19 @@ function toErrorResponse(error: unknown): Response {
   if (error instanceof ConfigError) {
     return errorResponse(new HttpError(500, `Server misconfigured: ${error.message}`));
   }
+  if (isRetryable(error)) {
+    // The pool's object restarted under the call (a deploy, an eviction), ending it; nothing half done
+    // stays: a transaction commits whole or not at all.
+    logError({ event: "pool_restarted", error: describe(error) });
+    return errorResponse(poolRestarted());
+  }
   logError({ event: "unhandled_error", error: describe(error) });
   return errorResponse(internalError());
+}
+
+/** The runtime marks an error of a Durable Object call that may succeed if retried (`retryable`). */
+function isRetryable(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { retryable?: unknown }).retryable === true;
 }
 
 /** Name and message only: our errors never carry key values, and request payloads are not logged. */

@@ -2,11 +2,15 @@ import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN } from "../pool/ide
 import {
   HINT_LENGTH,
   MAX_BULK_CREATE,
+  MAX_COOLDOWN_SECONDS,
   MAX_LABEL_LENGTH,
+  MAX_MAX_FAILURES,
   MAX_VALUE_BYTES,
+  MAX_WAIT_SECONDS_LIMIT,
   MIN_HOLD_SECONDS,
   MIN_LENGTH_FOR_HINT,
 } from "../pool/limits";
+import { REPORT_OUTCOMES } from "../pool/rules";
 import type * as views from "../pool/views";
 import { LEASE_TOKEN_HEADER, LEASE_TOKEN_PATTERN } from "./holder";
 import "./zod-openapi";
@@ -142,6 +146,19 @@ const keyInfoFields = {
         `and for a value shorter than ${MIN_LENGTH_FOR_HINT} characters.`,
       example: "x9Qa",
     }),
+  state: z.enum(["free", "blocked", "cooling", "disabled"]).openapi({
+    description:
+      "free: handed out by the next assignment. blocked: held by a holder (isBlocked). cooling: not handed out " +
+      "before coolingUntil (a 429 reported, failures, a lock-delay). disabled: never handed out until an admin " +
+      "enables it (an unauthorized report, or an admin).",
+  }),
+  coolingUntil: Timestamp.nullable().openapi({ description: "When its cooldown ends, while it is cooling." }),
+  failures: z.number().int().min(0).max(MAX_MAX_FAILURES).openapi({
+    description: "Consecutive error reports since its last ok report (or the cooldown they started).",
+    format: "int32",
+  }),
+  lastOutcome: z.enum(REPORT_OUTCOMES).nullable().openapi({ description: "The outcome of its last report." }),
+  lastReportAt: Timestamp.nullable(),
 };
 
 export const KeyInfo = exactly<views.KeyInfo>()(z.object(keyInfoFields).openapi("KeyInfo"));
@@ -261,9 +278,17 @@ export const UpdateBody = z
     label: Label.nullable()
       .optional()
       .openapi({ description: "Admins only: sets the key's label (null removes it). Given alone, without blocked." }),
+    disabled: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          "Admins only, given alone: true disables the key (its block ends; it is never handed out until enabled), " +
+          "false enables it again (its failures forgotten).",
+      }),
   })
-  .refine((body) => (body.blocked === undefined) !== (body.label === undefined), {
-    message: "give either blocked (with an optional lease) or label",
+  .refine((body) => [body.blocked, body.label, body.disabled].filter((field) => field !== undefined).length === 1, {
+    message: "give one of blocked (with an optional lease), label, disabled",
   })
   .refine((body) => body.lease === undefined || body.blocked !== undefined, {
     message: "lease goes with blocked",
@@ -273,10 +298,42 @@ export const UpdateBody = z
   .openapi("UpdateKey", {
     example: { blocked: true },
     oneOf: [
-      { required: ["blocked"], not: { required: ["label"] } },
-      { required: ["label"], not: { anyOf: [{ required: ["blocked"] }, { required: ["lease"] }] } },
+      { required: ["blocked"], not: { anyOf: [{ required: ["label"] }, { required: ["disabled"] }] } },
+      {
+        required: ["label"],
+        not: { anyOf: [{ required: ["blocked"] }, { required: ["lease"] }, { required: ["disabled"] }] },
+      },
+      {
+        required: ["disabled"],
+        not: { anyOf: [{ required: ["blocked"] }, { required: ["lease"] }, { required: ["label"] }] },
+      },
     ],
   });
+
+export const ReportBody = z
+  .strictObject({
+    outcome: z.enum(REPORT_OUTCOMES).openapi({
+      description:
+        "What the upstream answered. rate_limited (a 429): the block ends and the key cools down. unauthorized " +
+        "(401/403, revoked): the block ends and the key is disabled until an admin enables it. error (a 5xx): a " +
+        "failure counted; at the pool's maxFailures the key cools down. ok: the failures are forgotten.",
+    }),
+    retryAfterSeconds: z
+      .number()
+      .min(0)
+      .max(MAX_COOLDOWN_SECONDS)
+      .optional()
+      .openapi({
+        description:
+          "The upstream's own wait (its Retry-After), 0 to a day, fractions allowed: the cooldown lasts this " +
+          "long from now instead of the pool's cooldownSeconds. A cooldown is only ever extended, never shortened.",
+        example: 20,
+      }),
+    release: z.boolean().optional().openapi({
+      description: "With ok (or an error that starts no cooldown): release the key, as an unblock does.",
+    }),
+  })
+  .openapi("Report", { example: { outcome: "rate_limited", retryAfterSeconds: 20 } });
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 
@@ -313,6 +370,18 @@ export const IdempotencyHeaders = z.object({
     }),
 });
 
+export const WaitSeconds = z
+  .number()
+  .min(0)
+  .max(MAX_WAIT_SECONDS_LIMIT)
+  .openapi({
+    description:
+      "When no key is free, wait up to this many seconds for one (0 to MAX_WAIT_SECONDS: default 30, at most 300; fractions " +
+      "allowed), first come first served: the first key to come free goes to the caller waiting longest. After " +
+      "it, 404 with Retry-After. With an Idempotency-Key, a retry gets the key this call was given.",
+    example: 10,
+  });
+
 export const HoldSeconds = z
   .number()
   .int()
@@ -348,5 +417,9 @@ export const ErrorBody = z
       .max(100)
       .optional()
       .openapi({ description: "Which inputs were wrong, one entry each, for validation errors." }),
+    retryAfterSeconds: z.number().int().min(0).max(31_536_000).optional().openapi({
+      description: "When no key was free: whole seconds until one may be, as Retry-After says, when the pool knows.",
+      format: "int32",
+    }),
   })
   .openapi("Error");

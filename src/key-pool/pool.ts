@@ -2,7 +2,7 @@ import { type LogEntry, log } from "../log";
 import type { Outcome, RefusalDetail } from "../outcome";
 import { isTransient, ok, refuse } from "../outcome";
 import { canOpen, encryptionStatus, type Vault } from "../pool/encryption";
-import type { PoolEvent } from "../pool/events";
+import { type PoolEvent, REPORTED } from "../pool/events";
 import { decide, IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../pool/idempotency";
 import { FREE_LIST_WINDOW, type ListPosition, type ListState, type Page, pageOf } from "../pool/listing";
 import type { Claim, KeyRecord, KeySource, KeyState, NewKey, PoolTimings, StoredSecret } from "../pool/rules";
@@ -12,7 +12,7 @@ import { type BlockChange, type Grant, iso, type KeyInfo, type PoolStats, toInfo
 import type { AlarmSchedule } from "../storage/alarm";
 import type { IdempotencyStore } from "../storage/idempotency-store";
 import type { KeyListing } from "../storage/key-listing";
-import type { KeyStore } from "../storage/key-store";
+import type { KeyEvents, KeyStore } from "../storage/key-store";
 import type { PoolSettingsStore } from "../storage/pool-settings";
 import { hexOf } from "../storage/uuid";
 
@@ -129,14 +129,17 @@ export class Pool {
       missing === null ? refuse("none_free") : refuse("value_key_missing", { about: missing });
     const { keys } = this.stores;
     const { releasesLeft } = this.applyDue(now, SETTLE_BATCH);
+    const { lockDelayMs } = this.#settings;
     for (let draw = 0; draw < ASSIGN_MAX_DRAWS; draw++) {
-      const drawn = keys.drawFree(now, releasesLeft, uniformDraw);
+      const drawn = keys.drawFree(now, releasesLeft, uniformDraw, lockDelayMs);
       if (drawn === null) return nothing();
       const stored = this.#effective(drawn);
-      const current = rules.settle(stored, now);
+      const current = this.#settled(stored, now);
       if (current === null) {
         // Expired, and more overdue than the settle batch covered: drop it and draw again.
         this.#delete(stored.keyId, "expired");
+      } else if (rules.stateOf(current) !== "free") {
+        throw new Error(`key ${stored.keyId} drawn as free is ${rules.stateOf(current)}`);
       } else if (canOpen(this.vault, stored.secret.sealedBy)) {
         return ok(this.#grant(stored, current, now, holdMs, holder, sealedToken));
       } else {
@@ -145,9 +148,9 @@ export class Pool {
     }
     // Every draw hit an expired key (the alarm is still draining a mass expiry; deleting them all here
     // would make this one request do its work) or one that cannot be opened: look one up by index.
-    const latest = keys.latestAvailable(now);
+    const latest = keys.latestAvailable(now, lockDelayMs);
     const stored = latest === null ? null : this.#effective(latest);
-    const current = stored === null ? null : rules.settle(stored, now);
+    const current = stored === null ? null : this.#settled(stored, now);
     if (stored === null || current === null || !canOpen(this.vault, stored.secret.sealedBy)) return nothing();
     return ok(this.#grant(stored, current, now, holdMs, holder, sealedToken));
   }
@@ -217,6 +220,7 @@ export class Pool {
         return ok({ ...toInfo(next), startedBlock: false });
       }
       if (current.block !== null && !asHolder) return refuse("held");
+      if (current.disabledAt !== null) return refuse("key_disabled");
       // A claim that passed the guard is the current block's: renew it with the hold it was given.
       // Without a new holder's digest, nobody can prove holding the block: only an admin can end it early.
       const next = rules.isBlocked(current)
@@ -246,16 +250,58 @@ export class Pool {
   }
 
   /**
+   * A report of what the upstream answered the key's holder (`rules.report`): as the holder, proven
+   * by its secret, or as an admin (then on any key). Answers the key's state after it.
+   */
+  report(now: number, keyId: string, claim: Claim, r: rules.Report): Outcome<KeyInfo> {
+    return this.#change(now, keyId, (stored, current) => {
+      if (!rules.holds(current, claim) && (rules.claimsHolding(claim) || !claim.admin)) {
+        return refuse("lease_conflict");
+      }
+      const { next, cooled, disabled } = rules.report(current, now, r, this.#settings.reports);
+      this.#save(stored, next, now, { [REPORTED[r.outcome]]: true, cooled, disabled });
+      this.#armFor(next);
+      this.#log({ event: "reported", keyId, outcome: r.outcome, lease: current.block?.lease ?? null });
+      if (cooled) this.#log({ event: "cooled", keyId, coolingUntil: iso(next.coolingUntil as number) });
+      if (disabled) this.#record("disabled", [keyId]);
+      if (current.block !== null && next.block === null && !cooled && !disabled) this.#record("unblocked", [keyId]);
+      return ok(toInfo(next));
+    });
+  }
+
+  /** An admin disables a key (ending its block: it is never handed out until enabled) or enables it. */
+  setDisabled(now: number, keyId: string, disabled: boolean): Outcome<KeyInfo> {
+    return this.#change(now, keyId, (stored, current) => {
+      const next = rules.setDisabled(current, now, disabled);
+      const changed = (current.disabledAt !== null) !== disabled;
+      this.#save(stored, next, now, { disabled: changed && disabled });
+      if (changed) this.#record(disabled ? "disabled" : "enabled", [keyId]);
+      return ok(toInfo(next));
+    });
+  }
+
+  /**
+   * When a key may next be free, for a caller who found none: the earliest release of a block (and
+   * its lock-delay) or end of a cooldown; null when no key is on its way to being free.
+   */
+  nextFreeAt(): number | null {
+    const { release, cooldown } = this.stores.keys.nextFree();
+    const released = release === null ? null : release + this.#settings.lockDelayMs;
+    if (released === null) return cooldown;
+    return cooldown === null ? released : Math.min(released, cooldown);
+  }
+
+  /**
    * Counts, counters and settings. Overdue deadlines are settled first, in a bounded batch as for an
    * assignment, so the counts agree with what every read answers; only when more than that batch is
    * overdue (a mass expiry the alarm is still draining) do they still include the rest for a moment.
    */
-  stats(now: number): PoolStats {
+  stats(now: number): Omit<PoolStats, "waiting"> {
     this.applyDue(now, SETTLE_BATCH);
     const { keys } = this.stores;
-    const { total, free, counters } = keys.counts();
+    const { total, free, cooling, disabled, counters } = keys.counts();
     return {
-      keys: { total, free, blocked: total - free },
+      keys: { total, free, blocked: total - free - cooling - disabled, cooling, disabled },
       counters,
       settings: settings.toSettings(this.#settings),
       encryption: encryptionStatus(this.vault, keys.sealedCounts()),
@@ -273,6 +319,7 @@ export class Pool {
       now,
       state,
       limit,
+      this.#settings.lockDelayMs,
     );
   }
 
@@ -298,8 +345,9 @@ export class Pool {
    * have more due. Safe to repeat: a retried or duplicated alarm finds nothing left to do. In a pool
    * whose keys do not expire, no key expires, whatever expiry it still has stored.
    */
-  applyDue(now: number, limit: number): { expiriesLeft: boolean; releasesLeft: boolean } {
-    const { expired, released, ...left } = this.stores.keys.applyDue(now, limit, this.#settings.keysExpire);
+  applyDue(now: number, limit: number): { expiriesLeft: boolean; releasesLeft: boolean; cooldownsLeft: boolean } {
+    const { keysExpire, lockDelayMs } = this.#settings;
+    const { expired, released, cooled, ...left } = this.stores.keys.applyDue(now, limit, keysExpire, lockDelayMs);
     this.#record("expired", expired);
     this.#record("released", released);
     return left;
@@ -328,14 +376,20 @@ export class Pool {
    * outcome (refusals too) without doing anything, the same key with another request is refused.
    * Without a key, it simply runs `work`.
    */
-  once<T>(token: IdempotencyToken | undefined, now: number, work: () => Outcome<T>): Outcome<T> {
+  once<T>(
+    token: IdempotencyToken | undefined,
+    now: number,
+    work: () => Outcome<T>,
+    /** Whether the outcome is the call's answer for good; a caller that goes on waiting records it later. */
+    final: (outcome: Outcome<T>) => boolean = () => true,
+  ): Outcome<T> {
     if (token === undefined) return work();
     const { idempotency, alarm } = this.stores;
     const decision = decide(idempotency.get(token.keyHash), token.requestHash, now);
     if (decision.kind === "replay") return JSON.parse(decision.outcome) as Outcome<T>;
     if (decision.kind === "mismatch") return refuse("idempotency_mismatch");
     const outcome = work();
-    if (isTransient(outcome)) return outcome;
+    if (isTransient(outcome) || !final(outcome)) return outcome;
     const expiresAt = now + IDEMPOTENCY_TTL_MS;
     idempotency.put(token.keyHash, { requestHash: token.requestHash, expiresAt, outcome: JSON.stringify(outcome) });
     alarm.armAtMost(expiresAt);
@@ -353,7 +407,7 @@ export class Pool {
   ): Handout {
     const lease = this.stores.keys.nextLease();
     const blocked = rules.block(current, now, { lease, digest: holder }, holdMs);
-    this.#save(stored, blocked, now, true);
+    this.#save(stored, blocked, now, { assigned: true });
     this.#armFor(blocked);
     this.#record("assigned", [blocked.keyId]);
     const grant = { keyId: blocked.keyId, lease, releaseAt: iso(blocked.block.releaseAt) };
@@ -388,7 +442,12 @@ export class Pool {
   #current(now: number, keyId: string): KeyRecord | null {
     if (!rules.isKeyId(keyId)) return null;
     const stored = this.stores.keys.get(keyId);
-    return stored === null ? null : rules.settle(this.#effective(stored), now);
+    return stored === null ? null : this.#settled(this.#effective(stored), now);
+  }
+
+  /** The key as it stands at `now`, with this pool's lock-delay. */
+  #settled<K extends KeyState>(stored: K, now: number): K | null {
+    return rules.settle(stored, now, this.#settings.lockDelayMs);
   }
 
   /** Runs `change` on a live key; an expired key is deleted on the way and is not found. */
@@ -397,7 +456,7 @@ export class Pool {
     const found = this.stores.keys.get(keyId);
     if (found === null) return refuse("not_found");
     const stored = this.#effective(found);
-    const current = rules.settle(stored, now);
+    const current = this.#settled(stored, now);
     if (current === null) {
       this.#delete(keyId, "expired");
       return refuse("not_found");
@@ -410,9 +469,9 @@ export class Pool {
    * was up ends here if no alarm ended it before, so this is where it is counted (and logged) as
    * released, exactly once.
    */
-  #save(stored: KeyRecord, next: KeyRecord, now: number, assigned = false): void {
+  #save(stored: KeyRecord, next: KeyRecord, now: number, events: KeyEvents = {}): void {
     const released = stored.block !== null && rules.isBlockDue(stored.block, now);
-    this.stores.keys.save(stored, next, { assigned, released });
+    this.stores.keys.save(stored, next, { ...events, released });
     if (released) this.#record("released", [next.keyId]);
   }
 

@@ -62,3 +62,15 @@ export function hintOf(value: string): string | null {
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
+
+/** A report's cooldown when the upstream gave no wait of its own, unless the pool sets `cooldownSeconds`. */
+export const DEFAULT_COOLDOWN_SECONDS = 60;
+/** The longest cooldown a pool may set, and the longest wait a report may give (`retryAfterSeconds`): a day. */
+export const MAX_COOLDOWN_SECONDS = 86_400;
+/** Consecutive `error` reports that start a cooldown, unless the pool sets `maxFailures`; and its largest value. */
+export const DEFAULT_MAX_FAILURES = 3;
+export const MAX_MAX_FAILURES = 100;
+/** The longest lock-delay a pool may set (`lockDelaySeconds`). */
+export const MAX_LOCK_DELAY_SECONDS = 60;
+/** The longest wait for a key a deployment may allow (MAX_WAIT_SECONDS), whatever its var says. */
+export const MAX_WAIT_SECONDS_LIMIT = 300;

@@ -29,6 +29,13 @@ export interface NewKey {
   readonly hint: string | null;
 }
 
+/** What the holder of a key reports of the upstream's answer (`POST /keys/{id}/report`). */
+export type ReportOutcome = "ok" | "rate_limited" | "unauthorized" | "error";
+export const REPORT_OUTCOMES: readonly ReportOutcome[] = ["ok", "rate_limited", "unauthorized", "error"];
+
+/** What a key is at a moment: only a free key is handed out. */
+export type KeyStateName = "free" | "blocked" | "cooling" | "disabled";
+
 /** A key as stored. All times are milliseconds since the epoch. */
 export interface KeyRecord extends NewKey {
   readonly createdAt: number;
@@ -40,6 +47,14 @@ export interface KeyRecord extends NewKey {
   readonly expiresAt: number | null;
   /** Present together with `releaseAt` and `lease` while the key is blocked. */
   readonly block: Block | null;
+  /** The end of its cooldown: not handed out before (a 429 reported, failures, a lock-delay); else null. */
+  readonly coolingUntil: number | null;
+  /** When it was disabled (an `unauthorized` report, or an admin): never handed out until enabled. */
+  readonly disabledAt: number | null;
+  /** Consecutive `error` reports since its last `ok` (or cooldown for them). */
+  readonly failures: number;
+  readonly lastOutcome: ReportOutcome | null;
+  readonly lastReportAt: number | null;
 }
 
 /** Everything about a key but its value: all the rules need to tell its state. */
@@ -95,12 +110,26 @@ export function isBlockDue(block: Block, now: number): boolean {
 
 /**
  * The key as it stands at `now`, treating every passed deadline as already fired (the alarm that
- * fires them may be late): `null` when the key has expired, the block dropped when it is due.
+ * fires them may be late): `null` when the key has expired, the block dropped when it is due, the
+ * cooldown when it is over. A block that ran out (its holder never released it) leaves the key
+ * cooling for `lockDelayMs` after its release, so a stalled holder's late writes reach no one.
  */
-export function settle<K extends KeyState>(record: K, now: number): K | null {
+export function settle<K extends KeyState>(record: K, now: number, lockDelayMs = 0): K | null {
   if (isExpired(record, now)) return null;
-  if (record.block !== null && isBlockDue(record.block, now)) return { ...record, block: null };
-  return record;
+  let current = record;
+  if (current.block !== null && isBlockDue(current.block, now)) {
+    const delayed = lockDelayMs > 0 ? later(current.coolingUntil, current.block.releaseAt + lockDelayMs) : null;
+    current = { ...current, block: null, coolingUntil: delayed ?? current.coolingUntil };
+  }
+  if (current.coolingUntil !== null && now >= current.coolingUntil) current = { ...current, coolingUntil: null };
+  return current;
+}
+
+/** What a settled key is: disabled, blocked, cooling, or free (the only state handed out). */
+export function stateOf(record: KeyState): KeyStateName {
+  if (record.disabledAt !== null) return "disabled";
+  if (record.block !== null) return "blocked";
+  return record.coolingUntil === null ? "free" : "cooling";
 }
 
 /**
@@ -115,7 +144,18 @@ export function expiryFrom(now: number, lifetime: Lifetime): number | null {
 }
 
 export function createKey(key: NewKey, now: number, lifetime: Lifetime): KeyRecord {
-  return { ...key, createdAt: now, lastActivity: now, expiresAt: expiryFrom(now, lifetime), block: null };
+  return {
+    ...key,
+    createdAt: now,
+    lastActivity: now,
+    expiresAt: expiryFrom(now, lifetime),
+    block: null,
+    coolingUntil: null,
+    disabledAt: null,
+    failures: 0,
+    lastOutcome: null,
+    lastReportAt: null,
+  };
 }
 
 /** Keep-alive: the key lives another full lifetime from now, blocked or not. */
@@ -137,7 +177,12 @@ export function block(
   holder: { lease: number; digest: Uint8Array | null },
   holdMs: number,
 ): BlockedKey {
-  return { ...record, block: { blockedAt: now, releaseAt: now + holdMs, lease: holder.lease, holder: holder.digest } };
+  // A block starts from a free key, or from a cooling one an admin takes: its cooldown is over then.
+  return {
+    ...record,
+    coolingUntil: null,
+    block: { blockedAt: now, releaseAt: now + holdMs, lease: holder.lease, holder: holder.digest },
+  };
 }
 
 /**
@@ -189,11 +234,83 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** The earliest deadline this key still has pending (its release if blocked, its expiry), or null for none. */
+/** The earliest deadline this key still has pending (its release, its cooldown's end, its expiry), or null. */
 export function nextDeadline(record: KeyState): number | null {
-  const release = record.block?.releaseAt ?? null;
-  if (release === null || record.expiresAt === null) return release ?? record.expiresAt;
-  return Math.min(release, record.expiresAt);
+  const times = [record.block?.releaseAt ?? null, record.coolingUntil, record.expiresAt];
+  return times.reduce<number | null>((a, b) => (a === null ? b : b === null ? a : Math.min(a, b)), null);
+}
+
+/** The later of two times, either possibly absent. */
+function later(a: number | null, b: number): number {
+  return a === null ? b : Math.max(a, b);
+}
+
+/** How a pool answers reports: a cooldown's default length, and the failures that start one. */
+export interface ReportPolicy {
+  readonly cooldownMs: number;
+  readonly maxFailures: number;
+}
+
+/** A report of what the upstream answered, as its holder (or an admin) sends it. */
+export interface Report {
+  readonly outcome: ReportOutcome;
+  /** The upstream's own wait (`Retry-After`), in milliseconds; else the pool's cooldown. */
+  readonly retryAfterMs?: number | undefined;
+  /** With `ok` (or an `error` that starts no cooldown): release the key as an unblock does. */
+  readonly release?: boolean | undefined;
+}
+
+/** What a report did to a key, beyond its row: for the counters and the log. */
+export interface Reported<K> {
+  readonly next: K;
+  /** It started (or extended) a cooldown. */
+  readonly cooled: boolean;
+  /** It disabled the key. */
+  readonly disabled: boolean;
+}
+
+/**
+ * A report on a key (settled at `now`): `rate_limited` ends the block and cools the key down until the
+ * later of its current cooldown's end and now + the wait (a second report extends, never shortens);
+ * `unauthorized` ends the block and disables the key; `error` counts a failure and, at the pool's
+ * `maxFailures`, cools it down as for `rate_limited` and starts counting again; `ok` clears the count.
+ * `release` releases the key after `ok` or an `error` that started no cooldown.
+ */
+export function report<K extends KeyState>(record: K, now: number, r: Report, policy: ReportPolicy): Reported<K> {
+  const reported = { ...record, lastOutcome: r.outcome, lastReportAt: now };
+  // A wait of 0 (or one already over) cools nothing: the key is free at once.
+  const until = later(record.coolingUntil, now + (r.retryAfterMs ?? policy.cooldownMs));
+  const coolUntil = until > now ? until : null;
+  const cooled = coolUntil !== null;
+  switch (r.outcome) {
+    case "rate_limited":
+      return { next: { ...reported, block: null, coolingUntil: coolUntil }, cooled, disabled: false };
+    case "unauthorized":
+      return { next: { ...reported, block: null, disabledAt: now }, cooled: false, disabled: true };
+    case "error": {
+      const failures = record.failures + 1;
+      if (failures >= policy.maxFailures) {
+        return { next: { ...reported, block: null, coolingUntil: coolUntil, failures: 0 }, cooled, disabled: false };
+      }
+      return {
+        next: { ...reported, failures, block: r.release ? null : record.block },
+        cooled: false,
+        disabled: false,
+      };
+    }
+    case "ok":
+      return {
+        next: { ...reported, failures: 0, block: r.release ? null : record.block },
+        cooled: false,
+        disabled: false,
+      };
+  }
+}
+
+/** An admin disables a key (ending its block), or enables it again (its failures forgotten). */
+export function setDisabled<K extends KeyState>(record: K, now: number, disabled: boolean): K {
+  if (disabled) return record.disabledAt === null ? { ...record, block: null, disabledAt: now } : record;
+  return { ...record, disabledAt: null, failures: 0 };
 }
 
 /** A uniformly random integer in [0, n), n >= 1, from a source of uniform 32-bit words. */

@@ -1,5 +1,14 @@
-import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, ttlMs } from "./limits";
-import type { PoolTimings } from "./rules";
+import {
+  DEFAULT_COOLDOWN_SECONDS,
+  DEFAULT_MAX_FAILURES,
+  MAX_COOLDOWN_SECONDS,
+  MAX_LOCK_DELAY_SECONDS,
+  MAX_MAX_FAILURES,
+  MAX_TTL_SECONDS,
+  MIN_TTL_SECONDS,
+  ttlMs,
+} from "./limits";
+import type { PoolTimings, ReportPolicy } from "./rules";
 
 /**
  * Who may read a key's value with `GET /keys/{id}`: `anyone` (the original prototype's contract: the
@@ -24,6 +33,12 @@ export interface SettingsOverrides {
    * expire one key TTL after this, whenever the alarm gets to write their deadline.
    */
   readonly expirySwitchedAt: number | null;
+  /** How long a report's cooldown lasts when the upstream gave no wait of its own. */
+  readonly cooldownMs: number | null;
+  /** Consecutive `error` reports that start a cooldown. */
+  readonly maxFailures: number | null;
+  /** How long a key cools down after a block that ran out (its holder never released it). */
+  readonly lockDelayMs: number | null;
 }
 
 export const NO_OVERRIDES: SettingsOverrides = {
@@ -32,6 +47,9 @@ export const NO_OVERRIDES: SettingsOverrides = {
   revealValues: null,
   keysExpire: null,
   expirySwitchedAt: null,
+  cooldownMs: null,
+  maxFailures: null,
+  lockDelayMs: null,
 };
 
 /** A change: a value sets it, `null` goes back to the default, absent leaves it. */
@@ -40,6 +58,9 @@ export interface SettingsPatch {
   readonly blockTtlSeconds?: number | null | undefined;
   readonly revealValues?: RevealValues | null | undefined;
   readonly keysExpire?: boolean | null | undefined;
+  readonly cooldownSeconds?: number | null | undefined;
+  readonly maxFailures?: number | null | undefined;
+  readonly lockDelaySeconds?: number | null | undefined;
 }
 
 /** What `GET /pools/{pool}` and `PUT /pools/{pool}/settings` show: the settings in force. */
@@ -48,6 +69,9 @@ export interface PoolSettings {
   readonly blockTtlSeconds: number;
   readonly revealValues: RevealValues;
   readonly keysExpire: boolean;
+  readonly cooldownSeconds: number;
+  readonly maxFailures: number;
+  readonly lockDelaySeconds: number;
 }
 
 /** The settings in force: the defaults with the overrides applied. */
@@ -57,6 +81,9 @@ export interface EffectiveSettings {
   /** Whether keys expire when not kept alive (the original contract), or live until deleted. */
   readonly keysExpire: boolean;
   readonly expirySwitchedAt: number | null;
+  /** How reports cool keys down. */
+  readonly reports: ReportPolicy;
+  readonly lockDelayMs: number;
 }
 
 export function effectiveSettings(defaults: PoolTimings, overrides: SettingsOverrides): EffectiveSettings {
@@ -68,6 +95,11 @@ export function effectiveSettings(defaults: PoolTimings, overrides: SettingsOver
     revealValues: overrides.revealValues ?? "anyone",
     keysExpire: overrides.keysExpire ?? true,
     expirySwitchedAt: overrides.expirySwitchedAt,
+    reports: {
+      cooldownMs: overrides.cooldownMs ?? DEFAULT_COOLDOWN_SECONDS * 1000,
+      maxFailures: overrides.maxFailures ?? DEFAULT_MAX_FAILURES,
+    },
+    lockDelayMs: overrides.lockDelayMs ?? 0,
   };
 }
 
@@ -81,15 +113,22 @@ export function applyPatch(overrides: SettingsOverrides, patch: SettingsPatch, n
     revealValues: patch.revealValues === undefined ? overrides.revealValues : patch.revealValues,
     keysExpire,
     expirySwitchedAt: switched ? now : overrides.expirySwitchedAt,
+    cooldownMs: wholeMs(overrides.cooldownMs, patch.cooldownSeconds, 0, MAX_COOLDOWN_SECONDS, "cooldownSeconds"),
+    maxFailures: patch.maxFailures === undefined ? overrides.maxFailures : failuresOf(patch.maxFailures),
+    lockDelayMs: wholeMs(overrides.lockDelayMs, patch.lockDelaySeconds, 0, MAX_LOCK_DELAY_SECONDS, "lockDelaySeconds"),
   };
 }
 
-export function toSettings({ timings, revealValues, keysExpire }: EffectiveSettings): PoolSettings {
+export function toSettings(settings: EffectiveSettings): PoolSettings {
+  const { timings, revealValues, keysExpire, reports, lockDelayMs } = settings;
   return {
     keyTtlSeconds: timings.keyTtlMs / 1000,
     blockTtlSeconds: timings.blockTtlMs / 1000,
     revealValues,
     keysExpire,
+    cooldownSeconds: reports.cooldownMs / 1000,
+    maxFailures: reports.maxFailures,
+    lockDelaySeconds: lockDelayMs / 1000,
   };
 }
 
@@ -107,6 +146,23 @@ export function effectiveExpiry(stored: number | null, settings: EffectiveSettin
   if (!settings.keysExpire) return null;
   if (stored !== null) return stored;
   return (settings.expirySwitchedAt ?? 0) + settings.timings.keyTtlMs;
+}
+
+/** A number of seconds from `min` to `max` as whole milliseconds; null goes back to the default. */
+function wholeMs(current: number | null, seconds: number | null | undefined, min: number, max: number, name: string) {
+  if (seconds === undefined) return current;
+  if (seconds === null) return null;
+  if (!Number.isFinite(seconds) || seconds < min || seconds > max) {
+    throw new RangeError(`${name} must be from ${min} to ${max} seconds`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+function failuresOf(failures: number | null): number | null {
+  if (failures !== null && (!Number.isInteger(failures) || failures < 1 || failures > MAX_MAX_FAILURES)) {
+    throw new RangeError(`maxFailures must be a whole number from 1 to ${MAX_MAX_FAILURES}`);
+  }
+  return failures;
 }
 
 /** Same bounds as the [vars]: whole milliseconds, MIN_TTL_SECONDS to MAX_TTL_SECONDS. */

@@ -5,7 +5,7 @@
  */
 import type { EncryptionStatus } from "./encryption";
 import type { Counter } from "./events";
-import type { KeySource, KeyState } from "./rules";
+import { type KeySource, type KeyState, type KeyStateName, type ReportOutcome, stateOf } from "./rules";
 import type { PoolSettings } from "./settings";
 
 /** What `GET /keys/{id}/info` answers: state and deadlines, never the key value. */
@@ -21,6 +21,14 @@ export interface KeyInfo {
   readonly label: string | null;
   /** The last characters of an imported value; null for a generated key or a short value. */
   readonly hint: string | null;
+  /** Free (handed out by an assignment), blocked (by a holder), cooling or disabled. */
+  readonly state: KeyStateName;
+  /** The end of its cooldown while it is cooling, else null. */
+  readonly coolingUntil: string | null;
+  /** Consecutive `error` reports since its last `ok` or cooldown. */
+  readonly failures: number;
+  readonly lastOutcome: ReportOutcome | null;
+  readonly lastReportAt: string | null;
 }
 
 /**
@@ -65,10 +73,18 @@ export type ListedKey = { readonly keyId: string } & KeyInfo;
 
 /** What `GET /pools/{pool}` shows, but the pool's name. */
 export interface PoolStats {
-  readonly keys: { readonly total: number; readonly free: number; readonly blocked: number };
+  readonly keys: {
+    readonly total: number;
+    readonly free: number;
+    readonly blocked: number;
+    readonly cooling: number;
+    readonly disabled: number;
+  };
   readonly counters: Readonly<Record<Counter, number>>;
   readonly settings: PoolSettings;
   readonly encryption: EncryptionStatus;
+  /** Callers waiting for a key now (`GET /keys?waitSeconds`). */
+  readonly waiting: number;
 }
 
 export function toInfo(record: KeyState): KeyInfo {
@@ -82,6 +98,11 @@ export function toInfo(record: KeyState): KeyInfo {
     source: record.source,
     label: record.label,
     hint: record.hint,
+    state: stateOf(record),
+    coolingUntil: record.coolingUntil === null ? null : iso(record.coolingUntil),
+    failures: record.failures,
+    lastOutcome: record.lastOutcome,
+    lastReportAt: record.lastReportAt === null ? null : iso(record.lastReportAt),
   };
 }
 

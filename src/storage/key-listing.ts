@@ -1,4 +1,4 @@
-import type { ListedRow, ListPosition, ListState } from "../pool/listing";
+import { isTimed, type ListedRow, type ListPosition, type ListState, type TimedState } from "../pool/listing";
 import { STATE_COLUMNS as COLUMNS, type KeyColumns as Row, stateOf } from "./key-rows";
 import type { CountedSql } from "./sql";
 import { uuidToBytes } from "./uuid";
@@ -22,20 +22,28 @@ export class KeyListing {
   }
 
   #query(state: ListState, after: ListPosition | null, limit: number): Row[] {
-    if (state !== "blocked") {
+    if (!isTimed(state)) {
       return after === null
         ? this.db.run(`SELECT ${COLUMNS} FROM keys ORDER BY id LIMIT ?`, limit)
         : this.db.run(`SELECT ${COLUMNS} FROM keys WHERE id > ? ORDER BY id LIMIT ?`, uuidToBytes(after.id), limit);
     }
-    // keys_by_release: its entries are (release_at, id), id being the table's primary key.
-    return after?.state === "blocked"
+    // keys_by_release, keys_by_cooling, keys_by_disabled: partial indexes whose entries are (time, id),
+    // id being the table's primary key. The column is one of three literals, never input.
+    const column = TIME_COLUMNS[state];
+    return after !== null && "at" in after
       ? this.db.run(
-          `SELECT ${COLUMNS} FROM keys WHERE release_at IS NOT NULL AND (release_at, id) > (?, ?)
-           ORDER BY release_at, id LIMIT ?`,
-          after.releaseAt,
+          `SELECT ${COLUMNS} FROM keys WHERE ${column} IS NOT NULL AND (${column}, id) > (?, ?)
+           ORDER BY ${column}, id LIMIT ?`,
+          after.at,
           uuidToBytes(after.id),
           limit,
         )
-      : this.db.run(`SELECT ${COLUMNS} FROM keys WHERE release_at IS NOT NULL ORDER BY release_at, id LIMIT ?`, limit);
+      : this.db.run(`SELECT ${COLUMNS} FROM keys WHERE ${column} IS NOT NULL ORDER BY ${column}, id LIMIT ?`, limit);
   }
 }
+
+const TIME_COLUMNS: Record<TimedState, string> = {
+  blocked: "release_at",
+  cooling: "cooling_until",
+  disabled: "disabled_at",
+};

@@ -1,5 +1,5 @@
 import type { ListedRow } from "../pool/listing";
-import type { KeyRecord, StoredSecret } from "../pool/rules";
+import type { KeyRecord, ReportOutcome, StoredSecret } from "../pool/rules";
 import { bytesToUuid } from "./uuid";
 
 /**
@@ -27,13 +27,18 @@ export type KeyColumns = {
   imported: number;
   label: string | null;
   hint: string | null;
+  cooling_until: number | null;
+  disabled_at: number | null;
+  failures: number;
+  last_outcome: ReportOutcome | null;
+  last_report_at: number | null;
 };
 
 export type KeyRow = KeyColumns & { secret: ArrayBuffer; sealed_by: string | null };
 
 export const STATE_COLUMNS =
   "id, created_at, last_activity, expires_at, blocked_at, release_at, lease, holder, " +
-  "fingerprint IS NOT NULL AS imported, label, hint";
+  "fingerprint IS NOT NULL AS imported, label, hint, cooling_until, disabled_at, failures, last_outcome, last_report_at";
 export const KEY_COLUMNS = `${STATE_COLUMNS}, secret, sealed_by`;
 
 /** A row read without its secret, as the pool's rules see a key's state. */
@@ -56,6 +61,11 @@ export function stateOf(row: KeyColumns): ListedRow {
     lastActivity: row.last_activity,
     expiresAt: expiryOf(row.expires_at),
     block,
+    coolingUntil: row.cooling_until,
+    disabledAt: row.disabled_at,
+    failures: row.failures,
+    lastOutcome: row.last_outcome,
+    lastReportAt: row.last_report_at,
   };
 }
 

@@ -1,25 +1,33 @@
-import type { Counter } from "../pool/events";
-import type { KeyRecord, StoredSecret } from "../pool/rules";
+import { type Counter, KEY_COUNTED, type KeyCounted } from "../pool/events";
+import type { KeyRecord, KeyState, StoredSecret } from "../pool/rules";
 import { KEY_COLUMNS as COLUMNS, type KeyRow, NO_EXPIRY, recordOf, storedExpiry } from "./key-rows";
 import { KeySummary } from "./key-summary";
-import { type Departure, PoolStatsStore } from "./pool-stats";
+import { type Departure, noKeyCounts, PoolStatsStore } from "./pool-stats";
 import type { CountedSql } from "./sql";
 import { bytesToUuid, hexOf, uuidToBytes } from "./uuid";
 
-/** What a change of a key counts, on the key's own row. */
-export interface KeyEvents {
-  /** An assignment (`GET /keys`) blocked it. */
-  readonly assigned?: boolean;
-  /** A block of it ran out (the holder never released it). */
-  readonly released?: boolean;
-}
+/**
+ * What a change of a key counts, on the key's own row: `assigned` (by `GET /keys`), `released` (its
+ * block ran out), `cooled`, `disabled`, and a report by its outcome.
+ */
+export type KeyEvents = Partial<Record<KeyCounted, boolean>>;
 
-/** What `GET /pools/{pool}` counts. */
+/** What `GET /pools/{pool}` counts. A deadline due but not yet applied counts as not passed. */
 export interface KeyCounts {
   readonly total: number;
-  /** Keys with no block stored (a block that is due but not yet ended counts as held). */
   readonly free: number;
+  readonly cooling: number;
+  readonly disabled: number;
   readonly counters: Readonly<Record<Counter, number>>;
+}
+
+/** How a key stands in storage, for the counts kept in memory; a deadline passed is not applied. */
+type StoredState = "free" | "blocked" | "cooling" | "disabled";
+
+function storedState(record: KeyState): StoredState {
+  if (record.disabledAt !== null) return "disabled";
+  if (record.block !== null) return "blocked";
+  return record.coolingUntil === null ? "free" : "cooling";
 }
 
 /**
@@ -118,18 +126,27 @@ export class KeyStore {
       values.push(block.lease, block.holder === null ? null : copy(block.holder));
     }
     if (block === null && stored.block?.holder) sets.push("holder = NULL");
-    if (events.assigned) sets.push("assignments = assignments + 1");
-    if (events.released) sets.push("releases = releases + 1");
+    const changed = <K extends keyof KeyRecord>(field: K, column: string) => {
+      if (next[field] === stored[field]) return;
+      sets.push(`${column} = ?`);
+      values.push(next[field]);
+    };
+    changed("coolingUntil", "cooling_until");
+    changed("disabledAt", "disabled_at");
+    changed("failures", "failures");
+    changed("lastOutcome", "last_outcome");
+    changed("lastReportAt", "last_report_at");
+    const counted = (Object.keys(events) as KeyCounted[]).filter((name) => events[name]);
+    // Each column named is one of this code's literals (KEY_COUNTED), never input.
+    for (const name of counted) sets.push(`${KEY_COUNTED[name]} = ${KEY_COUNTED[name]} + 1`);
     if (sets.length === 0) return;
     const id = uuidToBytes(next.keyId);
     this.db.run(`UPDATE keys SET ${sets.join(", ")} WHERE id = ?`, ...values, id);
 
     const summary = this.#summary;
     if (summary === null) return;
-    if (stored.block === null && block !== null) summary.free.delete(new Uint8Array(id));
-    if (stored.block !== null && block === null) summary.free.add(new Uint8Array(id));
-    if (events.assigned) summary.assignments++;
-    if (events.released) summary.releases++;
+    this.#moved(summary, new Uint8Array(id), storedState(stored), storedState(next));
+    for (const name of counted) summary.counted[name]++;
   }
 
   /** Deletes a key, counting why; false when there was no such key. */
@@ -142,14 +159,15 @@ export class KeyStore {
     return rows.length > 0;
   }
 
-  /** Which kinds of deadline are due at `now`: two index probes, so callers run only the work there is. */
-  due(now: number): { expiries: boolean; releases: boolean } {
-    const [row] = this.db.run<{ expiries: number; releases: number }>(
+  /** Which kinds of deadline are due at `now`: three index probes, so callers run only the work there is. */
+  due(now: number): { expiries: boolean; releases: boolean; cooldowns: boolean } {
+    const [row] = this.db.run<{ expiries: number; releases: number; cooldowns: number }>(
       `SELECT EXISTS (SELECT 1 FROM keys WHERE expires_at <= ?1) AS expiries,
-              EXISTS (SELECT 1 FROM keys WHERE release_at <= ?1) AS releases`,
+              EXISTS (SELECT 1 FROM keys WHERE release_at <= ?1) AS releases,
+              EXISTS (SELECT 1 FROM keys WHERE cooling_until <= ?1) AS cooldowns`,
       now,
     );
-    return { expiries: row?.expiries === 1, releases: row?.releases === 1 };
+    return { expiries: row?.expiries === 1, releases: row?.releases === 1, cooldowns: row?.cooldowns === 1 };
   }
 
   /**
@@ -168,19 +186,44 @@ export class KeyStore {
     return rows.map((row) => bytesToUuid(row.id));
   }
 
-  /** Ends up to `limit` blocks whose release is at or before `now`, earliest first; returns the keys' ids. */
-  releaseDue(now: number, limit: number): string[] {
-    const rows = this.db.run<{ id: ArrayBuffer }>(
-      `UPDATE keys SET blocked_at = NULL, release_at = NULL, holder = NULL, releases = releases + 1
-       WHERE id IN (SELECT id FROM keys WHERE release_at <= ? ORDER BY release_at LIMIT ?)
-       RETURNING id`,
+  /**
+   * Ends up to `limit` blocks whose release is at or before `now`, earliest first, and returns the keys'
+   * ids; with a lock-delay, a key cools down until its release + `lockDelayMs` (if that is still ahead).
+   */
+  releaseDue(now: number, limit: number, lockDelayMs = 0): string[] {
+    const rows = this.db.run<{ id: ArrayBuffer; cooling_until: number | null }>(
+      `UPDATE keys SET blocked_at = NULL, release_at = NULL, holder = NULL, releases = releases + 1,
+         cooling_until = CASE WHEN release_at + ?3 > ?1 THEN release_at + ?3 END
+       WHERE id IN (SELECT id FROM keys WHERE release_at <= ?1 ORDER BY release_at LIMIT ?2)
+       RETURNING id, cooling_until`,
+      now,
+      limit,
+      lockDelayMs,
+    );
+    const summary = this.#summary;
+    if (summary !== null) {
+      for (const row of rows) {
+        this.#moved(summary, new Uint8Array(row.id), "blocked", row.cooling_until === null ? "free" : "cooling");
+      }
+      summary.counted.released += rows.length;
+    }
+    return rows.map((row) => bytesToUuid(row.id));
+  }
+
+  /** Ends up to `limit` cooldowns that are over at `now`, earliest first; returns the keys' ids. */
+  endCooldowns(now: number, limit: number): string[] {
+    const rows = this.db.run<{ id: ArrayBuffer; disabled_at: number | null }>(
+      `UPDATE keys SET cooling_until = NULL
+       WHERE id IN (SELECT id FROM keys WHERE cooling_until <= ? ORDER BY cooling_until LIMIT ?)
+       RETURNING id, disabled_at`,
       now,
       limit,
     );
     const summary = this.#summary;
     if (summary !== null) {
-      for (const row of rows) summary.free.add(new Uint8Array(row.id));
-      summary.releases += rows.length;
+      for (const row of rows) {
+        if (row.disabled_at === null) this.#moved(summary, new Uint8Array(row.id), "cooling", "free");
+      }
     }
     return rows.map((row) => bytesToUuid(row.id));
   }
@@ -191,16 +234,20 @@ export class KeyStore {
    * and which kinds may have more due. Safe to repeat: a retried alarm finds nothing left to do.
    * Without `expiries` (a pool whose keys do not expire) it ends blocks only.
    */
-  applyDue(now: number, limit: number, expiries = true): DueApplied {
+  applyDue(now: number, limit: number, expiries = true, lockDelayMs = 0): DueApplied {
     const due = this.due(now);
     const expired = expiries && due.expiries ? this.deleteExpired(now, limit) : [];
     const releaseLimit = limit - expired.length;
-    const released = due.releases && releaseLimit > 0 ? this.releaseDue(now, releaseLimit) : [];
+    const released = due.releases && releaseLimit > 0 ? this.releaseDue(now, releaseLimit, lockDelayMs) : [];
+    const coolLimit = releaseLimit - released.length;
+    const cooled = due.cooldowns && coolLimit > 0 ? this.endCooldowns(now, coolLimit) : [];
     return {
       expired,
       released,
+      cooled,
       expiriesLeft: expiries && expired.length === limit,
       releasesLeft: due.releases && released.length === releaseLimit,
+      cooldownsLeft: due.cooldowns && cooled.length === coolLimit,
     };
   }
 
@@ -210,13 +257,16 @@ export class KeyStore {
    * are counted and drawn on the release index instead of being released all in one request. Expired
    * keys may be drawn too; the caller drops them and draws again, which keeps the draw uniform.
    */
-  drawFree(now: number, overdue: boolean, uniformIndex: (n: number) => number): KeyRecord | null {
+  drawFree(now: number, overdue: boolean, uniformIndex: (n: number) => number, lockDelayMs = 0): KeyRecord | null {
     const free = this.#loaded().free;
-    const due = overdue ? this.countDueReleases(now) : 0;
+    // A block that ran out is free once its lock-delay is over too.
+    const due = overdue ? this.countDueReleases(now - lockDelayMs) : 0;
     if (free.size + due === 0) return null;
     const index = uniformIndex(free.size + due);
     const drawn =
-      index < free.size ? this.#read(free.at(index).buffer as ArrayBuffer) : this.dueReleaseAt(now, index - free.size);
+      index < free.size
+        ? this.#read(free.at(index).buffer as ArrayBuffer)
+        : this.dueReleaseAt(now - lockDelayMs, index - free.size);
     if (drawn === null) throw new Error(`free keys are inconsistent: nothing at draw ${index} of ${free.size}+${due}`);
     return drawn;
   }
@@ -235,14 +285,28 @@ export class KeyStore {
    * an assignment whose random draws keep hitting expired keys during a mass expiry: walking the
    * expiry index down from the top visits no expired key at all, only live keys still held.
    */
-  latestAvailable(now: number): KeyRecord | null {
+  latestAvailable(now: number, lockDelayMs = 0): KeyRecord | null {
     const [row] = this.db.run<KeyRow>(
       `SELECT ${COLUMNS} FROM keys INDEXED BY keys_by_expiry
-       WHERE expires_at > ? AND (release_at IS NULL OR release_at <= ?) ORDER BY expires_at DESC LIMIT 1`,
+       WHERE expires_at > ?1 AND (release_at IS NULL OR release_at <= ?2)
+         AND (cooling_until IS NULL OR cooling_until <= ?1) AND disabled_at IS NULL
+       ORDER BY expires_at DESC LIMIT 1`,
       now,
-      now,
+      now - lockDelayMs,
     );
     return row === undefined ? null : recordOf(row);
+  }
+
+  /**
+   * When a key not handed out now may be free next: the earliest release of a block and the earliest
+   * end of a cooldown (a disabled key is never next). Two index probes.
+   */
+  nextFree(): { release: number | null; cooldown: number | null } {
+    const [row] = this.db.run<{ release: number | null; cooldown: number | null }>(
+      `SELECT (SELECT min(release_at) FROM keys WHERE release_at IS NOT NULL) AS release,
+              (SELECT min(cooling_until) FROM keys WHERE cooling_until IS NOT NULL AND disabled_at IS NULL) AS cooldown`,
+    );
+    return { release: row?.release ?? null, cooldown: row?.cooldown ?? null };
   }
 
   /** The next fencing number: grows with every block in the pool and is never handed out twice. */
@@ -356,16 +420,15 @@ export class KeyStore {
     return this.#loaded().sealed;
   }
 
-  /** The earliest pending deadline of any key (expiry or release), or null for an empty pool. */
+  /** The earliest pending deadline of any key (expiry, release, end of a cooldown), or null for none. */
   earliestDeadline(): number | null {
-    const [expiry] = this.db.run<{ at: number | null }>(
-      "SELECT min(expires_at) AS at FROM keys WHERE expires_at < ?",
+    const [row] = this.db.run<{ expiry: number | null; release: number | null; cooldown: number | null }>(
+      `SELECT (SELECT min(expires_at) FROM keys WHERE expires_at < ?) AS expiry,
+              (SELECT min(release_at) FROM keys WHERE release_at IS NOT NULL) AS release,
+              (SELECT min(cooling_until) FROM keys WHERE cooling_until IS NOT NULL) AS cooldown`,
       NO_EXPIRY,
     );
-    const [release] = this.db.run<{ at: number | null }>(
-      "SELECT min(release_at) AS at FROM keys WHERE release_at IS NOT NULL",
-    );
-    const times = [expiry?.at, release?.at].filter((t): t is number => typeof t === "number");
+    const times = [row?.expiry, row?.release, row?.cooldown].filter((t): t is number => typeof t === "number");
     return times.length === 0 ? null : Math.min(...times);
   }
 
@@ -373,12 +436,9 @@ export class KeyStore {
   counts(): KeyCounts {
     const summary = this.#loaded();
     const { total, counters } = this.#stats.read();
-    const assigned = counters.assigned + summary.assignments;
-    return {
-      total,
-      free: summary.free.size,
-      counters: { ...counters, assigned, released: counters.released + summary.releases },
-    };
+    const sums = { ...counters };
+    for (const name of Object.keys(KEY_COUNTED) as KeyCounted[]) sums[name] += summary.counted[name];
+    return { total, free: summary.free.size, cooling: summary.cooling, disabled: summary.disabled, counters: sums };
   }
 
   /** Drops what is kept in memory: after a failed transaction it may say what SQLite rolled back. */
@@ -394,22 +454,41 @@ export class KeyStore {
   /** Counts keys that left in `pool_stats`, with what their rows counted, in one statement. */
   #departed(rows: readonly DepartedRow[], why: Departure): void {
     if (rows.length === 0) return;
-    const counted = { assignments: 0, releases: 0, lease: 0 };
+    const counted = noKeyCounts();
+    const names = Object.keys(KEY_COUNTED) as KeyCounted[];
+    let lease = 0;
     for (const row of rows) {
-      counted.assignments += row.assignments;
-      counted.releases += row.releases;
-      counted.lease = Math.max(counted.lease, row.lease ?? 0);
+      for (const name of names) counted[name] += row[KEY_COUNTED[name]];
+      lease = Math.max(lease, row.lease ?? 0);
     }
-    this.#stats.departed(why, rows.length, counted);
+    this.#stats.departed(why, rows.length, counted, lease);
     const summary = this.#summary;
     if (summary === null) return;
     for (const row of rows) {
-      if (row.release_at === null) summary.free.delete(new Uint8Array(row.id));
+      const state =
+        row.disabled_at !== null
+          ? "disabled"
+          : row.release_at !== null
+            ? "blocked"
+            : row.cooling_until !== null
+              ? "cooling"
+              : "free";
+      this.#moved(summary, new Uint8Array(row.id), state, null);
       if (row.fingerprint !== null) summary.imported.delete(new Uint8Array(row.fingerprint));
       summary.countSealed(row.sealed_by, -1);
     }
-    summary.assignments -= counted.assignments;
-    summary.releases -= counted.releases;
+    for (const name of names) summary.counted[name] -= counted[name];
+  }
+
+  /** A key moved from one stored state to another (null: it left): the counts in memory follow. */
+  #moved(summary: KeySummary, id: Uint8Array, from: StoredState, to: StoredState | null): void {
+    if (from === to) return;
+    if (from === "free") summary.free.delete(id);
+    if (from === "cooling") summary.cooling--;
+    if (from === "disabled") summary.disabled--;
+    if (to === "free") summary.free.add(id);
+    if (to === "cooling") summary.cooling++;
+    if (to === "disabled") summary.disabled++;
   }
 
   /** The summary, built with one scan of `keys` if this object has none yet. */
@@ -423,21 +502,26 @@ export class KeyStore {
 export interface DueApplied {
   readonly expired: string[];
   readonly released: string[];
+  /** Keys whose cooldown ended. */
+  readonly cooled: string[];
   readonly expiriesLeft: boolean;
   readonly releasesLeft: boolean;
+  readonly cooldownsLeft: boolean;
 }
 
-const DEPARTED_COLUMNS = "id, release_at, lease, assignments, releases, sealed_by, fingerprint";
+const DEPARTED_COLUMNS = `id, release_at, cooling_until, disabled_at, lease, sealed_by, fingerprint, ${Object.values(
+  KEY_COUNTED,
+).join(", ")}`;
 
 type DepartedRow = {
   id: ArrayBuffer;
   release_at: number | null;
+  cooling_until: number | null;
+  disabled_at: number | null;
   lease: number | null;
-  assignments: number;
-  releases: number;
   sealed_by: string | null;
   fingerprint: ArrayBuffer | null;
-};
+} & Record<(typeof KEY_COUNTED)[KeyCounted], number>;
 
 /** A key's stored value, as a sealing pass reads it: with its fingerprint, if imported. */
 export interface SealedRow {

@@ -1,24 +1,29 @@
+import { KEY_COUNTED, type KeyCounted } from "../pool/events";
 import { BlobSet } from "./blob-set";
+import { type KeyCounts, noKeyCounts } from "./pool-stats";
 import type { CountedSql } from "./sql";
 
 /**
  * What the object keeps in memory about its keys, so that a change of a key writes the key's row and
  * nothing else: the free keys (for a uniform pick), the imported values' fingerprints (to find a value
- * imported twice), the sums of what the rows count, and how many values each encryption key sealed. Built with one scan of `keys` the first time it is needed after
- * the object starts, and kept in step with every change after that; SQLite stays the truth, and the
- * object drops it when a transaction fails.
+ * imported twice), how many keys cool down or are disabled, the sums of what the rows count, and how
+ * many values each encryption key sealed. Built with one scan of `keys` the first time it is needed
+ * after the object starts, and kept in step with every change after that; SQLite stays the truth, and
+ * the object drops it when a transaction fails.
  */
 export class KeySummary {
-  /** Keys with no block stored (`release_at IS NULL`). */
+  /** Keys that may be handed out: no block stored, no cooldown, not disabled. */
   readonly free = new BlobSet();
   /**
    * The `fingerprint` of every imported key, each with the key's id: an index of its own in SQLite
    * would write a row more per import and, on its random keys, cost a fifth of an import's CPU.
    */
   readonly imported = new BlobSet(16);
-  /** Sums of the keys' `assignments` and `releases` columns. */
-  assignments = 0;
-  releases = 0;
+  /** Keys with a cooldown stored (ended or not), and disabled keys. */
+  cooling = 0;
+  disabled = 0;
+  /** Sums of what the keys' rows count (`KEY_COUNTED`). */
+  readonly counted: KeyCounts = noKeyCounts();
   /** The largest lease ever handed out: the keys' own, and `pool_stats.lease_floor` for keys gone. */
   lease = 0;
   /** How many values each encryption key (by fingerprint) sealed; `null` counts values stored as they are. */
@@ -28,13 +33,20 @@ export class KeySummary {
   static scan(db: CountedSql, leaseFloor: number): KeySummary {
     const summary = new KeySummary();
     summary.lease = leaseFloor;
-    const rows = db.scan("SELECT id, release_at, lease, assignments, releases, sealed_by, fingerprint FROM keys");
-    for (const [id, releaseAt, lease, assignments, releases, sealedBy, fingerprint] of rows) {
-      if (releaseAt === null) summary.free.add(new Uint8Array(id as ArrayBuffer));
-      if (fingerprint !== null)
-        summary.imported.add(new Uint8Array(fingerprint as ArrayBuffer), new Uint8Array(id as ArrayBuffer));
-      summary.assignments += assignments as number;
-      summary.releases += releases as number;
+    const names = Object.keys(KEY_COUNTED) as KeyCounted[];
+    const rows = db.scan(
+      `SELECT id, release_at, cooling_until, disabled_at, lease, sealed_by, fingerprint,
+              ${names.map((name) => KEY_COUNTED[name]).join(", ")} FROM keys`,
+    );
+    for (const [id, releaseAt, coolingUntil, disabledAt, lease, sealedBy, fingerprint, ...counts] of rows) {
+      const bytes = new Uint8Array(id as ArrayBuffer);
+      if (releaseAt === null && coolingUntil === null && disabledAt === null) summary.free.add(bytes);
+      if (coolingUntil !== null) summary.cooling++;
+      if (disabledAt !== null) summary.disabled++;
+      if (fingerprint !== null) summary.imported.add(new Uint8Array(fingerprint as ArrayBuffer), bytes);
+      names.forEach((name, i) => {
+        summary.counted[name] += counts[i] as number;
+      });
       if (typeof lease === "number" && lease > summary.lease) summary.lease = lease;
       summary.countSealed(sealedBy as string | null, 1);
     }

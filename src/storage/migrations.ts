@@ -147,8 +147,45 @@ const V4: Migration = {
   ],
 };
 
+/**
+ * Version 5: keys that react to their upstream. A key may cool down (`cooling_until`: not handed out
+ * before; its own partial index, so the alarm and the earliest-free probe stay point lookups) or be
+ * disabled (`disabled_at`, indexed for its listing the same way; only disabled keys have an entry). A
+ * key remembers its consecutive failures and last report, and counts on its own row (as version 2
+ * does for assignments) the cooldowns, disables and reports by outcome it has had, folded into
+ * `pool_stats` when it leaves, so a report writes its key's row and nothing else. Pools get three
+ * settings: the default cooldown, the failures that start one, and the lock-delay.
+ */
+const V5: Migration = {
+  version: 5,
+  statements: [
+    "ALTER TABLE keys ADD COLUMN cooling_until INTEGER",
+    "ALTER TABLE keys ADD COLUMN disabled_at INTEGER",
+    "ALTER TABLE keys ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE keys ADD COLUMN last_outcome TEXT",
+    "ALTER TABLE keys ADD COLUMN last_report_at INTEGER",
+    "ALTER TABLE keys ADD COLUMN cooldowns INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE keys ADD COLUMN disables INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE keys ADD COLUMN reported_ok INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE keys ADD COLUMN reported_rate_limited INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE keys ADD COLUMN reported_unauthorized INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE keys ADD COLUMN reported_error INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX keys_by_cooling ON keys (cooling_until) WHERE cooling_until IS NOT NULL",
+    "CREATE INDEX keys_by_disabled ON keys (disabled_at) WHERE disabled_at IS NOT NULL",
+    "ALTER TABLE pool_stats ADD COLUMN cooled INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE pool_stats ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE pool_stats ADD COLUMN reported_ok INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE pool_stats ADD COLUMN reported_rate_limited INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE pool_stats ADD COLUMN reported_unauthorized INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE pool_stats ADD COLUMN reported_error INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE pool_settings ADD COLUMN cooldown_ms INTEGER",
+    "ALTER TABLE pool_settings ADD COLUMN max_failures INTEGER",
+    "ALTER TABLE pool_settings ADD COLUMN lock_delay_ms INTEGER",
+  ],
+};
+
 /** Every step, in order: version n is the n-th. */
-export const MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4];
+export const MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4, V5];
 
 /** The layout this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,16 +7,20 @@ type SettingsRow = {
   reveal_values: RevealValues | null;
   keys_expire: number | null;
   expiry_switched_at: number | null;
+  cooldown_ms: number | null;
+  max_failures: number | null;
+  lock_delay_ms: number | null;
 };
+
+const COLUMNS =
+  "key_ttl_ms, block_ttl_ms, reveal_values, keys_expire, expiry_switched_at, cooldown_ms, max_failures, lock_delay_ms";
 
 /** The `pool_settings` row: what an operator set for this pool; no row (or NULL) means the default. */
 export class PoolSettingsStore {
   constructor(private readonly db: CountedSql) {}
 
   read(): SettingsOverrides {
-    const [row] = this.db.run<SettingsRow>(
-      "SELECT key_ttl_ms, block_ttl_ms, reveal_values, keys_expire, expiry_switched_at FROM pool_settings WHERE id = 1",
-    );
+    const [row] = this.db.run<SettingsRow>(`SELECT ${COLUMNS} FROM pool_settings WHERE id = 1`);
     if (row === undefined) return NO_OVERRIDES;
     return {
       keyTtlMs: row.key_ttl_ms,
@@ -24,20 +28,23 @@ export class PoolSettingsStore {
       revealValues: row.reveal_values,
       keysExpire: row.keys_expire === null ? null : row.keys_expire === 1,
       expirySwitchedAt: row.expiry_switched_at,
+      cooldownMs: row.cooldown_ms,
+      maxFailures: row.max_failures,
+      lockDelayMs: row.lock_delay_ms,
     };
   }
 
-  write(overrides: SettingsOverrides): void {
+  write(o: SettingsOverrides): void {
     this.db.run(
-      `INSERT INTO pool_settings (id, key_ttl_ms, block_ttl_ms, reveal_values, keys_expire, expiry_switched_at)
-       VALUES (1, ?1, ?2, ?3, ?4, ?5)
-       ON CONFLICT (id) DO UPDATE SET key_ttl_ms = ?1, block_ttl_ms = ?2, reveal_values = ?3, keys_expire = ?4,
-         expiry_switched_at = ?5`,
-      overrides.keyTtlMs,
-      overrides.blockTtlMs,
-      overrides.revealValues,
-      overrides.keysExpire === null ? null : Number(overrides.keysExpire),
-      overrides.expirySwitchedAt,
+      `INSERT OR REPLACE INTO pool_settings (id, ${COLUMNS}) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      o.keyTtlMs,
+      o.blockTtlMs,
+      o.revealValues,
+      o.keysExpire === null ? null : Number(o.keysExpire),
+      o.expirySwitchedAt,
+      o.cooldownMs,
+      o.maxFailures,
+      o.lockDelayMs,
     );
   }
 }

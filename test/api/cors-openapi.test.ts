@@ -103,6 +103,7 @@ const OPERATIONS = {
   deleteKey: ["delete", "/{id}"],
   updateKey: ["put", "/{id}"],
   keepAlive: ["put", "/{id}/alive"],
+  reportKey: ["post", "/{id}/report"],
 } as const;
 type OperationName = keyof typeof OPERATIONS;
 
@@ -120,6 +121,7 @@ const STATUSES: Record<OperationName, number[]> = {
   deleteKey: [200, 403, 404, ...ACCESS],
   updateKey: [200, 400, 403, 404, 409, 413, 415, ...ACCESS],
   keepAlive: [200, 400, 404, 409, ...ACCESS],
+  reportKey: [200, 400, 404, 409, 413, 415, ...ACCESS],
 };
 
 const MOUNTS = [

@@ -17,7 +17,7 @@ import {
   unknownId,
   warmUp,
 } from "../support/keys";
-import { GENERATED } from "../support/records";
+import { GENERATED, HEALTHY } from "../support/records";
 import { BLOCK_TTL_MS, iso, KEY_TTL_MS } from "../support/timings";
 
 /**
@@ -177,6 +177,7 @@ describe("the key routes", () => {
         blockedAt: null,
         releaseAt: null,
         ...GENERATED,
+        ...HEALTHY,
       });
     });
 
@@ -370,6 +371,7 @@ describe("the key routes", () => {
         blockedAt: null,
         releaseAt: null,
         ...GENERATED,
+        ...HEALTHY,
       });
       expect(await infoOf(base, keyId)).toEqual(body);
     });

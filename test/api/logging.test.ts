@@ -55,6 +55,9 @@ describe("structured logs", () => {
         blockTtlSeconds: 60,
         revealValues: "anyone",
         keysExpire: true,
+        cooldownSeconds: 60,
+        maxFailures: 3,
+        lockDelaySeconds: 0,
       },
     ]);
     expect(JSON.stringify(lines)).not.toContain(key);

@@ -19,6 +19,9 @@ describe("PUT /pools/{pool}/settings", () => {
       blockTtlSeconds: 2.5,
       revealValues: "anyone",
       keysExpire: true,
+      cooldownSeconds: 60,
+      maxFailures: 3,
+      lockDelaySeconds: 0,
     });
     expect(response).toMatchObject({ status: 200, body: { keyTtlSeconds: 10, blockTtlSeconds: 2.5 } });
     const t = clock.nowMs;
@@ -46,35 +49,58 @@ describe("PUT /pools/{pool}/settings", () => {
       blockTtlSeconds: 5,
       revealValues: "anyone",
       keysExpire: true,
+      cooldownSeconds: 60,
+      maxFailures: 3,
+      lockDelaySeconds: 0,
     });
     expect((await call("GET", `/pools/${other}`)).body.settings).toEqual({
       keyTtlSeconds: 300,
       blockTtlSeconds: 60,
       revealValues: "anyone",
       keysExpire: true,
+      cooldownSeconds: 60,
+      maxFailures: 3,
+      lockDelaySeconds: 0,
     });
   });
 
   it("changes only the fields given, and null goes back to the default", async () => {
     const pool = uniquePool();
-    await put(pool, { keyTtlSeconds: 20, blockTtlSeconds: 5, revealValues: "anyone", keysExpire: true });
+    await put(pool, {
+      keyTtlSeconds: 20,
+      blockTtlSeconds: 5,
+      revealValues: "anyone",
+      keysExpire: true,
+      cooldownSeconds: 60,
+      maxFailures: 3,
+      lockDelaySeconds: 0,
+    });
     expect((await put(pool, { blockTtlSeconds: 7 })).body).toEqual({
       keyTtlSeconds: 20,
       blockTtlSeconds: 7,
       revealValues: "anyone",
       keysExpire: true,
+      cooldownSeconds: 60,
+      maxFailures: 3,
+      lockDelaySeconds: 0,
     });
     expect((await put(pool, { keyTtlSeconds: null })).body).toEqual({
       keyTtlSeconds: 300,
       blockTtlSeconds: 7,
       revealValues: "anyone",
       keysExpire: true,
+      cooldownSeconds: 60,
+      maxFailures: 3,
+      lockDelaySeconds: 0,
     });
     expect((await put(pool, {})).body).toEqual({
       keyTtlSeconds: 300,
       blockTtlSeconds: 7,
       revealValues: "anyone",
       keysExpire: true,
+      cooldownSeconds: 60,
+      maxFailures: 3,
+      lockDelaySeconds: 0,
     });
   });
 
@@ -106,7 +132,15 @@ describe("PUT /pools/{pool}/settings", () => {
     expect(response.status).toBe(400);
     expect(response.body.error).toEqual(expect.any(String));
     const { settings } = (await call("GET", `/pools/${pool}`)).body;
-    expect(settings).toEqual({ keyTtlSeconds: 300, blockTtlSeconds: 60, revealValues: "anyone", keysExpire: true });
+    expect(settings).toEqual({
+      keyTtlSeconds: 300,
+      blockTtlSeconds: 60,
+      revealValues: "anyone",
+      keysExpire: true,
+      cooldownSeconds: 60,
+      maxFailures: 3,
+      lockDelaySeconds: 0,
+    });
   });
 
   it("rejects a revealValues that is not anyone or holder, naming the field", async () => {

@@ -2,9 +2,13 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { configOf } from "../../src/config";
+import { COUNTERS } from "../../src/pool/events";
 import { useFakeClock } from "../support/clock";
 import { call, uniquePool } from "../support/http";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
+
+/** Every counter of a pool that has seen nothing. */
+const NO_COUNTS = Object.fromEntries(COUNTERS.map((counter) => [counter, 0]));
 
 async function stats(pool: string) {
   const response = await call("GET", `/pools/${pool}`);
@@ -18,9 +22,17 @@ describe("GET /pools/{pool}", () => {
     expect(await call("PUT", `/pools/${pool}/settings`, { json: {} })).toMatchObject({ status: 200 });
     expect(await stats(pool)).toEqual({
       pool,
-      keys: { total: 0, free: 0, blocked: 0 },
-      counters: { created: 0, assigned: 0, released: 0, expired: 0, deleted: 0 },
-      settings: { keyTtlSeconds: 300, blockTtlSeconds: 60, revealValues: "anyone", keysExpire: true },
+      keys: { total: 0, free: 0, blocked: 0, cooling: 0, disabled: 0 },
+      counters: { ...NO_COUNTS, created: 0 },
+      settings: {
+        keyTtlSeconds: 300,
+        blockTtlSeconds: 60,
+        revealValues: "anyone",
+        keysExpire: true,
+        cooldownSeconds: 60,
+        maxFailures: 3,
+        lockDelaySeconds: 0,
+      },
       encryption: {
         sealingKey: (await configOf(env).valueKeys).sealing?.fingerprint,
         localDevelopmentKey: false,
@@ -28,6 +40,7 @@ describe("GET /pools/{pool}", () => {
         toReseal: 0,
         unavailable: 0,
       },
+      waiting: 0,
     });
   });
 
@@ -59,7 +72,7 @@ describe("GET /pools/{pool}", () => {
     await call("POST", `/pools/${pool}/keys`, { json: { count: 2 } });
     const { body } = await call("GET", `/pools/${pool}/keys`);
     await call("DELETE", `/pools/${pool}/keys/${body.keyId}`);
-    expect((await stats(pool)).keys).toEqual({ total: 1, free: 1, blocked: 0 });
+    expect((await stats(pool)).keys).toEqual({ total: 1, free: 1, blocked: 0, cooling: 0, disabled: 0 });
   });
 
   it("counts automatic releases and expiries fired by the alarm", async () => {
@@ -76,7 +89,7 @@ describe("GET /pools/{pool}", () => {
     clock.advance(KEY_TTL_MS);
     await runDurableObjectAlarm(env.KEY_POOL.getByName(pool));
     expect(await stats(pool)).toMatchObject({
-      keys: { total: 0, free: 0, blocked: 0 },
+      keys: { total: 0, free: 0, blocked: 0, cooling: 0, disabled: 0 },
       counters: { created: 3, assigned: 1, released: 1, expired: 3, deleted: 0 },
     });
   });

@@ -117,6 +117,6 @@ describe("the OpenAPI document", () => {
         }
       }
     }
-    expect(operations).toBe(18);
+    expect(operations).toBe(20);
   });
 });

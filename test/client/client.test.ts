@@ -89,6 +89,9 @@ describe("the client against the Worker", () => {
       blockTtlSeconds: 30,
       revealValues: "anyone",
       keysExpire: true,
+      cooldownSeconds: 60,
+      maxFailures: 3,
+      lockDelaySeconds: 0,
     });
     expect(await admin.poolStats()).toMatchObject({ pool, keys: { total: 3, free: 2, blocked: 1 } });
     const first = await admin.listKeys({ state: "all", limit: 2 });

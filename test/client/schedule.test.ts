@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KeyInfo } from "../../packages/client/src/index.js";
 import { deadlinesFrom, firstDeadline, renewalTimes } from "../../packages/client/src/schedule.js";
+import { HEALTHY } from "../support/records";
 import { iso } from "../support/timings";
 
 const T = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -14,6 +15,8 @@ const info = (over: Partial<KeyInfo> = {}): KeyInfo => ({
   source: "generated",
   label: null,
   hint: null,
+  ...HEALTHY,
+  state: "blocked",
   ...over,
 });
 

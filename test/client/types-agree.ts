@@ -20,7 +20,10 @@ type Agreement = {
   KeySource: Same<client.KeySource, z.infer<typeof api.KeyInfo>["source"]>;
   BlockResult: Same<client.BlockResult, z.infer<typeof api.BlockResult>>;
   Deleted: Same<client.Deleted, z.infer<typeof api.Deleted>>;
+  KeyState: Same<client.KeyState, z.infer<typeof api.KeyInfo>["state"]>;
+  ReportOutcome: Same<client.ReportOutcome, z.infer<typeof api.ReportBody>["outcome"]>;
   UpdateBody: Same<client.UpdateBody, z.input<typeof api.UpdateBody>>;
+  ReportBody: Same<client.ReportBody, z.input<typeof api.ReportBody>>;
   CreateBody: Same<client.CreateBody, z.input<typeof api.CreateBody>>;
   ImportEntry: Same<client.ImportEntry, z.input<typeof api.ImportEntry>>;
   ErrorBody: Same<client.ErrorBody, z.infer<typeof api.ErrorBody>>;
@@ -46,7 +49,10 @@ export const agreement: { [Name in keyof Agreement]: Agreement[Name] extends tru
   KeySource: true,
   BlockResult: true,
   Deleted: true,
+  KeyState: true,
+  ReportOutcome: true,
   UpdateBody: true,
+  ReportBody: true,
   CreateBody: true,
   ImportEntry: true,
   ErrorBody: true,

@@ -74,7 +74,7 @@ describe("the free keys held in memory", () => {
     }
     expect(again.size).toBe(ALARM_BATCH + 100);
     for (const id of held) expect(again.has(id)).toBe(true);
-    expect(await pool.assign()).toEqual({ ok: false, refusal: "none_free" });
+    expect(await pool.assign()).toMatchObject({ ok: false, refusal: "none_free" });
   }, 30_000);
 
   it("are drawn uniformly: a chi-square test over many assignments, while keys join and leave", async () => {

@@ -43,7 +43,7 @@ describe("regressions", () => {
     // Reads: the settle batch is set-based (one DELETE of 64 keys), which seeks more index rows than
     // it writes but is still a fixed bound.
     expect(read).toBeLessThan(1500);
-    expect(await pool.assign()).toEqual({ ok: false, refusal: "none_free" });
+    expect(await pool.assign()).toMatchObject({ ok: false, refusal: "none_free" });
     checkStorage(await snapshot(pool));
   });
 });

@@ -16,9 +16,11 @@ const PUBLIC_OPERATIONS = [
   "poolStats",
   "relabel",
   "remove",
+  "report",
   "retire",
   "reveal",
   "setBlocked",
+  "setDisabled",
   "updateSettings",
 ];
 

@@ -9,7 +9,7 @@ import { useFakeClock } from "../support/clock";
 import { contains, snapshot } from "../support/durable-pool";
 import { buildV1Pool, buildV2Pool, buildV3Pool, schemaVersion } from "../support/legacy-pool";
 import { ADMIN, addKeys, adminWithLease, freshPool, internalsOf } from "../support/pool";
-import { GENERATED } from "../support/records";
+import { GENERATED, HEALTHY } from "../support/records";
 import { iso, KEY_TTL_MS } from "../support/timings";
 
 describe("a pool written by storage version 1", () => {
@@ -30,6 +30,7 @@ describe("a pool written by storage version 1", () => {
         blockedAt: null,
         releaseAt: null,
         ...GENERATED,
+        ...HEALTHY,
       },
     });
     expect(await schemaVersion(stub)).toBe(SCHEMA_VERSION);
@@ -56,7 +57,15 @@ describe("a pool written by storage version 1", () => {
       value: {
         keys: { total: 5, free: 3, blocked: 2 },
         counters: { ...v1.counters, released: v1.counters.released + 1, expired: v1.counters.expired + 1 },
-        settings: { keyTtlSeconds: KEY_TTL_MS / 1000, blockTtlSeconds: 30, revealValues: "anyone", keysExpire: true },
+        settings: {
+          keyTtlSeconds: KEY_TTL_MS / 1000,
+          blockTtlSeconds: 30,
+          revealValues: "anyone",
+          keysExpire: true,
+          cooldownSeconds: 60,
+          maxFailures: 3,
+          lockDelaySeconds: 0,
+        },
       },
     });
 
@@ -73,7 +82,7 @@ describe("a pool written by storage version 1", () => {
     for (let i = 0; i < 4; i++) assigned.push(await stub.assign());
     expect(assigned.map((a) => (a.ok ? a.value.keyId : null)).sort()).toEqual([...v1.free, v1.held, v1.overdue].sort());
     expect(assigned.map((a) => (a.ok ? a.value.lease : 0)).every((lease) => lease > v1.leaseSeq)).toBe(true);
-    expect(await stub.assign()).toEqual({ ok: false, refusal: "none_free" });
+    expect(await stub.assign()).toMatchObject({ ok: false, refusal: "none_free" });
 
     // Its pending deadlines still fire: every key expires once its TTL has passed.
     clock.advance(KEY_TTL_MS);
@@ -135,7 +144,15 @@ describe("a pool written by storage version 2", () => {
           expired: v2.stored.expired,
           deleted: v2.stored.deleted,
         },
-        settings: { keyTtlSeconds: KEY_TTL_MS / 1000, blockTtlSeconds: 60, revealValues: "anyone", keysExpire: true },
+        settings: {
+          keyTtlSeconds: KEY_TTL_MS / 1000,
+          blockTtlSeconds: 60,
+          revealValues: "anyone",
+          keysExpire: true,
+          cooldownSeconds: 60,
+          maxFailures: 3,
+          lockDelaySeconds: 0,
+        },
       },
     });
     expect(await stub.reveal(v2.free)).toEqual({ ok: true, value: { keyId: v2.free, key: v2.values[v2.free] } });
@@ -168,6 +185,7 @@ describe("a pool written by storage version 3", () => {
         blockedAt: null,
         releaseAt: null,
         ...GENERATED,
+        ...HEALTHY,
       },
     });
     expect(await stub.info(v3.held)).toMatchObject({
@@ -190,7 +208,13 @@ describe("a pool written by storage version 3", () => {
       ok: true,
       value: {
         keys: { total: 3, free: 2, blocked: 1 },
-        settings: { revealValues: "anyone", keysExpire: true },
+        settings: {
+          revealValues: "anyone",
+          keysExpire: true,
+          cooldownSeconds: 60,
+          maxFailures: 3,
+          lockDelaySeconds: 0,
+        },
         encryption: { sealingKey: sealing, toReseal: 3, values: [{ sealedBy: null, values: 3, available: true }] },
       },
     });

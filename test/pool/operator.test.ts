@@ -9,7 +9,7 @@ import {
   toSettings,
 } from "../../src/pool/settings";
 import { INFO_FIELDS } from "../support/keys";
-import { GENERATED } from "../support/records";
+import { GENERATED, UNREPORTED } from "../support/records";
 
 const DEFAULTS = { keyTtlMs: 300_000, blockTtlMs: 60_000 };
 const T = 1_000_000;
@@ -21,14 +21,45 @@ describe("pool settings", () => {
       revealValues: "anyone",
       keysExpire: true,
       expirySwitchedAt: null,
+      reports: { cooldownMs: 60_000, maxFailures: 3 },
+      lockDelayMs: 0,
     });
-    const overrides = { ...NO_OVERRIDES, keyTtlMs: 5_000, revealValues: "holder" as const, keysExpire: false };
+    const overrides = {
+      ...NO_OVERRIDES,
+      keyTtlMs: 5_000,
+      revealValues: "holder" as const,
+      keysExpire: false,
+      cooldownMs: 1_000,
+      maxFailures: 5,
+      lockDelayMs: 250,
+    };
     expect(effectiveSettings(DEFAULTS, overrides)).toEqual({
       timings: { keyTtlMs: 5_000, blockTtlMs: 60_000 },
       revealValues: "holder",
       keysExpire: false,
       expirySwitchedAt: null,
+      reports: { cooldownMs: 1_000, maxFailures: 5 },
+      lockDelayMs: 250,
     });
+  });
+
+  it("take a report's cooldown, failures and lock-delay within their bounds, and refuse others", () => {
+    const set = applyPatch(NO_OVERRIDES, { cooldownSeconds: 0.5, maxFailures: 1, lockDelaySeconds: 60 }, T);
+    expect(set).toMatchObject({ cooldownMs: 500, maxFailures: 1, lockDelayMs: 60_000 });
+    expect(applyPatch(set, { cooldownSeconds: null, maxFailures: null, lockDelaySeconds: null }, T)).toEqual(
+      NO_OVERRIDES,
+    );
+    const bad = [
+      { cooldownSeconds: -1 },
+      { cooldownSeconds: 86_401 },
+      { maxFailures: 0 },
+      { maxFailures: 1.5 },
+      { maxFailures: 101 },
+      { lockDelaySeconds: 61 },
+      { lockDelaySeconds: Number.NaN },
+    ];
+    for (const patch of bad)
+      expect(() => applyPatch(NO_OVERRIDES, patch, T), JSON.stringify(patch)).toThrow(RangeError);
   });
 
   it("patch: a value sets, null resets, absent keeps", () => {
@@ -58,11 +89,16 @@ describe("pool settings", () => {
 
   it("show the timings in seconds", () => {
     const timings = { keyTtlMs: 1_500, blockTtlMs: 60_000 };
-    expect(toSettings({ timings, revealValues: "anyone", keysExpire: false, expirySwitchedAt: T })).toEqual({
+    const reports = { cooldownMs: 1_500, maxFailures: 4 };
+    const effective = { timings, revealValues: "anyone" as const, keysExpire: false, expirySwitchedAt: T };
+    expect(toSettings({ ...effective, reports, lockDelayMs: 2_500 })).toEqual({
       keyTtlSeconds: 1.5,
       blockTtlSeconds: 60,
       revealValues: "anyone",
       keysExpire: false,
+      cooldownSeconds: 1.5,
+      maxFailures: 4,
+      lockDelaySeconds: 2.5,
     });
   });
 });
@@ -97,6 +133,7 @@ describe("listing", () => {
     expiresAt: 10_000,
     block: { blockedAt: 2_000, releaseAt: 5_000, lease: 7, holder: null },
     ...GENERATED,
+    ...UNREPORTED,
   };
 
   it("shows a key as every read does at that moment", () => {
@@ -116,7 +153,7 @@ describe("listing", () => {
 
   it("continues after a row in the order of its state", () => {
     expect(positionAfter(row, "all")).toEqual({ state: "all", id: row.keyId });
-    expect(positionAfter(row, "blocked")).toEqual({ state: "blocked", releaseAt: 5_000, id: row.keyId });
+    expect(positionAfter(row, "blocked")).toEqual({ state: "blocked", at: 5_000, id: row.keyId });
     expect(positionAfter({ ...row, block: null }, "free")).toEqual({ state: "free", id: row.keyId });
   });
 });

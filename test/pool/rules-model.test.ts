@@ -6,13 +6,15 @@ import type { KeyRecord } from "../../src/pool/rules";
 import * as rules from "../../src/pool/rules";
 import { type BlockChange, iso, type KeyInfo, type OpenedGrant, toInfo } from "../../src/pool/views";
 import { bytesOf, claimOf } from "../support/durable-pool";
-import { type ModelClaim, PoolModel } from "../support/model";
+import { type ModelClaim, type ModelReport, PoolModel } from "../support/model";
 import { type ImportedEntry, type PoolUnderTest, poolCommands, same, Tally } from "../support/model-commands";
 import { newKey } from "../support/records";
 import { scaled } from "../support/scale";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 const timings = { keyTtlMs: KEY_TTL_MS, blockTtlMs: BLOCK_TTL_MS };
+/** The pool's report policy, as the model's defaults. */
+const POLICY = { cooldownMs: 60_000, maxFailures: 3 };
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 0);
 
 /**
@@ -52,9 +54,11 @@ class RulesPool implements PoolUnderTest {
   }
 
   async assign(pick: number, holder: string): Promise<Outcome<OpenedGrant>> {
-    const free = [...this.records.keys()].map((id) => this.current(id)).filter((r) => r !== null && r.block === null);
+    const free = [...this.records.keys()]
+      .map((id) => this.current(id))
+      .filter((r) => r !== null && rules.stateOf(r) === "free");
     const chosen = free[pick % Math.max(1, free.length)];
-    if (chosen == null) return refuse("none_free");
+    if (chosen == null) return this.noneFree();
     const blocked = rules.block(chosen, this.now, { lease: ++this.leaseSeq, digest: bytesOf(holder) }, BLOCK_TTL_MS);
     this.records.set(blocked.keyId, blocked);
     return ok({
@@ -102,6 +106,7 @@ class RulesPool implements PoolUnderTest {
     if (!asHolder && !claim.admin) return refuse("not_holder");
     if (!blocked) return ok({ ...toInfo(this.put(rules.unblock(current))), startedBlock: false });
     if (current.block !== null && !asHolder) return refuse("held");
+    if (current.disabledAt !== null) return refuse("key_disabled");
     const next = rules.isBlocked(current)
       ? rules.renew(current, this.now)
       : rules.block(current, this.now, { lease: ++this.leaseSeq, digest: bytesOf(newHolder) }, BLOCK_TTL_MS);
@@ -115,6 +120,31 @@ class RulesPool implements PoolUnderTest {
     const claim = claimOf(modelClaim);
     if (rules.claimsHolding(claim) && !rules.holds(current, claim)) return refuse("lease_conflict");
     return ok(toInfo(this.put(rules.keepAlive(current, this.now, timings.keyTtlMs))));
+  }
+
+  async report(id: string, modelClaim: ModelClaim, r: ModelReport): Promise<Outcome<KeyInfo>> {
+    const current = this.current(id);
+    if (current === null) return refuse("not_found");
+    const claim = claimOf(modelClaim);
+    if (!rules.holds(current, claim) && (rules.claimsHolding(claim) || !claim.admin)) return refuse("lease_conflict");
+    return ok(toInfo(this.put(rules.report(current, this.now, r, POLICY).next)));
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<Outcome<KeyInfo>> {
+    const current = this.current(id);
+    if (current === null) return refuse("not_found");
+    return ok(toInfo(this.put(rules.setDisabled(current, this.now, disabled))));
+  }
+
+  /** No free key: when one may be, as the pool reads it from its stored deadlines. */
+  private noneFree(): Outcome<never> {
+    const times = [...this.records.keys()]
+      .map((id) => this.current(id))
+      .filter((r): r is KeyRecord => r !== null && r.disabledAt === null)
+      .map((r) => r.block?.releaseAt ?? r.coolingUntil)
+      .filter((at): at is number => at !== null);
+    if (times.length === 0) return refuse("none_free");
+    return refuse("none_free", { retryAfterSeconds: Math.max(0, Math.ceil((Math.min(...times) - this.now) / 1000)) });
   }
 
   setNow(now: number): void {
@@ -150,12 +180,9 @@ class RulesPool implements PoolUnderTest {
         same(stored.block.releaseAt, stored.block.blockedAt + BLOCK_TTL_MS, `release of ${id}`);
       // The deadline the pool would arm for is this key's earliest pending one.
       const held = model.heldBlock(key);
-      const expiry = key.lastActivity + KEY_TTL_MS;
-      same(
-        rules.nextDeadline(current),
-        held === null ? expiry : Math.min(expiry, held.blockedAt + BLOCK_TTL_MS),
-        `deadline of ${id}`,
-      );
+      const deadlines = [key.lastActivity + KEY_TTL_MS, model.coolingUntil(key) ?? Number.POSITIVE_INFINITY];
+      if (held !== null) deadlines.push(held.blockedAt + BLOCK_TTL_MS);
+      same(rules.nextDeadline(current), Math.min(...deadlines), `deadline of ${id}`);
     }
     const deadlines = [...this.records.values()].map(rules.nextDeadline);
     const armed = Math.min(...deadlines.filter((deadline) => deadline !== null));

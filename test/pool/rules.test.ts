@@ -112,6 +112,11 @@ describe("info", () => {
       source: "generated",
       label: null,
       hint: null,
+      state: "blocked",
+      coolingUntil: null,
+      failures: 0,
+      lastOutcome: null,
+      lastReportAt: null,
     });
     expect(JSON.stringify(info)).not.toContain("secret-1");
   });

@@ -8,7 +8,7 @@ import { storedVersion } from "../../src/storage/migrations";
 import { bytesToUuid } from "../../src/storage/uuid";
 import type { FakeClock } from "./clock";
 import { alarmWithFailingStorage, retryAlarm } from "./faults";
-import type { ModelClaim, PoolModel } from "./model";
+import type { ModelClaim, ModelReport, PoolModel } from "./model";
 import type { ImportedEntry, PoolUnderTest } from "./model-commands";
 import { addKeys, internalsOf } from "./pool";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "./timings";
@@ -62,19 +62,24 @@ export function snapshot(stub: DurableObjectStub<KeyPool>): Promise<PoolSnapshot
 
 /**
  * Storage invariants that hold whatever happened: the free set in memory holds exactly the keys with
- * no block stored, a block has both its times and a lease, the blocks held have distinct leases,
+ * no block, cooldown or disabling stored, a block has both its times and a lease and no cooldown, the
+ * blocks held have distinct leases,
  * deadlines follow exactly from the times they derive from, and the alarm (the one stored and the one
  * the object remembers) is never later than the earliest deadline still in storage.
  */
 export function checkStorage(s: PoolSnapshot): void {
   const leases = new Set<number>();
-  const unblocked = s.rows.filter((row) => row.release_at === null).map((row) => row.id);
+  const unblocked = s.rows
+    .filter((row) => row.release_at === null && row.cooling_until === null && row.disabled_at === null)
+    .map((row) => row.id);
   if (new Set(s.free).size !== s.free.length) fail("the free set holds a key twice", s.free);
   if (JSON.stringify([...s.free].sort()) !== JSON.stringify(unblocked)) {
-    fail("the free set is not the keys with no block", { free: s.free, unblocked });
+    fail("the free set is not the keys with no block, cooldown or disabling", { free: s.free, unblocked });
   }
   for (const row of s.rows) {
     if ((row.blocked_at === null) !== (row.release_at === null)) fail(`key ${row.id} has a partial block`, row);
+    if (row.release_at !== null && row.cooling_until !== null) fail(`key ${row.id} is blocked and cooling`, row);
+    if (row.release_at !== null && row.disabled_at !== null) fail(`key ${row.id} is blocked and disabled`, row);
     if (row.release_at !== null) {
       if (row.lease === null) fail(`key ${row.id} is blocked with no lease`, row);
       else if (leases.has(row.lease)) fail(`lease ${row.lease} is held twice`, row);
@@ -89,7 +94,9 @@ export function checkStorage(s: PoolSnapshot): void {
   if (s.stats.total !== s.rows.length) fail(`${s.rows.length} keys stored but pool_stats.total ${s.stats.total}`, s);
 
   if (s.alarm !== s.armedAt) fail(`alarm in storage ${s.alarm}, but the object believes ${s.armedAt}`, s);
-  const deadlines = s.rows.map((row) => Math.min(row.expires_at, row.release_at ?? Number.POSITIVE_INFINITY));
+  const deadlines = s.rows.map((row) =>
+    Math.min(row.expires_at, row.release_at ?? Number.POSITIVE_INFINITY, row.cooling_until ?? Number.POSITIVE_INFINITY),
+  );
   if (deadlines.length > 0) {
     const earliest = Math.min(...deadlines);
     if (s.alarm === null || s.alarm > earliest)
@@ -117,6 +124,7 @@ export function checkAgainstModel(s: PoolSnapshot, model: PoolModel): void {
     }
     if (row === undefined) fail(`live key ${id} is not stored`, key);
     else {
+      if ((row.disabled_at !== null) !== key.disabled) fail(`key ${id}: disabled differs`, { row, key });
       if (key.imported) {
         if (row.sealed_by === null) fail(`imported key ${id} is stored unsealed`, row);
         if (contains(row.secret, new TextEncoder().encode(key.value ?? ""))) fail(`key ${id} stores its value`, row);
@@ -186,6 +194,9 @@ export class DurablePool implements PoolUnderTest {
   setBlocked = (id: string, blocked: boolean, claim: ModelClaim, newHolder: string) =>
     this.stub.setBlocked(id, blocked, claimOf(claim), bytesOf(newHolder)) as Promise<Outcome<BlockChange>>;
   keepAlive = (id: string, claim: ModelClaim) => this.stub.keepAlive(id, claimOf(claim)) as Promise<Outcome<KeyInfo>>;
+  report = (id: string, claim: ModelClaim, { outcome, retryAfterMs, release }: ModelReport) =>
+    this.stub.report(id, claimOf(claim), { outcome, retryAfterMs, release }) as Promise<Outcome<KeyInfo>>;
+  setDisabled = (id: string, disabled: boolean) => this.stub.setDisabled(id, disabled) as Promise<Outcome<KeyInfo>>;
 
   setNow(now: number): void {
     this.clock.set(now);

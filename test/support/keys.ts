@@ -16,14 +16,19 @@ export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-
 /** The fields of a key's info, in no particular order; never the key value. */
 export const INFO_FIELDS = [
   "blockedAt",
+  "coolingUntil",
   "createdAt",
   "expiresAt",
+  "failures",
   "hint",
   "isBlocked",
   "label",
   "lastActivity",
+  "lastOutcome",
+  "lastReportAt",
   "releaseAt",
   "source",
+  "state",
 ];
 
 /** A time as the API writes it. */

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { expect } from "vitest";
 import type { Outcome } from "../../src/outcome";
 import type { BlockChange, KeyInfo, OpenedGrant } from "../../src/pool/views";
-import type { ModelClaim, PoolModel } from "./model";
+import type { ModelClaim, ModelReport, PoolModel } from "./model";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "./timings";
 
 /** What a pool offers a model test: the Durable Object's RPC surface plus control over time and faults. */
@@ -27,6 +27,8 @@ export interface PoolUnderTest {
   remove(id: string): Promise<Outcome<{ keyId: string }>>;
   setBlocked(id: string, blocked: boolean, claim: ModelClaim, newHolder: string): Promise<Outcome<BlockChange>>;
   keepAlive(id: string, claim: ModelClaim): Promise<Outcome<KeyInfo>>;
+  report(id: string, claim: ModelClaim, report: ModelReport): Promise<Outcome<KeyInfo>>;
+  setDisabled(id: string, disabled: boolean): Promise<Outcome<KeyInfo>>;
   /** Moves the pool's clock forward to `now`. */
   setNow(now: number): void;
   /**
@@ -163,7 +165,7 @@ class Assign implements Cmd {
     const free = m.freeKeys().length;
     const holder = m.nextHolder();
     const got = await r.assign(this.pick, holder);
-    if (free === 0) same(got, { ok: false, refusal: "none_free" }, "assign with no free key");
+    if (free === 0) same(got, m.noneFree(), "assign with no free key");
     else {
       if (!got.ok) throw new Error(`assign refused (${got.refusal}) with ${free} free keys`);
       same(got.value, m.assigned(got.value.keyId, got.value.key, holder), "assignment");
@@ -243,6 +245,36 @@ class KeepAlive implements Cmd {
     await r.checkInvariants(m);
   }
   toString = () => `keepAlive(${showRef(this.ref)}, ${showClaim(this.claim)})`;
+}
+
+class Report implements Cmd {
+  constructor(
+    readonly ref: KeyRef,
+    readonly claim: ClaimChoice,
+    readonly report: ModelReport,
+  ) {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const id = resolve(this.ref, m);
+    const claim = claimFor(this.claim, id, m);
+    same(await r.report(id, claim, this.report), m.report(id, claim, this.report), String(this));
+    await r.checkInvariants(m);
+  }
+  toString = () => `report(${showRef(this.ref)}, ${showClaim(this.claim)}, ${JSON.stringify(this.report)})`;
+}
+
+class SetDisabled implements Cmd {
+  constructor(
+    readonly ref: KeyRef,
+    readonly disabled: boolean,
+  ) {}
+  check = () => true;
+  async run(m: PoolModel, r: PoolUnderTest) {
+    const id = resolve(this.ref, m);
+    same(await r.setDisabled(id, this.disabled), m.setDisabled(id, this.disabled), String(this));
+    await r.checkInvariants(m);
+  }
+  toString = () => `${this.disabled ? "disable" : "enable"}(${showRef(this.ref)})`;
 }
 
 class Advance implements Cmd {
@@ -325,6 +357,24 @@ const claimChoice: fc.Arbitrary<ClaimChoice> = fc.record({
   lease: leaseChoice,
   holder: holderChoice,
 });
+const reportChoice: fc.Arbitrary<ModelReport> = fc.record(
+  {
+    outcome: fc.constantFrom(
+      "ok" as const,
+      "rate_limited" as const,
+      "unauthorized" as const,
+      "error" as const,
+      "error" as const,
+    ),
+    retryAfterMs: fc.oneof(
+      fc.constant(undefined),
+      fc.integer({ min: 0, max: 2 * BLOCK_TTL_MS }),
+      fc.constantFrom(0, 1, 1000),
+    ),
+    release: fc.boolean(),
+  },
+  { requiredKeys: ["outcome"] },
+);
 const advanceBy: fc.Arbitrary<number> = fc.oneof(
   fc.integer({ min: 0, max: 2_000 }),
   fc.integer({ min: 1, max: BLOCK_TTL_MS }),
@@ -357,6 +407,9 @@ export function poolCommands(options: { faults: boolean; duplicates: boolean }):
     fc.tuple(keyRef, claimChoice).map(([ref, claim]) => new SetBlocked(ref, false, claim)),
     fc.tuple(keyRef, claimChoice).map(([ref, claim]) => new KeepAlive(ref, claim)),
     fc.tuple(keyRef, claimChoice).map(([ref, claim]) => new KeepAlive(ref, claim)),
+    fc.tuple(keyRef, claimChoice, reportChoice).map(([ref, claim, report]) => new Report(ref, claim, report)),
+    fc.tuple(keyRef, claimChoice, reportChoice).map(([ref, claim, report]) => new Report(ref, claim, report)),
+    fc.tuple(keyRef, fc.boolean()).map(([ref, disabled]) => new SetDisabled(ref, disabled)),
     advanceBy.map((ms) => new Advance(ms)),
     fc
       .tuple(fc.nat(), fc.constantFrom(-1 as const, 0 as const, 1 as const))

@@ -7,6 +7,7 @@
  */
 
 import type { Outcome } from "../../src/outcome";
+import type { ReportOutcome } from "../../src/pool/rules";
 import type { BlockChange, KeyInfo } from "../../src/pool/views";
 import { BLOCK_TTL_MS, iso, KEY_TTL_MS } from "./timings";
 
@@ -22,6 +23,19 @@ export interface ModelKey {
   /** The latest block, with its holder's secret (a hex string standing for its digest). */
   block: { blockedAt: number; lease: number; holder: string } | null;
   deleted: boolean;
+  /** Until when reports (or a lock-delay folded in when its block was ended) keep it cooling; null: never did. */
+  cooledUntil: number | null;
+  disabled: boolean;
+  failures: number;
+  lastOutcome: ReportOutcome | null;
+  lastReportAt: number | null;
+}
+
+/** A report, as the model takes it: README, "Keys that react to their upstream". */
+export interface ModelReport {
+  readonly outcome: ReportOutcome;
+  readonly retryAfterMs?: number | undefined;
+  readonly release?: boolean | undefined;
 }
 
 /** Who acts, and what they present as the holder: README, "Leases" and "Access control". */
@@ -45,6 +59,11 @@ export class PoolModel {
     public now: number,
     readonly keyTtl = KEY_TTL_MS,
     readonly blockTtl = BLOCK_TTL_MS,
+    /** The pool's lock-delay: a block that runs out cools its key this long after its release. */
+    readonly lockDelay = 0,
+    /** The pool's cooldown for reports with no wait, and the failures that start one. */
+    readonly cooldown = 60_000,
+    readonly maxFailures = 3,
   ) {}
 
   /** The key if it exists right now: created, not deleted, and strictly before its expiry. */
@@ -59,19 +78,61 @@ export class PoolModel {
     return key.block !== null && this.now < key.block.blockedAt + this.blockTtl ? key.block : null;
   }
 
-  /** Live keys nobody holds: exactly the keys an assignment may hand out. */
-  freeKeys(): ModelKey[] {
-    return [...this.keys.values()].filter((key) => this.live(key.id) !== null && this.heldBlock(key) === null);
+  /**
+   * Until when the key cools down, if it does right now: what reports set, and, when its block ran out
+   * (nobody released it), the pool's lock-delay after that block's release.
+   */
+  coolingUntil(key: ModelKey): number | null {
+    const times = [key.cooledUntil ?? 0];
+    if (key.block !== null && this.heldBlock(key) === null && this.lockDelay > 0) {
+      times.push(key.block.blockedAt + this.blockTtl + this.lockDelay);
+    }
+    const until = Math.max(...times);
+    return until > this.now ? until : null;
   }
 
-  /** Every deadline still ahead of a live key: its expiry, and its release while blocked. */
+  /** What the key is right now: disabled, blocked, cooling or free. */
+  state(key: ModelKey): KeyInfo["state"] {
+    if (key.disabled) return "disabled";
+    if (this.heldBlock(key) !== null) return "blocked";
+    return this.coolingUntil(key) === null ? "free" : "cooling";
+  }
+
+  /** Live free keys: exactly the keys an assignment may hand out. */
+  freeKeys(): ModelKey[] {
+    return [...this.keys.values()].filter((key) => this.live(key.id) !== null && this.state(key) === "free");
+  }
+
+  /**
+   * What an assignment finding no free key answers: 404, with when a key may be free (README, "When no
+   * key is free"): the earliest end of a block (and its lock-delay) or of a cooldown, in whole seconds
+   * rounded up; none when no key is on its way to being free.
+   */
+  noneFree(): Outcome<never> {
+    const times: number[] = [];
+    for (const key of this.keys.values()) {
+      if (this.live(key.id) === null || key.disabled) continue;
+      const held = this.heldBlock(key);
+      const cooling = this.coolingUntil(key);
+      if (held !== null) times.push(held.blockedAt + this.blockTtl + this.lockDelay);
+      else if (cooling !== null) times.push(cooling);
+    }
+    if (times.length === 0) return { ok: false, refusal: "none_free" };
+    const retryAfterSeconds = Math.max(0, Math.ceil((Math.min(...times) - this.now) / 1000));
+    return { ok: false, refusal: "none_free", retryAfterSeconds };
+  }
+
+  /** Every deadline still ahead of a live key: its expiry, its release while blocked, the end of its cooldown. */
   pendingDeadlines(): number[] {
     const deadlines: number[] = [];
     for (const key of this.keys.values()) {
       if (this.live(key.id) === null) continue;
       deadlines.push(key.lastActivity + this.keyTtl);
       const held = this.heldBlock(key);
-      if (held !== null) deadlines.push(held.blockedAt + this.blockTtl);
+      if (held !== null)
+        deadlines.push(held.blockedAt + this.blockTtl, held.blockedAt + this.blockTtl + this.lockDelay);
+      const cooling = this.coolingUntil(key);
+      if (cooling !== null) deadlines.push(cooling);
     }
     return deadlines.sort((a, b) => a - b);
   }
@@ -90,6 +151,11 @@ export class PoolModel {
       // README: the last 4 characters of an imported value of 12 characters or more.
       hint:
         key.imported && key.value !== null && [...key.value].length >= 12 ? [...key.value].slice(-4).join("") : null,
+      state: this.state(key),
+      coolingUntil: this.coolingUntil(key) === null ? null : iso(this.coolingUntil(key) as number),
+      failures: key.failures,
+      lastOutcome: key.lastOutcome,
+      lastReportAt: key.lastReportAt === null ? null : iso(key.lastReportAt),
     };
   }
 
@@ -108,6 +174,11 @@ export class PoolModel {
         lastActivity: this.now,
         block: null,
         deleted: false,
+        cooledUntil: null,
+        disabled: false,
+        failures: 0,
+        lastOutcome: null,
+        lastReportAt: null,
       });
       this.ids.push(lower);
     }
@@ -158,7 +229,7 @@ export class PoolModel {
     holder: string,
   ): { keyId: string; key: string; lease: number; releaseAt: string } {
     const key = this.live(keyId);
-    if (key === null || this.heldBlock(key) !== null) throw new Error(`assigned ${keyId}, which is not free`);
+    if (key === null || this.state(key) !== "free") throw new Error(`assigned ${keyId}, which is not free`);
     this.learn(key, value);
     key.block = { blockedAt: this.now, lease: ++this.leaseSeq, holder };
     return { keyId: key.id, key: key.value as string, lease: this.leaseSeq, releaseAt: iso(this.now + this.blockTtl) };
@@ -203,10 +274,13 @@ export class PoolModel {
     if (asHolder && !this.holds(key, claim)) return { ok: false, refusal: "lease_conflict" };
     if (!asHolder && !claim.admin) return { ok: false, refusal: "not_holder" };
     if (!blocked) {
-      key.block = null;
+      this.endBlock(key);
       return { ok: true, value: { ...this.info(key), startedBlock: false } };
     }
     if (held !== null && !asHolder) return { ok: false, refusal: "held" };
+    if (key.disabled) return { ok: false, refusal: "key_disabled" };
+    // An admin's block takes a cooling key too: its cooldown is over then.
+    if (held === null) key.cooledUntil = null;
     key.block =
       held === null
         ? { blockedAt: this.now, lease: ++this.leaseSeq, holder: newHolder }
@@ -221,6 +295,58 @@ export class PoolModel {
     if (asHolder && !this.holds(key, claim)) return { ok: false, refusal: "lease_conflict" };
     key.lastActivity = this.now;
     return { ok: true, value: this.info(key) };
+  }
+
+  /**
+   * A report, as the holder (proven by its secret) or as an admin on any key: rate_limited ends the
+   * block and cools the key until the later of its cooldown and now + the wait; unauthorized ends the
+   * block and disables it; error counts a failure, and at maxFailures cools it as rate_limited does and
+   * counts anew; ok forgets the failures. release frees the key after ok or an error that cooled nothing.
+   */
+  report(id: string, claim: ModelClaim, r: ModelReport): Outcome<KeyInfo> {
+    const key = this.live(id);
+    if (key === null) return { ok: false, refusal: "not_found" };
+    const asHolder = claim.lease !== undefined || claim.holder !== undefined;
+    if (!this.holds(key, claim) && (asHolder || !claim.admin)) return { ok: false, refusal: "lease_conflict" };
+    key.lastOutcome = r.outcome;
+    key.lastReportAt = this.now;
+    const coolFor = () => {
+      const until = Math.max(this.coolingUntil(key) ?? 0, this.now + (r.retryAfterMs ?? this.cooldown));
+      this.endBlock(key);
+      key.cooledUntil = until;
+    };
+    if (r.outcome === "rate_limited") coolFor();
+    else if (r.outcome === "unauthorized") {
+      this.endBlock(key);
+      key.disabled = true;
+    } else if (r.outcome === "error" && key.failures + 1 >= this.maxFailures) {
+      coolFor();
+      key.failures = 0;
+    } else {
+      key.failures = r.outcome === "error" ? key.failures + 1 : 0;
+      if (r.release) this.endBlock(key);
+    }
+    return { ok: true, value: this.info(key) };
+  }
+
+  /** An admin disables a key (its block ends) or enables it (its failures forgotten). */
+  setDisabled(id: string, disabled: boolean): Outcome<KeyInfo> {
+    const key = this.live(id);
+    if (key === null) return { ok: false, refusal: "not_found" };
+    if (disabled && !key.disabled) {
+      this.endBlock(key);
+      key.disabled = true;
+    } else if (!disabled) {
+      key.disabled = false;
+      key.failures = 0;
+    }
+    return { ok: true, value: this.info(key) };
+  }
+
+  /** The key's block ends now; a lock-delay it ran into stays as its cooldown. */
+  private endBlock(key: ModelKey): void {
+    key.cooledUntil = this.coolingUntil(key);
+    key.block = null;
   }
 
   /** A key's secret never changes: the first one seen is the one every later answer must show. */

@@ -13,3 +13,21 @@ export function newKey(keyId: string, fields: { source?: KeySource; label?: stri
 
 /** What a key shows besides its times: a generated key with no label. */
 export const GENERATED = { source: "generated", label: null, hint: null } as const;
+
+/** A key's report fields as stored before any report, for rows written out by hand. */
+export const UNREPORTED = {
+  coolingUntil: null,
+  disabledAt: null,
+  failures: 0,
+  lastOutcome: null,
+  lastReportAt: null,
+} as const;
+
+/** What a free key shows of its health: never reported, free. */
+export const HEALTHY = {
+  state: "free",
+  coolingUntil: null,
+  failures: 0,
+  lastOutcome: null,
+  lastReportAt: null,
+} as const;

@@ -7,6 +7,16 @@
 /** Where a key's value came from: a UUID the pool generated, or a value an admin imported. */
 export type KeySource = "generated" | "imported";
 
+/**
+ * free: the next assignment may hand it out. blocked: a holder has it. cooling: not handed out before
+ * `coolingUntil` (a reported 429, repeated errors, or a lock-delay). disabled: not handed out until an
+ * admin enables it (a reported 401/403, or an admin).
+ */
+export type KeyState = "free" | "blocked" | "cooling" | "disabled";
+
+/** What the upstream answered the holder of a key: `POST /keys/{id}/report`. */
+export type ReportOutcome = "ok" | "rate_limited" | "unauthorized" | "error";
+
 /** A key's state and deadlines (`GET /keys/{id}/info`); never its value. Times are ISO-8601 UTC. */
 export interface KeyInfo {
   isBlocked: boolean;
@@ -20,6 +30,13 @@ export interface KeyInfo {
   label: string | null;
   /** The last 4 characters of an imported value, to tell keys apart; null for a generated key or a short value. */
   hint: string | null;
+  state: KeyState;
+  /** When its cooldown ends, while it is cooling. */
+  coolingUntil: string | null;
+  /** Consecutive error reports since its last ok (or the cooldown they started). */
+  failures: number;
+  lastOutcome: ReportOutcome | null;
+  lastReportAt: string | null;
 }
 
 /**
@@ -62,11 +79,25 @@ export interface Deleted {
   deleted: true;
 }
 
-/** `PUT /keys/{id}`: either `blocked` (with an optional `lease`) or, for an admin, `label` alone (null removes it). */
+/**
+ * `PUT /keys/{id}`: either `blocked` (with an optional `lease`) or, for an admin, `label` alone (null
+ * removes it) or `disabled` alone.
+ */
 export interface UpdateBody {
   blocked?: boolean | undefined;
   lease?: number | undefined;
   label?: string | null | undefined;
+  disabled?: boolean | undefined;
+}
+
+/**
+ * `POST /keys/{id}/report`: what the upstream answered. `retryAfterSeconds` (0 to a day) is the
+ * upstream's own wait; `release` with ok releases the key.
+ */
+export interface ReportBody {
+  outcome: ReportOutcome;
+  retryAfterSeconds?: number | undefined;
+  release?: boolean | undefined;
 }
 
 /** One value to import: the secret as the upstream issued it, and an optional label (1-128 characters). */
@@ -93,6 +124,8 @@ export interface Problem {
 export interface ErrorBody {
   error: string;
   details?: Problem[] | undefined;
+  /** When no key was free: whole seconds until one may be (as `Retry-After`), when the pool knows. */
+  retryAfterSeconds?: number | undefined;
 }
 
 /** Who `GET /keys/{id}` shows a key's value to: anyone (while it is free) or only its holder. */
@@ -104,6 +137,12 @@ export interface PoolSettings {
   revealValues: RevealValues;
   /** false: keys live until deleted (`expiresAt` is null). */
   keysExpire: boolean;
+  /** How long a report cools a key when the upstream gave no wait of its own. */
+  cooldownSeconds: number;
+  /** Consecutive error reports that cool a key down. */
+  maxFailures: number;
+  /** A block that runs out cools its key this long after `releaseAt`. */
+  lockDelaySeconds: number;
 }
 
 /** A change of settings: a value sets it, `null` restores the default, absent leaves it. */
@@ -112,6 +151,9 @@ export interface SettingsPatch {
   blockTtlSeconds?: number | null | undefined;
   revealValues?: RevealValues | null | undefined;
   keysExpire?: boolean | null | undefined;
+  cooldownSeconds?: number | null | undefined;
+  maxFailures?: number | null | undefined;
+  lockDelaySeconds?: number | null | undefined;
 }
 
 /** Stored values sealed by one encryption key (by fingerprint; null: generated values stored as they are). */
@@ -137,15 +179,29 @@ export interface EncryptionStatus {
 
 export interface PoolStats {
   pool: string;
-  keys: { total: number; free: number; blocked: number };
-  counters: { created: number; assigned: number; released: number; expired: number; deleted: number };
+  keys: { total: number; free: number; blocked: number; cooling: number; disabled: number };
+  counters: {
+    created: number;
+    assigned: number;
+    released: number;
+    expired: number;
+    deleted: number;
+    cooled: number;
+    disabled: number;
+    reportedOk: number;
+    reportedRateLimited: number;
+    reportedUnauthorized: number;
+    reportedError: number;
+  };
   settings: PoolSettings;
   encryption: EncryptionStatus;
+  /** Callers waiting for a key now. */
+  waiting: number;
 }
 
 /** `GET /pools/{pool}/list`'s query; sent as text, read as these types. */
 export interface ListQuery {
-  state?: "all" | "free" | "blocked" | undefined;
+  state?: "all" | KeyState | undefined;
   limit?: number | undefined;
   cursor?: string | undefined;
 }

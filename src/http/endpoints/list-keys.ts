@@ -1,4 +1,4 @@
-import type { ListPosition, ListState } from "../../pool/listing";
+import { isTimed, type ListPosition, type ListState } from "../../pool/listing";
 import { isKeyId } from "../../pool/rules";
 import { invalidRequest } from "../errors";
 import { KeyPageBody, ListQuery, PoolParams } from "../pool-schemas";
@@ -32,9 +32,12 @@ export const ListKeys = endpoint({
  * strictly on the way back in: it only says where to start reading, so a forged one can do no more
  * than start elsewhere, but a malformed one is a client error, never a 500.
  */
+/** Each state's tag in a cursor. */
+const TAGS: Record<ListState, string> = { all: "a", free: "f", blocked: "b", cooling: "c", disabled: "d" };
+
 function encodeCursor(position: ListPosition): string {
-  const text =
-    position.state === "blocked" ? `b:${position.releaseAt}:${position.id}` : `${position.state[0]}:${position.id}`;
+  const tag = TAGS[position.state];
+  const text = "at" in position ? `${tag}:${position.at}:${position.id}` : `${tag}:${position.id}`;
   return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
@@ -54,14 +57,14 @@ function parseCursor(cursor: string): ListPosition | null {
     return null;
   }
   const [tag, first, second, ...rest] = text.split(":");
-  if (rest.length > 0) return null;
-  if ((tag === "a" || tag === "f") && first !== undefined && second === undefined && isKeyId(first)) {
-    return { state: tag === "a" ? "all" : "free", id: first.toLowerCase() };
+  const state = (Object.keys(TAGS) as ListState[]).find((name) => TAGS[name] === tag);
+  if (rest.length > 0 || state === undefined) return null;
+  if (!isTimed(state)) {
+    return first !== undefined && second === undefined && isKeyId(first) ? { state, id: first.toLowerCase() } : null;
   }
-  if (tag === "b" && isCount(first) && second !== undefined && isKeyId(second)) {
-    return { state: "blocked", releaseAt: Number(first), id: second.toLowerCase() };
-  }
-  return null;
+  return isCount(first) && second !== undefined && isKeyId(second)
+    ? { state, at: Number(first), id: second.toLowerCase() }
+    : null;
 }
 
 function isCount(text: string | undefined): text is string {

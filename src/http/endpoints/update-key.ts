@@ -9,20 +9,25 @@ export const UpdateKey = endpoint({
   path: "/keys/:id",
   operationId: "updateKey",
   tags: ["Keys"],
-  summary: "Unblock (`blocked: false`) or block (`blocked: true`) a key, or set its `label`",
+  summary: "Unblock (`blocked: false`) or block (`blocked: true`) a key; or set its `label`, or disable it",
   description:
     "As the holder (the block's KeyPool-Lease-Token, optionally with its `lease` as a fencing check): unblock " +
     "releases the block, block renews it. As an admin, without either: block a free key (a new block, " +
     "auto-released after BLOCK_TTL_SECONDS, answered with its `lease` and `leaseToken`) or unblock any key. " +
     "Blocking a key that is already blocked, not as its holder, answers 409; a wrong, stale or missing secret " +
     "on a holder's call answers 409 too. `label` (admins only, on its own) sets or, with null, removes the " +
-    "key's label.",
+    "key's label. `disabled` (admins only, on its own): true disables the key (its block ends; never handed " +
+    "out until enabled), false enables it. A disabled key cannot be blocked (409).",
   access: "client-holder",
   request: { params: KeyParams, headers: LeaseTokenHeaders, body: { schema: UpdateBody, required: true } },
   success: { status: 200, description: "The key's state after the change", schema: BlockResult },
-  refusals: ["no_such_pool", "not_found", "not_holder", "lease_conflict", "held"],
+  refusals: ["no_such_pool", "not_found", "not_holder", "lease_conflict", "held", "key_disabled"],
 
   async handle({ params, body }, call) {
+    if (body.disabled !== undefined) {
+      call.requireAdmin("disabling or enabling a key");
+      return unwrap(await (await call.pool()).setDisabled(params.id, body.disabled));
+    }
     if (body.blocked === undefined) {
       call.requireAdmin("setting a key's label");
       return unwrap(await (await call.pool()).relabel(params.id, body.label ?? null));
