@@ -210,7 +210,7 @@ export class KeyPool extends DurableObject<Env> {
     const request: AssignRequest = { holdMs, digest, sealed, idempotency: options.idempotency };
     let handout = this.#transaction((pool, now) => {
       // Callers already waiting come first: a key freed by a deadline passing is theirs.
-      this.#line.serve((waiting) => this.#attempt(pool, now, waiting, false));
+      this.#line.serve((waiting) => this.#attempt(pool, now, waiting, true));
       return this.#attempt(pool, now, request, waitMs > 0);
     });
     if (!handout.ok && handout.refusal === "none_free" && waitMs > 0) {
@@ -363,7 +363,7 @@ export class KeyPool extends DurableObject<Env> {
     try {
       const outcome = this.ctx.storage.transactionSync(() => {
         const done = work(pool, now);
-        if (this.#line.size > 0) this.#line.serve((waiting) => this.#attempt(pool, now, waiting, false));
+        if (this.#line.size > 0) this.#line.serve((waiting) => this.#attempt(pool, now, waiting, true));
         return done;
       });
       this.#line.deliver();
@@ -377,8 +377,9 @@ export class KeyPool extends DurableObject<Env> {
   }
 
   /**
-   * One try at an assignment, at most once per idempotency key. A caller that will wait when no key
-   * is free has that answer recorded only when its wait is over (`#waitOver`), or its key when served.
+   * One try at an assignment, at most once per idempotency key. For a caller that waits (or will wait)
+   * when no key is free, that answer is not recorded: only its key when served, or, when its wait is
+   * over, the refusal `#waitOver` records.
    */
   #attempt(pool: Pool, now: number, request: AssignRequest, willWait: boolean): Outcome<Handout> {
     const { holdMs, digest, sealed, idempotency } = request;
@@ -402,7 +403,7 @@ export class KeyPool extends DurableObject<Env> {
   #waitOver(request: AssignRequest, leave: () => boolean): Outcome<Handout> | null {
     let served = true;
     const outcome = this.#transaction((pool, now) => {
-      this.#line.serve((waiting) => this.#attempt(pool, now, waiting, false));
+      this.#line.serve((waiting) => this.#attempt(pool, now, waiting, true));
       served = !leave();
       const none = noneFreeUntil(pool, now, refuse("none_free"));
       if (served || request.idempotency === undefined) return none;

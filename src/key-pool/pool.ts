@@ -261,7 +261,7 @@ export class Pool {
       const { next, cooled, disabled } = rules.report(current, now, r, this.#settings.reports);
       this.#save(stored, next, now, { [REPORTED[r.outcome]]: true, cooled, disabled });
       this.#armFor(next);
-      this.#log({ event: "reported", keyId, outcome: r.outcome, lease: current.block?.lease ?? null });
+      this.#log({ event: "reported", keyId, outcome: r.outcome });
       if (cooled) this.#log({ event: "cooled", keyId, coolingUntil: iso(next.coolingUntil as number) });
       if (disabled) this.#record("disabled", [keyId]);
       if (current.block !== null && next.block === null && !cooled && !disabled) this.#record("unblocked", [keyId]);

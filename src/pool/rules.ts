@@ -280,13 +280,19 @@ export function report<K extends KeyState>(record: K, now: number, r: Report, po
   const reported = { ...record, lastOutcome: r.outcome, lastReportAt: now };
   // A wait of 0 (or one already over) cools nothing: the key is free at once.
   const until = later(record.coolingUntil, now + (r.retryAfterMs ?? policy.cooldownMs));
-  const coolUntil = until > now ? until : null;
-  const cooled = coolUntil !== null;
+  // A disabled key cools down no more than it is blocked: it is out until an admin enables it.
+  const coolUntil = until > now && record.disabledAt === null ? until : null;
+  // Counted only when the cooldown starts or grows: a shorter report leaves it as it was.
+  const cooled = coolUntil !== null && coolUntil !== record.coolingUntil;
   switch (r.outcome) {
     case "rate_limited":
       return { next: { ...reported, block: null, coolingUntil: coolUntil }, cooled, disabled: false };
     case "unauthorized":
-      return { next: { ...reported, block: null, disabledAt: now }, cooled: false, disabled: true };
+      return {
+        next: { ...reported, block: null, coolingUntil: null, disabledAt: record.disabledAt ?? now },
+        cooled: false,
+        disabled: record.disabledAt === null,
+      };
     case "error": {
       const failures = record.failures + 1;
       if (failures >= policy.maxFailures) {
@@ -307,9 +313,14 @@ export function report<K extends KeyState>(record: K, now: number, r: Report, po
   }
 }
 
-/** An admin disables a key (ending its block), or enables it again (its failures forgotten). */
+/**
+ * An admin disables a key (ending its block and any cooldown: a disabled key is only disabled), or
+ * enables it again (its failures forgotten): it is free at once.
+ */
 export function setDisabled<K extends KeyState>(record: K, now: number, disabled: boolean): K {
-  if (disabled) return record.disabledAt === null ? { ...record, block: null, disabledAt: now } : record;
+  if (disabled) {
+    return record.disabledAt === null ? { ...record, block: null, coolingUntil: null, disabledAt: now } : record;
+  }
   return { ...record, disabledAt: null, failures: 0 };
 }
 

@@ -299,12 +299,12 @@ export class KeyStore {
 
   /**
    * When a key not handed out now may be free next: the earliest release of a block and the earliest
-   * end of a cooldown (a disabled key is never next). Two index probes.
+   * end of a cooldown (a disabled key has neither). Two index probes.
    */
   nextFree(): { release: number | null; cooldown: number | null } {
     const [row] = this.db.run<{ release: number | null; cooldown: number | null }>(
       `SELECT (SELECT min(release_at) FROM keys WHERE release_at IS NOT NULL) AS release,
-              (SELECT min(cooling_until) FROM keys WHERE cooling_until IS NOT NULL AND disabled_at IS NULL) AS cooldown`,
+              (SELECT min(cooling_until) FROM keys WHERE cooling_until IS NOT NULL) AS cooldown`,
     );
     return { release: row?.release ?? null, cooldown: row?.cooldown ?? null };
   }

@@ -193,6 +193,41 @@ const ROUTES: Route[] = [
     admin: 200,
     client: 403,
   },
+  {
+    name: "PUT /keys/{id} disabled",
+    prepare: async (base) => ({ method: "PUT", path: `${base}/${await createKey(base)}`, json: { disabled: true } }),
+    admin: 200,
+    client: 403,
+  },
+  {
+    name: "POST /keys/{id}/report with the secret",
+    prepare: async (base) => {
+      const { keyId, leaseToken } = await heldKey(base);
+      const json = { outcome: "rate_limited", retryAfterSeconds: 1 };
+      return { method: "POST", path: `${base}/${keyId}/report`, json, headers: holding(leaseToken) };
+    },
+    admin: 200,
+    client: 200,
+  },
+  {
+    name: "POST /keys/{id}/report without the secret",
+    prepare: async (base) => {
+      const { keyId } = await heldKey(base);
+      return { method: "POST", path: `${base}/${keyId}/report`, json: { outcome: "unauthorized" } };
+    },
+    // An admin may report on any key; a client only as the proven holder.
+    admin: 200,
+    client: 409,
+  },
+  {
+    name: "GET /keys?waitSeconds= (assign, waiting)",
+    prepare: async (base) => {
+      await createKey(base);
+      return { method: "GET", path: `${base}?waitSeconds=1` };
+    },
+    admin: 200,
+    client: 200,
+  },
 ];
 
 const holding = (leaseToken: string) => ({ "KeyPool-Lease-Token": leaseToken });

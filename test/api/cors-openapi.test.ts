@@ -386,6 +386,81 @@ describe("the API answers as its OpenAPI document says", () => {
     ["keepAlive", 400, "a bad lease", async (base) => call("PUT", `${await keyIn(base)}/alive?lease=0`)],
     ["keepAlive", 404, "an unknown key", (base) => call("PUT", `${base}/${unknownId()}/alive`)],
     ["keepAlive", 409, "a wrong lease", async (base) => call("PUT", `${await keyIn(base)}/alive?lease=1`)],
+    ["updateKey", 200, "disable", async (base) => call("PUT", await keyIn(base), { json: { disabled: true } })],
+    [
+      "updateKey",
+      409,
+      "block a disabled key",
+      async (base) => {
+        const path = await keyIn(base);
+        await call("PUT", path, { json: { disabled: true } });
+        return call("PUT", path, { json: { blocked: true } });
+      },
+    ],
+    [
+      "assignKey",
+      404,
+      "none free, one cooling",
+      async (base) => {
+        await drain(base);
+        const path = await keyIn(base);
+        await call("POST", `${path}/report`, { json: { outcome: "rate_limited", retryAfterSeconds: 30 } });
+        return call("GET", `${base}?waitSeconds=0.01`);
+      },
+    ],
+    [
+      "reportKey",
+      200,
+      "rate_limited by the holder",
+      async (base) => {
+        const keyId = await createKey(base);
+        const { leaseToken } = await blockKey(base, keyId);
+        return call("POST", `${base}/${keyId}/report`, {
+          json: { outcome: "rate_limited", retryAfterSeconds: 2.5 },
+          headers: { "KeyPool-Lease-Token": leaseToken },
+        });
+      },
+    ],
+    [
+      "reportKey",
+      200,
+      "error by an admin",
+      async (base) => call("POST", `${await keyIn(base)}/report`, { json: { outcome: "error" } }),
+    ],
+    [
+      "reportKey",
+      400,
+      "bad outcome",
+      async (base) => call("POST", `${await keyIn(base)}/report`, { json: { outcome: "fine" } }),
+    ],
+    [
+      "reportKey",
+      404,
+      "an unknown key",
+      (base) => call("POST", `${base}/${unknownId()}/report`, { json: { outcome: "ok" } }),
+    ],
+    [
+      "reportKey",
+      409,
+      "a client without the secret",
+      async (base) => {
+        const keyId = await createKey(base);
+        await blockKey(base, keyId);
+        return call("POST", `${base}/${keyId}/report`, { json: { outcome: "ok" }, token: CLIENT_TOKEN });
+      },
+    ],
+    [
+      "reportKey",
+      413,
+      "oversized body",
+      async (base) => call("POST", `${await keyIn(base)}/report`, { body: oversized, headers: JSON_TYPE }),
+    ],
+    [
+      "reportKey",
+      415,
+      "text body",
+      async (base) => call("POST", `${await keyIn(base)}/report`, { body: '{"outcome":"ok"}' }),
+    ],
     ["createKeys", 401, "no token", (base) => call("POST", base, { token: null })],
     ["assignKey", 401, "a wrong token", (base) => call("GET", base, { token: "not-a-configured-token-0000" })],
     ["createKeys", 403, "a client token", (base) => call("POST", base, { token: CLIENT_TOKEN })],
@@ -405,7 +480,8 @@ describe("the API answers as its OpenAPI document says", () => {
     "a bad pool name",
     () => {
       const [method, path] = OPERATIONS[name];
-      const options = name === "updateKey" ? { json: { blocked: true } } : {};
+      const options =
+        name === "updateKey" ? { json: { blocked: true } } : name === "reportKey" ? { json: { outcome: "ok" } } : {};
       return call(method.toUpperCase(), `/pools/a.b/keys${path.replace("{id}", unknownId())}`, options);
     },
   ]);

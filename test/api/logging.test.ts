@@ -63,6 +63,37 @@ describe("structured logs", () => {
     expect(JSON.stringify(lines)).not.toContain(key);
   });
 
+  it("log reports with their outcome, and the cooldowns, disables and enables they or an admin cause", async () => {
+    const clock = useFakeClock();
+    const pool = uniquePool();
+    const keyId = (await call("POST", `/pools/${pool}/keys`)).body.keyId;
+    const held = (await call("GET", `/pools/${pool}/keys`)).body;
+    const report = (json: unknown) => call("POST", `/pools/${pool}/keys/${keyId}/report`, { json });
+    const lines = await logged(async () => {
+      await report({ outcome: "error" });
+      await report({ outcome: "ok", release: true });
+      await report({ outcome: "rate_limited", retryAfterSeconds: 5 });
+      await report({ outcome: "rate_limited", retryAfterSeconds: 1 }); // shorter: no cooldown of its own
+      await report({ outcome: "unauthorized" });
+      await call("PUT", `/pools/${pool}/keys/${keyId}`, { json: { disabled: false } });
+      await call("PUT", `/pools/${pool}/keys/${keyId}`, { json: { disabled: true } });
+    });
+    expect(lines).toEqual([
+      { event: "reported", pool, keyId, outcome: "error" },
+      { event: "reported", pool, keyId, outcome: "ok" },
+      { event: "unblocked", pool, keyId },
+      { event: "reported", pool, keyId, outcome: "rate_limited" },
+      { event: "cooled", pool, keyId, coolingUntil: new Date(clock.nowMs + 5000).toISOString() },
+      { event: "reported", pool, keyId, outcome: "rate_limited" },
+      { event: "reported", pool, keyId, outcome: "unauthorized" },
+      { event: "disabled", pool, keyId },
+      { event: "enabled", pool, keyId },
+      { event: "disabled", pool, keyId },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(held.leaseToken);
+    expect(JSON.stringify(lines)).not.toContain(held.key);
+  });
+
   it("log a bulk create as one object with the count and the ids", async () => {
     const pool = uniquePool();
     let ids: string[] = [];

@@ -25,6 +25,11 @@ const ROWS_WRITTEN = {
   unblock: 1, // the row
   assign: 2, // the row (with its assignment count), its release-index entry
   "unblock by the holder": 1,
+  "report error": 1, // the row (its failures, last outcome, report counter)
+  "report ok": 1, // the row
+  "report rate_limited": 2, // the row, its cooling-index entry
+  disable: 2, // the row, its disabled-index entry
+  enable: 1, // the row
   "assign, idempotent": 4, // the assignment, the idempotency entry and its expiry-index entry
   "assign, replayed": 0,
   "remove a free key": 2, // deleting the row; the pool_stats row
@@ -48,7 +53,7 @@ async function measure(size: number): Promise<Record<string, Cost>> {
     for (let i = 0; i < size / 5; i++) await pool.assign({ holdSeconds: MAX_HOLD_SECONDS });
   });
   await warmUpObject(stub);
-  const [id, other] = (await addKeys(stub, 2)) as [string, string];
+  const [id, other, reported] = (await addKeys(stub, 3)) as [string, string, string];
   const rows: Record<string, Cost> = {};
   const step = async (name: string, operation: Parameters<typeof costOf>[1]) => {
     clock.advance(1);
@@ -79,6 +84,14 @@ async function measure(size: number): Promise<Record<string, Cost>> {
     if (assigned.ok) held = assigned.value;
   });
   await step("unblock by the holder", (p) => p.setBlocked(held.keyId, false, adminWithLease(held.lease)));
+  await step("report error", (p) => p.report(reported, ADMIN, { outcome: "error" }));
+  await step("report ok", (p) => p.report(reported, ADMIN, { outcome: "ok" }));
+  // A day's cooldown: it does not come due in the alarm measured below.
+  await step("report rate_limited", (p) =>
+    p.report(reported, ADMIN, { outcome: "rate_limited", retryAfterMs: 86_400_000 }),
+  );
+  await step("disable", (p) => p.setDisabled(id, true));
+  await step("enable", (p) => p.setDisabled(id, false));
   await step("assign, idempotent", async (p) => {
     const assigned = await p.assign({ idempotency: token });
     if (assigned.ok) held = assigned.value;
@@ -112,5 +125,37 @@ describe("no operation grows with the pool", () => {
     expectFlatCost(small, large, (operation) => (operation.startsWith("alarm") ? ROWS_PER_SETTLED_KEY : 0));
     const written = Object.fromEntries(Object.entries(large).map(([name, cost]) => [name, cost.written]));
     expect(written).toEqual({ ...ROWS_WRITTEN, "remove a blocked key": 2 + ROWS_WRITTEN.assign });
+  }, 60_000);
+
+  it("finds when a key will be free with a point probe, writing nothing, when none is free now", async () => {
+    // Every key held or cooling (a fifth of them cooling, one disabled): the answer is the earliest
+    // release or cooldown end, whatever the number of keys.
+    const measureNoneFree = async (size: number): Promise<Record<string, Cost>> => {
+      const clock = useFakeClock();
+      const stub = freshPool();
+      const ids = await addKeys(stub, size);
+      await runInDurableObject(stub, async (pool) => {
+        let free = size;
+        for (const [i, keyId] of ids.entries()) {
+          if (i === 0) pool.setDisabled(keyId, true);
+          else if (i % 5 === 0) pool.report(keyId, ADMIN, { outcome: "rate_limited", retryAfterMs: 1000 + i });
+          else continue;
+          free--;
+        }
+        for (; free > 0; free--) await pool.assign({ holdSeconds: MAX_HOLD_SECONDS });
+      });
+      await warmUpObject(stub);
+      clock.advance(1);
+      const cost = await costOf(stub, async (pool) => {
+        expect(await pool.assign()).toMatchObject({ ok: false, refusal: "none_free", retryAfterSeconds: 2 }); // 1,004 ms, rounded up
+      });
+      return { "assign, none free": cost };
+    };
+    const small = await measureNoneFree(10);
+    const large = await measureNoneFree(10_000);
+    // Two statements: the check for due deadlines (three EXISTS probes in one statement, a row each)
+    // and the two min() probes; one row more than two point statements.
+    expectFlatCost(small, large, () => 1);
+    expect(large["assign, none free"]?.written).toBe(0);
   }, 60_000);
 });

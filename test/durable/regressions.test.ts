@@ -1,8 +1,9 @@
+import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { measureCall } from "../support/cost";
 import { checkStorage, snapshot } from "../support/durable-pool";
-import { addKeys, freshPool, warmUpObject } from "../support/pool";
+import { ADMIN, addKeys, freshPool, warmUpObject } from "../support/pool";
 import { KEY_TTL_MS } from "../support/timings";
 
 /**
@@ -44,6 +45,33 @@ describe("regressions", () => {
     // it writes but is still a fixed bound.
     expect(read).toBeLessThan(1500);
     expect(await pool.assign()).toMatchObject({ ok: false, refusal: "none_free" });
+    checkStorage(await snapshot(pool));
+  });
+
+  it("a cooling key an admin disables counts as disabled only, after a restart too (it counted as both)", async () => {
+    // Found by the dashboard's browser test: cool a key, disable it, and the counts read on the next
+    // start said blocked -1 (the scan counted its cooldown as well). A disabled key now has no cooldown.
+    useFakeClock();
+    const pool = freshPool();
+    const [cooled] = await addKeys(pool, 2);
+    await pool.report(cooled as string, ADMIN, { outcome: "rate_limited", retryAfterMs: 30_000 });
+    await pool.setDisabled(cooled as string, true);
+    const keys = { total: 2, free: 1, blocked: 0, cooling: 0, disabled: 1 };
+    expect(await pool.poolStats()).toMatchObject({ ok: true, value: { keys } });
+    await evictDurableObject(pool);
+    expect(await pool.poolStats()).toMatchObject({ ok: true, value: { keys } });
+    expect(await pool.info(cooled as string)).toMatchObject({
+      ok: true,
+      value: { state: "disabled", coolingUntil: null },
+    });
+    // A report cools a disabled key no more; enabled again, it is free at once.
+    await pool.report(cooled as string, ADMIN, { outcome: "rate_limited", retryAfterMs: 30_000 });
+    expect(await pool.info(cooled as string)).toMatchObject({
+      ok: true,
+      value: { state: "disabled", coolingUntil: null },
+    });
+    expect(await pool.setDisabled(cooled as string, false)).toMatchObject({ ok: true, value: { state: "free" } });
+    expect(await pool.poolStats()).toMatchObject({ ok: true, value: { keys: { free: 2, cooling: 0, disabled: 0 } } });
     checkStorage(await snapshot(pool));
   });
 });

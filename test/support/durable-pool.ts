@@ -80,6 +80,7 @@ export function checkStorage(s: PoolSnapshot): void {
     if ((row.blocked_at === null) !== (row.release_at === null)) fail(`key ${row.id} has a partial block`, row);
     if (row.release_at !== null && row.cooling_until !== null) fail(`key ${row.id} is blocked and cooling`, row);
     if (row.release_at !== null && row.disabled_at !== null) fail(`key ${row.id} is blocked and disabled`, row);
+    if (row.cooling_until !== null && row.disabled_at !== null) fail(`key ${row.id} is cooling and disabled`, row);
     if (row.release_at !== null) {
       if (row.lease === null) fail(`key ${row.id} is blocked with no lease`, row);
       else if (leases.has(row.lease)) fail(`lease ${row.lease} is held twice`, row);

@@ -152,7 +152,7 @@ export class PoolModel {
       hint:
         key.imported && key.value !== null && [...key.value].length >= 12 ? [...key.value].slice(-4).join("") : null,
       state: this.state(key),
-      coolingUntil: this.coolingUntil(key) === null ? null : iso(this.coolingUntil(key) as number),
+      coolingUntil: this.state(key) === "cooling" ? iso(this.coolingUntil(key) as number) : null,
       failures: key.failures,
       lastOutcome: key.lastOutcome,
       lastReportAt: key.lastReportAt === null ? null : iso(key.lastReportAt),
@@ -310,14 +310,16 @@ export class PoolModel {
     if (!this.holds(key, claim) && (asHolder || !claim.admin)) return { ok: false, refusal: "lease_conflict" };
     key.lastOutcome = r.outcome;
     key.lastReportAt = this.now;
+    // A disabled key is only disabled: it neither holds a block nor cools down.
     const coolFor = () => {
       const until = Math.max(this.coolingUntil(key) ?? 0, this.now + (r.retryAfterMs ?? this.cooldown));
       this.endBlock(key);
-      key.cooledUntil = until;
+      if (!key.disabled) key.cooledUntil = until;
     };
     if (r.outcome === "rate_limited") coolFor();
     else if (r.outcome === "unauthorized") {
       this.endBlock(key);
+      key.cooledUntil = null;
       key.disabled = true;
     } else if (r.outcome === "error" && key.failures + 1 >= this.maxFailures) {
       coolFor();
@@ -335,6 +337,7 @@ export class PoolModel {
     if (key === null) return { ok: false, refusal: "not_found" };
     if (disabled && !key.disabled) {
       this.endBlock(key);
+      key.cooledUntil = null;
       key.disabled = true;
     } else if (!disabled) {
       key.disabled = false;
