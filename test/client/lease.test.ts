@@ -1,23 +1,9 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { KeyPoolError, LeaseLostEvent } from "../../packages/client/src/index.js";
-import { adminClient, testClient } from "../support/client";
-import { useFakeClock } from "../support/clock";
-import { uniquePool } from "../support/http";
-import { FakeTimers } from "../support/timers";
+import { poolWithKeys as setup } from "../support/client";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
-
-/** A pool of its own with `keys` keys, a client on fake timers sharing the pool's fake clock. */
-async function setup(keys = 1, options: Parameters<typeof testClient>[0] = {}) {
-  const clock = useFakeClock();
-  const timers = new FakeTimers(clock);
-  const pool = uniquePool();
-  const client = testClient({ pool, timers, ...options });
-  const admin = adminClient({ pool });
-  if (keys > 0) await admin.createKeys(keys);
-  return { clock, timers, pool, client, admin, stub: env.KEY_POOL.getByName(pool) };
-}
 
 describe("a lease", () => {
   it("holds its key over many hold periods and past the key TTL, while the alarm runs", async () => {

@@ -73,6 +73,7 @@ describe("the client and /openapi.json agree", () => {
       await client.createKeys(2, { label: "two" });
       await client.importKeys([{ key: "sk-imported-value-1", label: "imported" }, { key: "sk-imported-value-2" }]);
       await client.assign({ holdSeconds: 5 });
+      await client.assign({ holdSeconds: 5, waitSeconds: 2.5 });
       await client.getKey(id);
       await client.info(id);
       await client.deleteKey(id);
@@ -82,8 +83,19 @@ describe("the client and /openapi.json agree", () => {
       await client.block(id, { lease: 3 });
       await client.unblock(id);
       await client.keepAlive(id, { lease: 3 });
+      await client.reportKey(id, { outcome: "rate_limited", retryAfterSeconds: 2.5 });
+      await client.reportKey(id, { outcome: "ok", release: true }, { leaseToken: "t" });
+      await client.disableKey(id);
+      await client.enableKey(id);
       const lease = await client.acquire({ keepAlive: false });
       await lease.release();
+      const reporting = await client.acquire({ keepAlive: false });
+      await reporting.report(new Response(null, { status: 503, headers: { "retry-after": "30" } }), { release: true });
+      await client.withKey(() => new Response(null, { status: 429, headers: { "retry-after": "3" } }), {
+        keepAlive: false,
+        attempts: 1,
+        waitSeconds: 1,
+      });
       await client.poolStats();
       await client.listKeys({ state: "free", limit: 5, cursor: "abc" });
       await client.updateSettings({ blockTtlSeconds: 30, keysExpire: false });
@@ -106,6 +118,6 @@ describe("the client and /openapi.json agree", () => {
         valid: true,
       });
     }
-    expect(sent.length).toBe(40);
+    expect(sent.length).toBe(58);
   });
 });

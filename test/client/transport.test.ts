@@ -177,3 +177,56 @@ describe("retries", () => {
     expect(requests[0]?.headers.get("idempotency-key")).toBe("order-42");
   });
 });
+
+describe("waiting for a free key", () => {
+  const assignment = () =>
+    json(200, { keyId: "3b241101-e2bb-4255-8caf-4136c566a962", key: "k", lease: 1, releaseAt: "", leaseToken: "t" });
+
+  it("sends waitSeconds, and extends the attempt's timeout by the wait", async () => {
+    // Answers after 100 ms, unless the attempt is aborted first.
+    const slow = (request: Request) =>
+      new Promise<Response>((resolve, reject) => {
+        const timer = setTimeout(() => resolve(assignment()), 100);
+        request.signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          reject(request.signal.reason);
+        });
+      });
+    const waiting = scripted(slow);
+    const quick = (fetch: (request: Request) => Promise<Response>) =>
+      new KeyPoolClient({ baseUrl: "https://k.example", fetch, timeoutMs: 20, retry: { attempts: 1 } });
+    await expect(quick(waiting.fetch).assign({ waitSeconds: 1 })).resolves.toMatchObject({ lease: 1 });
+    expect(new URL(waiting.requests[0]?.url ?? "").search).toBe("?waitSeconds=1");
+    // The same answer without a wait times out.
+    await expect(quick(scripted(slow).fetch).assign()).rejects.toMatchObject({ status: 0 });
+  });
+
+  it("a 404 for no free key carries retryAfterSeconds, and is not retried", async () => {
+    const body = { error: "No free key available", retryAfterSeconds: 7 };
+    const { fetch, requests } = scripted(json(404, body, { "retry-after": "7" }));
+    const error = await client(fetch)
+      .assign({ waitSeconds: 5 })
+      .catch((e) => e);
+    expect(error).toMatchObject({ status: 404, retryAfterSeconds: 7, retryAfterMs: 7_000, attempts: 1 });
+    expect(requests).toHaveLength(1);
+  });
+
+  it("a 429 for too many waiting callers is retried after its Retry-After, with the same Idempotency-Key", async () => {
+    const timers = instantTimers();
+    const full = { error: "Too many callers are already waiting for a key in this pool: retry later" };
+    const { fetch, requests } = scripted(
+      json(429, { ...full, retryAfterSeconds: 5 }, { "retry-after": "5" }),
+      assignment(),
+    );
+    await expect(client(fetch, timers).assign({ waitSeconds: 10 })).resolves.toMatchObject({ lease: 1 });
+    expect(timers.waits).toEqual([5_000]);
+    expect(requests[0]?.headers.get("idempotency-key")).toBe(requests[1]?.headers.get("idempotency-key"));
+    // One longer than the policy waits for is the caller's to handle.
+    const refused = scripted(json(429, { ...full, retryAfterSeconds: 60 }, { "retry-after": "60" }));
+    await expect(client(refused.fetch).assign({ waitSeconds: 10 })).rejects.toMatchObject({
+      status: 429,
+      retryAfterSeconds: 60,
+      retryAfterMs: 60_000,
+    });
+  });
+});

@@ -87,6 +87,8 @@ describe("the client package", () => {
     expect(run.status).toBe(0); // and it exits by itself: background renewal keeps no process alive
     const lines = run.stdout.trim().split("\n");
     expect(lines).toEqual([
+      // withKey: the stand-in upstream's 429 cooled the first key, and the call was made again with the other.
+      "upstream answered 200 done after 2 calls",
       expect.stringMatching(/^holding [0-9a-f-]{36} until \d{4}-\d\d-\d\dT[\d:.]+Z$/),
       "released: true",
     ]);

@@ -17,9 +17,11 @@ import type {
   ListQuery,
   PoolSettings,
   PoolStats,
+  ReportBody,
   SettingsPatch,
   UpdateBody,
 } from "./types.js";
+import { outcomeOf } from "./upstream.js";
 
 export interface KeyPoolClientOptions {
   /** Where KeyPool answers, e.g. `https://keypool.example.com`; any origin with a service binding. */
@@ -59,9 +61,35 @@ export interface CreateOptions extends CallOptions {
 export interface AssignOptions extends CallOptions {
   /** Block for this many seconds (1..MAX_HOLD_SECONDS) instead of the pool's block time. */
   readonly holdSeconds?: number;
+  /**
+   * When no key is free, wait up to this many seconds (0..MAX_WAIT_SECONDS, 30 by default on the
+   * server) for the first one to come free, first come first served. Each attempt's timeout is
+   * extended by the wait.
+   */
+  readonly waitSeconds?: number;
 }
 
 export interface AcquireOptions extends AssignOptions, LeaseOptions {}
+
+/** The upstream call `withKey` makes with a key: it returns the upstream's answer, unread. */
+export type KeyedCall = (key: string, lease: Lease) => Response | Promise<Response>;
+
+export interface WithKeyOptions extends Omit<AcquireOptions, "idempotencyKey"> {
+  /**
+   * Most keys to try (default 3): after a 429 or a 401/403 from the upstream, `fn` is called again
+   * with another key while attempts remain.
+   */
+  readonly attempts?: number;
+  /**
+   * Called when a report of the upstream's answer fails (KeyPool unreachable after its retries, say):
+   * the upstream's answer is still returned, and the key released as far as possible (its block ends
+   * by itself anyway). A lease lost meanwhile is told by its `"lost"` event (and `onLost`) instead.
+   */
+  readonly onReportError?: (error: unknown, lease: Lease) => void;
+}
+
+/** How many keys `withKey` tries unless told. */
+export const DEFAULT_WITH_KEY_ATTEMPTS = 3;
 
 export interface HolderOptions extends CallOptions {
   /** Act only as the holder of this lease (else the call fails with 409); a fencing check. */
@@ -132,7 +160,9 @@ export class KeyPoolClient {
    * `acquire`, which also keeps it. Fails with 404 when no key is free.
    */
   assign(options: AssignOptions = {}): Promise<Assignment> {
-    return this.#send("assignKey", { ...options, query: { holdSeconds: options.holdSeconds } });
+    const { holdSeconds, waitSeconds } = options;
+    const waitMs = waitSeconds === undefined ? undefined : waitSeconds * 1000;
+    return this.#send("assignKey", { ...options, waitMs, query: { holdSeconds, waitSeconds } });
   }
 
   /**
@@ -151,6 +181,42 @@ export class KeyPoolClient {
       throw error;
     }
     return lease;
+  }
+
+  /**
+   * Calls an upstream with a key from the pool and tells the pool how it went: acquires a lease
+   * (waiting up to `waitSeconds` for a free key), calls `fn(key, lease)`, and reports the outcome its
+   * `Response` shows (`lease.report`), releasing the key in the same call. A 429 cools the key down
+   * for the upstream's own wait, a 401/403 disables it, a 5xx counts an error against it; after a
+   * 429 or 401/403, `fn` is called again with another key, up to `attempts` keys in all. Resolves with
+   * the upstream's (last) answer, its body unread; a discarded answer's body is cancelled. When no key
+   * is free for another attempt, resolves with the answer it has.
+   *
+   * If `fn` throws, the key is released with nothing reported (a throw is no answer from the
+   * upstream: the caller's own failure, a network error or an abort says nothing against the key),
+   * and the error is thrown on. The key is released as soon as `fn` resolves: its answer's body, read
+   * after, is no longer covered by the lease.
+   */
+  async withKey(fn: KeyedCall, options: WithKeyOptions = {}): Promise<Response> {
+    const { attempts = DEFAULT_WITH_KEY_ATTEMPTS, onReportError, ...acquiring } = options;
+    if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError("attempts must be a whole number from 1");
+    let lease = await this.acquire(acquiring);
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await fn(lease.key, lease);
+      } catch (error) {
+        await lease.release().catch(() => false); // best effort: the block ends by itself anyway
+        throw error;
+      }
+      await this.#reportFor(lease, response, onReportError);
+      const outcome = outcomeOf(response.status);
+      if (attempt >= attempts || (outcome !== "rate_limited" && outcome !== "unauthorized")) return response;
+      const next = await this.#nextLease(acquiring, response);
+      if (next === null) return response;
+      await response.body?.cancel().catch(() => undefined);
+      lease = next;
+    }
   }
 
   /** `GET /keys/{id}`: a free key's value (if the pool shows them), or your own held key's with its `leaseToken`. */
@@ -198,6 +264,31 @@ export class KeyPoolClient {
     return this.update(keyId, { label }, options);
   }
 
+  /**
+   * `POST /keys/{id}/report`: what the upstream answered the key's holder. As the holder, pass the
+   * block's `leaseToken` (`lease.report` does it for you); an admin may report on any key without it.
+   * `rate_limited` ends the block and cools the key down (for `retryAfterSeconds`, else the pool's
+   * `cooldownSeconds`; never shortening a cooldown), `unauthorized` ends it and disables the key,
+   * `error` counts a failure (at `maxFailures` the key cools down), `ok` forgets them; `release` with
+   * `ok` or `error` releases the key.
+   */
+  reportKey(keyId: string, report: ReportBody, options: Omit<HolderOptions, "lease"> = {}): Promise<KeyInfo> {
+    return this.#send("reportKey", { ...options, keyId, body: report });
+  }
+
+  /**
+   * `PUT /keys/{id} {"disabled": true}` (admin): the key is never handed out until enabled; a block on
+   * it ends (its holder's lease is lost at its next renewal).
+   */
+  disableKey(keyId: string, options: CallOptions = {}): Promise<KeyInfo> {
+    return this.update(keyId, { disabled: true }, options);
+  }
+
+  /** `PUT /keys/{id} {"disabled": false}` (admin): a disabled key is free again, its failures forgotten. */
+  enableKey(keyId: string, options: CallOptions = {}): Promise<KeyInfo> {
+    return this.update(keyId, { disabled: false }, options);
+  }
+
   /** `PUT /keys/{id}/alive`: the key lives another KEY_TTL; with `lease`, only for the holder. */
   keepAlive(keyId: string, options: HolderOptions = {}): Promise<KeyInfo> {
     return this.#send("keepAlive", { ...options, keyId, query: { lease: options.lease } });
@@ -228,7 +319,35 @@ export class KeyPoolClient {
       keepAlive: (keyId, holder) => this.keepAlive(keyId, holder),
       renew: (keyId, holder) => this.block(keyId, holder),
       release: (keyId, holder) => this.unblock(keyId, holder),
+      report: (keyId, holder, report) => this.reportKey(keyId, report, { leaseToken: holder.leaseToken }),
+      info: (keyId) => this.info(keyId),
     };
+  }
+
+  /** Reports what `response` shows and releases the key; a failed report hides no answer (see `onReportError`). */
+  async #reportFor(lease: Lease, response: Response, onReportError: WithKeyOptions["onReportError"]): Promise<void> {
+    if (lease.state !== "held") return; // fn released or reported it itself, or it was lost
+    try {
+      await lease.report(response, { release: true });
+    } catch (error) {
+      if (lease.state !== "held") return; // lost: its "lost" event told
+      onReportError?.(error, lease);
+      await lease.release().catch(() => false);
+    }
+  }
+
+  /**
+   * The lease for another attempt, or null when no key is free (404) or too many wait for one (429):
+   * the caller then gets the answer it has. Any other failure is thrown, `discarded`'s body cancelled.
+   */
+  async #nextLease(options: AcquireOptions, discarded: Response): Promise<Lease | null> {
+    try {
+      return await this.acquire(options);
+    } catch (error) {
+      if (error instanceof KeyPoolError && (error.status === 404 || error.status === 429)) return null;
+      await discarded.body?.cancel().catch(() => undefined);
+      throw error;
+    }
   }
 
   #send<T>(operationId: Parameters<typeof send>[1], input: CallInput): Promise<T> {

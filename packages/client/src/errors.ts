@@ -9,6 +9,11 @@ export class KeyPoolError extends Error {
   readonly details: unknown;
   /** The server's `Retry-After`, in milliseconds, when it sent one. */
   readonly retryAfterMs: number | undefined;
+  /**
+   * When no key was free (404) or too many callers were waiting for one (429): whole seconds until a
+   * key may be free, as the server's body said (`retryAfterSeconds`), when the pool knows.
+   */
+  readonly retryAfterSeconds: number | undefined;
   /** How many times the request was sent. */
   readonly attempts: number;
   /** The answer's rate-limit fields (quota, window, what remains, when it resets), when it had any. */
@@ -20,6 +25,7 @@ export class KeyPoolError extends Error {
     extra: {
       details?: unknown;
       retryAfterMs?: number | undefined;
+      retryAfterSeconds?: number | undefined;
       attempts?: number;
       rateLimit?: RateLimitInfo | undefined;
       cause?: unknown;
@@ -29,6 +35,7 @@ export class KeyPoolError extends Error {
     this.status = status;
     this.details = extra.details;
     this.retryAfterMs = extra.retryAfterMs;
+    this.retryAfterSeconds = extra.retryAfterSeconds;
     this.attempts = extra.attempts ?? 1;
     this.rateLimit = extra.rateLimit;
   }

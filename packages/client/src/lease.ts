@@ -1,7 +1,8 @@
 import { KeyPoolError } from "./errors.js";
 import { deadlinesFrom, firstDeadline, type LeaseDeadlines, renewalTimes } from "./schedule.js";
 import type { Timers } from "./timers.js";
-import type { Assignment, BlockResult, KeyInfo } from "./types.js";
+import type { Assignment, BlockResult, KeyInfo, ReportBody, ReportOutcome } from "./types.js";
+import { reportOf } from "./upstream.js";
 
 /** What proves a lease's holder: its fencing number and its secret. */
 export interface HolderProof {
@@ -14,8 +15,21 @@ export interface LeaseCalls {
   keepAlive(keyId: string, holder: HolderProof): Promise<KeyInfo>;
   renew(keyId: string, holder: HolderProof): Promise<BlockResult>;
   release(keyId: string, holder: HolderProof): Promise<BlockResult>;
+  report(keyId: string, holder: HolderProof, report: ReportBody): Promise<KeyInfo>;
+  info(keyId: string): Promise<KeyInfo>;
 }
 
+export interface LeaseReportOptions {
+  /**
+   * The upstream's own wait, in seconds (0 to a day): the key cools this long instead of the pool's
+   * `cooldownSeconds`. Given a `Response`, `report` reads it from its headers unless this is set.
+   */
+  readonly retryAfterSeconds?: number | undefined;
+  /** With `ok` or `error`: release the key in the same call (the lease is over then). */
+  readonly release?: boolean | undefined;
+}
+
+/** `released`: by `release()`, or by a `report()` that ended the block. `lost`: taken from the holder. */
 export type LeaseState = "held" | "lost" | "released";
 
 /** Dispatched (type `"lost"`) when the lease is lost: renewal stopped and the key must not be used. */
@@ -37,8 +51,10 @@ const RETRY_FLOOR_MS = 100;
 
 /**
  * A key held by this caller. In the background it keeps the key alive and renews its block before
- * either deadline passes; `release()` (or leaving an `await using` scope) unblocks it with the lease.
- * If a renewal shows the lease is gone (404 or 409, or no renewal succeeded before a deadline), it
+ * either deadline passes; `release()` (or leaving an `await using` scope) unblocks it with the lease,
+ * and `report()` tells the pool what the upstream answered (which may end the block too). If a
+ * renewal shows the lease is gone (404 or 409: the key was deleted, taken over, or cooled down or
+ * disabled by someone else's report or an admin; or no renewal succeeded before a deadline), it
  * stops, aborts `signal`, and dispatches a `"lost"` event: never silently.
  */
 export class Lease extends EventTarget implements AsyncDisposable {
@@ -116,7 +132,10 @@ export class Lease extends EventTarget implements AsyncDisposable {
     return this.#error;
   }
 
-  /** Aborted when the lease is lost (reason: the error) or released: hand it to work that uses the key. */
+  /**
+   * Aborted when the lease is lost (reason: the error), released, or ended by a report: hand it to
+   * work that uses the key (not to a `fetch` whose body is read after the lease ends).
+   */
   get signal(): AbortSignal {
     return this.#aborter.signal;
   }
@@ -133,9 +152,50 @@ export class Lease extends EventTarget implements AsyncDisposable {
   }
 
   /**
-   * Unblocks the key with the lease and stops renewing. Resolves true when this released it, false
-   * when it was no longer held (lost, expired, or released already by an earlier attempt whose answer
-   * was lost). Safe to call more than once.
+   * Tells the pool what the upstream answered the key's holder (`POST /keys/{id}/report`, as the
+   * holder). Given the upstream's `Response`, reads its status and retry hints (`upstream.ts`:
+   * 429 is `rate_limited`, 401/403 `unauthorized`, 5xx `error`, anything else `ok`; `Retry-After` and
+   * the `x-ratelimit-reset*` fields give the wait), never its body. Resolves with the key's state.
+   *
+   * A report that ends the block ends the lease, as `release()` does (state `"released"`, renewals
+   * stopped, `signal` aborted): `rate_limited` (the key cools down), `unauthorized` (it is disabled),
+   * an `error` that reached the pool's `maxFailures` (it cools down), and `ok` or `error` with
+   * `release`. `release()` after it sends nothing and resolves true. A report sent again after a lost
+   * answer that then finds the block gone (409) is taken as the earlier attempt's doing.
+   */
+  report(outcome: ReportOutcome | Response, options: LeaseReportOptions = {}): Promise<KeyInfo> {
+    const read = typeof outcome === "string" ? { outcome } : reportOf(outcome, this.#timers.now());
+    const retryAfterSeconds = options.retryAfterSeconds ?? read.retryAfterSeconds;
+    const releases = options.release === true && (read.outcome === "ok" || read.outcome === "error");
+    const body: ReportBody = { outcome: read.outcome };
+    if (retryAfterSeconds !== undefined) body.retryAfterSeconds = retryAfterSeconds;
+    if (releases) body.release = true;
+    const endsBlock = releases || read.outcome === "rate_limited" || read.outcome === "unauthorized";
+    return this.#serial(async () => {
+      let info: KeyInfo;
+      try {
+        info = await this.#calls.report(this.keyId, this.#proof, body);
+      } catch (error) {
+        // Only a lease loss ends the lease: a refused report (a 400, say) leaves the key held.
+        if (!(error instanceof KeyPoolError && error.isLeaseLoss)) throw error;
+        if (error.attempts === 1 || this.#state !== "held") {
+          this.#lose(error);
+          throw error;
+        }
+        // Sent again after a lost answer: the first attempt most likely ended the block itself.
+        this.#endByReport();
+        return await this.#calls.info(this.keyId);
+      }
+      // An error report that reached maxFailures cooled the key: the answer shows the block gone.
+      if (endsBlock || info.state !== "blocked") this.#endByReport();
+      return info;
+    });
+  }
+
+  /**
+   * Unblocks the key with the lease and stops renewing. Resolves true when this released it (or a
+   * report of this lease ended its block), false when it was no longer held (lost, expired, or
+   * released already by an earlier attempt whose answer was lost). Safe to call more than once.
    */
   release(): Promise<boolean> {
     this.#released ??= this.#release();
@@ -154,9 +214,7 @@ export class Lease extends EventTarget implements AsyncDisposable {
 
   async #release(): Promise<boolean> {
     if (this.#state === "lost") return false;
-    this.#state = "released";
-    this.#stopTimer();
-    this.#aborter.abort(new DOMException("The lease was released", "AbortError"));
+    this.#end("The lease was released");
     try {
       await this.#calls.release(this.keyId, this.#proof);
       return true;
@@ -237,6 +295,20 @@ export class Lease extends EventTarget implements AsyncDisposable {
         this.#schedule(Math.max(RETRY_FLOOR_MS, (deadline - after) / 3));
       }
     });
+  }
+
+  #endByReport(): void {
+    if (this.#state !== "held") return;
+    this.#end("The lease ended with a report");
+    this.#released ??= Promise.resolve(true);
+  }
+
+  /** The holder ended the lease (a release, or a report that ended the block): nothing runs for it any more. */
+  #end(why: string): void {
+    if (this.#state !== "held") return;
+    this.#state = "released";
+    this.#stopTimer();
+    this.#aborter.abort(new DOMException(why, "AbortError"));
   }
 
   #lose(error: KeyPoolError): void {

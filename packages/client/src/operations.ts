@@ -11,7 +11,7 @@ export interface Operation {
    * `pool`: the operator API below `/pools/{pool}` (the pool `default` when the client has none).
    */
   readonly scope: "keys" | "pool";
-  readonly path: "" | "/{id}" | "/{id}/info" | "/{id}/alive" | "/list" | "/settings";
+  readonly path: "" | "/{id}" | "/{id}/info" | "/{id}/alive" | "/{id}/report" | "/list" | "/settings";
   readonly success: number;
   /** Error statuses the client acts on (lease loss, release, replays); the server must document them. */
   readonly handles: readonly number[];
@@ -34,16 +34,19 @@ export const OPERATIONS = {
     method: "GET",
     path: "",
     success: 200,
-    handles: [404, 422],
-    query: ["holdSeconds"],
+    // 404 when no key is free (with `retryAfterSeconds`), 429 when too many callers wait for one.
+    handles: [404, 422, 429],
+    query: ["holdSeconds", "waitSeconds"],
     deduplicated: true,
   },
   getKey: { ...read, method: "GET", path: "/{id}", success: 200, handles: [403, 404] },
   getKeyInfo: { ...read, method: "GET", path: "/{id}/info", success: 200, handles: [404] },
   deleteKey: { ...write, method: "DELETE", path: "/{id}", success: 200, handles: [404] },
-  // Also `setLabel`.
+  // Also `setLabel`, `disableKey` and `enableKey`.
   updateKey: { ...write, method: "PUT", path: "/{id}", success: 200, handles: [404, 409] },
   keepAlive: { ...write, method: "PUT", path: "/{id}/alive", success: 200, handles: [404, 409], query: ["lease"] },
+  // Also `lease.report`. Not deduplicated: a lease treats a 409 on a retry as its own earlier report's doing.
+  reportKey: { ...write, method: "POST", path: "/{id}/report", success: 200, handles: [404, 409] },
   getPool: { ...operator, method: "GET", path: "", success: 200, mutates: false },
   listKeys: {
     ...operator,

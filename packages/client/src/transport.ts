@@ -29,6 +29,8 @@ export interface CallInput {
   /** The holder secret of a key's block, sent as `KeyPool-Lease-Token` (never in the URL). */
   readonly leaseToken?: string | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** How long the server may wait by design before it answers (for a free key): added to each attempt's timeout. */
+  readonly waitMs?: number | undefined;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function send<T>(config: TransportConfig, operationId: OperationId,
     const last = attempt >= config.retry.attempts;
     let response: Response;
     try {
-      const signal = attemptSignal(config.timeoutMs, input.signal);
+      const signal = attemptSignal(config.timeoutMs + (input.waitMs ?? 0), input.signal);
       response = await config.fetch(new Request(url, { method: operation.method, headers, body, signal }));
     } catch (error) {
       if (input.signal?.aborted) throw input.signal.reason;
@@ -89,7 +91,7 @@ function attemptSignal(timeoutMs: number, caller: AbortSignal | undefined): Abor
 }
 
 async function errorFrom(response: Response, attempts: number, now: number): Promise<KeyPoolError> {
-  let body: { error?: unknown; details?: unknown } | undefined;
+  let body: { error?: unknown; details?: unknown; retryAfterSeconds?: unknown } | undefined;
   try {
     body = (await response.json()) as typeof body;
   } catch {
@@ -98,7 +100,14 @@ async function errorFrom(response: Response, attempts: number, now: number): Pro
   const message = typeof body?.error === "string" ? body.error : `HTTP ${response.status}`;
   const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), now);
   const rateLimit = parseRateLimit(response.headers);
-  return new KeyPoolError(response.status, message, { details: body?.details, retryAfterMs, attempts, rateLimit });
+  const retryAfterSeconds = typeof body?.retryAfterSeconds === "number" ? body.retryAfterSeconds : undefined;
+  return new KeyPoolError(response.status, message, {
+    details: body?.details,
+    retryAfterMs,
+    retryAfterSeconds,
+    attempts,
+    rateLimit,
+  });
 }
 
 /** When a spent quota is available again (`RateLimit: ...;t=`), for an answer without `Retry-After`. */
