@@ -12,6 +12,19 @@ const CONFIRM_MS = 4000;
 const POOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** The most keys one `POST /keys` imports (MAX_BULK_CREATE on the server). */
 const MAX_IMPORT = 1000;
+/** A key's `state`; anything else (a newer server) shows as it is, unstyled. */
+const KEY_STATES = ["free", "blocked", "cooling", "disabled"];
+/**
+ * The settings the form shows as numbers, by field id. The report settings are sent only when changed,
+ * so saving a TTL does not pin them to today's defaults; the TTLs are sent whenever filled in.
+ */
+const NUMBER_SETTINGS = [
+  { id: "key-ttl", field: "keyTtlSeconds", always: true },
+  { id: "block-ttl", field: "blockTtlSeconds", always: true },
+  { id: "cooldown", field: "cooldownSeconds", always: false },
+  { id: "max-failures", field: "maxFailures", always: false },
+  { id: "lock-delay", field: "lockDelaySeconds", always: false },
+];
 
 const view = {
   pool: "default",
@@ -185,10 +198,11 @@ function clearData() {
   view.keys = [];
   view.next = null;
   renderKeys();
-  for (const id of ["count-total", "count-free", "count-blocked"]) $(id).textContent = "–";
-  for (const name of ["created", "assigned", "released", "expired", "deleted"]) $(`counter-${name}`).textContent = "–";
+  for (const cell of document.querySelectorAll(".cards .value, .counters dd")) cell.textContent = "–";
   // A pool nobody made yet has no settings: its fields are empty, and an empty field is not sent.
-  if (!view.settingsDirty) showSettings({ keyTtlSeconds: "", blockTtlSeconds: "", keysExpire: "" });
+  if (!view.settingsDirty) {
+    showSettings(Object.fromEntries([...NUMBER_SETTINGS.map(({ field }) => [field, ""]), ["keysExpire", ""]]));
+  }
   renderEncryption(null);
 }
 
@@ -200,9 +214,11 @@ function startPolling() {
 // ---- rendering ----
 
 function renderStats(stats) {
-  $("count-total").textContent = String(stats.keys.total);
-  $("count-free").textContent = String(stats.keys.free);
-  $("count-blocked").textContent = String(stats.keys.blocked);
+  for (const [name, value] of Object.entries(stats.keys)) {
+    const cell = $(`count-${name}`);
+    if (cell !== null) cell.textContent = String(value);
+  }
+  $("waiting").textContent = String(stats.waiting);
   for (const [name, value] of Object.entries(stats.counters)) {
     const cell = $(`counter-${name}`);
     if (cell !== null) cell.textContent = String(value);
@@ -212,10 +228,13 @@ function renderStats(stats) {
   renderEncryption(stats.encryption);
 }
 
-/** Fills the settings form; keysExpire remembers what it showed, so an untouched choice is not sent. */
+/** Fills the settings form; each field remembers what it showed, so an untouched one need not be sent. */
 function showSettings(settings) {
-  $("key-ttl").value = String(settings.keyTtlSeconds);
-  $("block-ttl").value = String(settings.blockTtlSeconds);
+  for (const { id, field } of NUMBER_SETTINGS) {
+    const input = $(id);
+    input.value = String(settings[field]);
+    input.dataset.shown = input.value;
+  }
   const keysExpire = $("keys-expire");
   keysExpire.value = String(settings.keysExpire);
   keysExpire.dataset.shown = keysExpire.value;
@@ -304,16 +323,20 @@ function newRow(keyId) {
     </td>
     <td class="source"></td>
     <td><code class="hint"></code></td>
-    <td><span class="badge"></span></td>
+    <td><span class="badge"></span><span class="countdown cools"></span></td>
     <td class="created"></td>
     <td class="countdown expires"></td>
     <td class="countdown releases"></td>
+    <td><span class="outcome"></span><span class="failures"></span></td>
     <td><div class="actions">
       <button type="button" data-action="toggle"></button>
+      <button type="button" data-action="disable"></button>
       <button type="button" data-action="alive">Keep alive</button>
       <button type="button" data-action="delete" class="danger">Delete</button>
     </div></td>`;
   row.querySelector(".key-id").textContent = keyId;
+  // Only a cooling key has a cooldown to count down; the others show nothing under their state.
+  row.querySelector(".cools").dataset.none = "";
   const short = keyId.slice(0, 8);
   row.querySelector('[data-action="alive"]').setAttribute("aria-label", `Keep key ${short} alive`);
   row.querySelector('[data-action="delete"]').setAttribute("aria-label", `Delete key ${short}`);
@@ -323,7 +346,8 @@ function newRow(keyId) {
 }
 
 function fillRow(row, key) {
-  row.classList.toggle("blocked", key.isBlocked);
+  const state = KEY_STATES.includes(key.state) ? key.state : "";
+  for (const name of KEY_STATES) row.classList.toggle(name, name === state && name !== "free");
   row.dataset.label = key.label ?? "";
   const label = row.querySelector(".label-text");
   label.textContent = key.label ?? "—";
@@ -333,8 +357,8 @@ function fillRow(row, key) {
   hint.textContent = key.hint === null ? "—" : `…${key.hint}`;
   hint.title = key.hint === null ? "" : "the last 4 characters of the imported value";
   const badge = row.querySelector(".badge");
-  badge.textContent = key.isBlocked ? "blocked" : "free";
-  badge.className = `badge ${key.isBlocked ? "blocked" : "free"}`;
+  badge.textContent = key.state;
+  badge.className = `badge ${state}`;
   const created = row.querySelector(".created");
   created.textContent = new Date(key.createdAt).toLocaleString();
   created.title = key.createdAt;
@@ -346,10 +370,28 @@ function fillRow(row, key) {
   const releases = row.querySelector(".releases");
   releases.dataset.deadline = key.releaseAt ?? "";
   releases.title = key.releaseAt === null ? "" : `released at ${key.releaseAt}`;
+  // A disabled key may keep the end of a cooldown it had: it counts only once the key is enabled.
+  const coolingUntil = key.state === "cooling" ? key.coolingUntil : null;
+  const cools = row.querySelector(".cools");
+  cools.dataset.deadline = coolingUntil ?? "";
+  cools.title = coolingUntil === null ? "" : `cooling until ${coolingUntil}`;
+  // Consecutive error reports: none is the usual case, and says nothing.
+  row.querySelector(".failures").textContent = key.failures === 0 ? "" : plural(key.failures, "failure");
+  const outcome = row.querySelector(".outcome");
+  outcome.textContent = key.lastOutcome === null ? "—" : key.lastOutcome.replaceAll("_", " ");
+  outcome.classList.toggle("none", key.lastOutcome === null);
+  outcome.title = key.lastReportAt === null ? "" : `reported ${new Date(key.lastReportAt).toLocaleString()}`;
+  const short = key.keyId.slice(0, 8);
+  // A disabled key cannot be blocked (the server refuses): it is enabled first.
   const toggle = row.querySelector('[data-action="toggle"]');
   const action = key.isBlocked ? "Unblock" : "Block";
   if (toggle.textContent !== action) toggle.textContent = action;
-  toggle.setAttribute("aria-label", `${action} key ${key.keyId.slice(0, 8)}`);
+  toggle.setAttribute("aria-label", `${action} key ${short}`);
+  toggle.hidden = key.state === "disabled";
+  const disable = row.querySelector('[data-action="disable"]');
+  const switchTo = key.state === "disabled" ? "Enable" : "Disable";
+  if (disable.textContent !== switchTo) disable.textContent = switchTo;
+  disable.setAttribute("aria-label", `${switchTo} key ${short}`);
 }
 
 /** Counts every deadline on the page down; a deadline reaching zero triggers a refresh. */
@@ -420,6 +462,15 @@ async function onKeyAction(event) {
       return block
         ? `Blocked key ${short}…: it is released at ${new Date(info.releaseAt).toLocaleTimeString()}.`
         : `Unblocked key ${short}…`;
+    });
+  } else if (action === "disable") {
+    const disable = button.textContent === "Disable";
+    await act(button, async () => {
+      const info = await api("PUT", path, { disabled: disable });
+      if (disable) return `Disabled key ${short}…: it is not handed out until it is enabled.`;
+      return info.state === "cooling"
+        ? `Enabled key ${short}…: it cools down until ${new Date(info.coolingUntil).toLocaleTimeString()}.`
+        : `Enabled key ${short}…`;
     });
   } else if (action === "alive") {
     await act(button, async () => {
@@ -596,11 +647,10 @@ function wire() {
     event.preventDefault();
     // A field left empty (a pool nobody made yet shows none) stays as it is.
     const body = {};
-    for (const [field, input] of [
-      ["keyTtlSeconds", "key-ttl"],
-      ["blockTtlSeconds", "block-ttl"],
-    ]) {
-      if ($(input).value.trim() !== "") body[field] = Number($(input).value);
+    for (const { id, field, always } of NUMBER_SETTINGS) {
+      const input = $(id);
+      const changed = input.value !== input.dataset.shown;
+      if (input.value.trim() !== "" && (always || changed)) body[field] = Number(input.value);
     }
     // Sent only when changed: switching it applies to every key at once.
     const keysExpire = $("keys-expire");
@@ -609,8 +659,9 @@ function wire() {
     }
     await saveSettings(event.submitter, body);
   });
+  // keysExpire is left as it is: switching it applies to every key at once.
   $("reset-settings").addEventListener("click", (event) =>
-    saveSettings(event.currentTarget, { keyTtlSeconds: null, blockTtlSeconds: null }),
+    saveSettings(event.currentTarget, Object.fromEntries(NUMBER_SETTINGS.map(({ field }) => [field, null]))),
   );
   $("keys").addEventListener("click", onKeyAction);
   $("keys").addEventListener("submit", onLabelSubmit);
@@ -650,8 +701,9 @@ async function saveSettings(button, body) {
     if (view.settingsEdits === edits) view.settingsDirty = false;
     const expiry = settings.keysExpire ? "keys expire" : "keys never expire";
     return (
-      `Settings saved: key TTL ${settings.keyTtlSeconds} s, block TTL ${settings.blockTtlSeconds} s, ${expiry}. ` +
-      "TTLs apply to deadlines set from now on."
+      `Settings saved: key TTL ${settings.keyTtlSeconds} s, block TTL ${settings.blockTtlSeconds} s, ${expiry}, ` +
+      `cooldown ${settings.cooldownSeconds} s, max failures ${settings.maxFailures}, ` +
+      `lock delay ${settings.lockDelaySeconds} s. TTLs apply to deadlines set from now on.`
     );
   });
 }

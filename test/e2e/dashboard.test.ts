@@ -56,6 +56,14 @@ async function nextBody(page: Page, method: string, path: string): Promise<unkno
   return request.postDataJSON();
 }
 
+/** The body and the answer's status of the next settings save the page makes for `pool`. */
+async function nextSettingsSave(page: Page, pool: string): Promise<{ body: unknown; status: number }> {
+  const response = await page.waitForResponse(
+    (r) => r.request().method() === "PUT" && new URL(r.url()).pathname === `/pools/${pool}/settings`,
+  );
+  return { body: response.request().postDataJSON(), status: response.status() };
+}
+
 /** Everything of the page a value could hide in: its HTML, its form fields, its storage. */
 function pageContents(page: Page): Promise<string> {
   return page.evaluate(() => {
@@ -184,6 +192,152 @@ describe("the dashboard", () => {
     await page.selectOption("#keys-expire", "true");
     await page.click("#settings-form button[type=submit]");
     await expect.poll(() => expiries.allTextContents()).toEqual(countingDown);
+    await page.close();
+  });
+
+  it("shows each key's state: disables and enables a key, counts a cooldown down, filters by state", async () => {
+    const pool = `e2e-health-${Date.now()}`;
+    const { keyIds } = await api("POST", `/pools/${pool}/keys`, { count: 3 });
+    const [disabledId, coolingId, failingId] = keyIds as [string, string, string];
+    const page = await openDashboard(pool);
+    await signIn(page, ADMIN_TOKEN);
+    await expect.poll(() => page.locator("#keys .badge").allTextContents()).toEqual(["free", "free", "free"]);
+    for (const id of ["#count-cooling", "#count-disabled", "#waiting", "#counter-cooled", "#counter-reportedError"]) {
+      expect(await page.textContent(id)).toBe("0");
+    }
+    const row = (keyId: string) => page.locator(`#keys tr[data-key-id="${keyId}"]`);
+    const keyIdsShown = async () =>
+      (await page.locator("#keys tr").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.keyId))).sort();
+
+    // Disable a key: it shows as disabled, offers Enable instead of Block, and the counts follow.
+    const disabled = row(disabledId);
+    const disabling = nextBody(page, "PUT", `/pools/${pool}/keys/${disabledId}`);
+    await disabled.locator('[data-action="disable"]').click();
+    expect(await disabling).toEqual({ disabled: true });
+    await expect.poll(() => disabled.locator(".badge").textContent()).toBe("disabled");
+    expect(await page.textContent("#message")).toContain("Disabled key");
+    await expect.poll(() => page.textContent("#count-disabled")).toBe("1");
+    expect(await page.textContent("#count-free")).toBe("2");
+    expect(await page.textContent("#counter-disabled")).toBe("1");
+    expect(await disabled.locator('[data-action="toggle"]').isVisible()).toBe(false);
+    expect(await disabled.locator('[data-action="disable"]').textContent()).toBe("Enable");
+    expect((await api("GET", `/pools/${pool}/keys/${disabledId}/info`)).state).toBe("disabled");
+
+    // Listed by state: the disabled key alone; enabled from there, it leaves that list and is free again.
+    await page.selectOption("#state", "disabled");
+    await expect.poll(keyIdsShown).toEqual([disabledId]);
+    await disabled.locator('[data-action="disable"]').click();
+    await expect.poll(() => page.locator("#keys tr").count()).toBe(0);
+    expect(await page.isVisible("#empty")).toBe(true);
+    expect(await page.textContent("#message")).toContain("Enabled key");
+    expect(await page.textContent("#count-disabled")).toBe("0");
+    expect((await api("GET", `/pools/${pool}/keys/${disabledId}/info`)).state).toBe("free");
+
+    // A 429 reported through the API cools a key down for 30 s: listed as cooling, counted down live.
+    const reported = await api("POST", `/pools/${pool}/keys/${coolingId}/report`, {
+      outcome: "rate_limited",
+      retryAfterSeconds: 30,
+    });
+    expect(reported.state).toBe("cooling");
+    await page.selectOption("#state", "cooling");
+    await expect.poll(keyIdsShown).toEqual([coolingId]);
+    const cooling = row(coolingId);
+    expect(await cooling.locator(".badge").textContent()).toBe("cooling");
+    expect(await cooling.locator(".outcome").textContent()).toBe("rate limited");
+    const left = await cooling.locator(".cools").textContent();
+    expect(left).toMatch(/^0:[0-3]\d$/);
+    await expect.poll(() => cooling.locator(".cools").textContent(), { timeout: 5_000 }).not.toBe(left);
+    expect(await page.textContent("#count-cooling")).toBe("1");
+    expect(await page.textContent("#counter-cooled")).toBe("1");
+    expect(await page.textContent("#counter-reportedRateLimited")).toBe("1");
+    await page.selectOption("#state", "free");
+    await expect.poll(keyIdsShown).toEqual([disabledId, failingId].sort());
+
+    // An error report counts a failure, shown with the last outcome; the key stays free.
+    await page.selectOption("#state", "all");
+    await api("POST", `/pools/${pool}/keys/${failingId}/report`, { outcome: "error" });
+    const failing = row(failingId);
+    await expect.poll(() => failing.locator(".failures").textContent()).toBe("1 failure");
+    expect(await failing.locator(".outcome").textContent()).toBe("error");
+    expect(await failing.locator(".badge").textContent()).toBe("free");
+    expect(await page.textContent("#counter-reportedError")).toBe("1");
+    expect(await row(coolingId).locator(".badge").textContent()).toBe("cooling");
+    expect(await failing.locator(".cools").textContent()).toBe("");
+    mkdirSync("test-results", { recursive: true });
+    await page.screenshot({ path: "test-results/dashboard-health.png", fullPage: true });
+
+    // A short cooldown ends on its own: the countdown runs out and the key is free again.
+    await api("POST", `/pools/${pool}/keys/${failingId}/report`, { outcome: "rate_limited", retryAfterSeconds: 4 });
+    await expect.poll(() => failing.locator(".badge").textContent()).toBe("cooling");
+    expect(await failing.locator(".cools").textContent()).toMatch(/^0:0[0-4]$|^due$/);
+    await expect.poll(() => failing.locator(".badge").textContent()).toBe("free");
+    expect(await failing.locator(".cools").textContent()).toBe("");
+    await page.close();
+  });
+
+  it("edits the cooldown, max failures and lock delay within their bounds, and resets them", async () => {
+    const pool = `e2e-report-settings-${Date.now()}`;
+    await api("POST", `/pools/${pool}/keys`, { count: 1 });
+    const page = await openDashboard(pool);
+    await signIn(page, ADMIN_TOKEN);
+    await expect.poll(() => page.inputValue("#cooldown")).toBe("60");
+    expect(await page.inputValue("#max-failures")).toBe("3");
+    expect(await page.inputValue("#lock-delay")).toBe("0");
+    for (const [id, min, max] of [
+      ["#cooldown", "0", "86400"],
+      ["#max-failures", "1", "100"],
+      ["#lock-delay", "0", "60"],
+    ] as const) {
+      expect([await page.getAttribute(id, "min"), await page.getAttribute(id, "max")]).toEqual([min, max]);
+    }
+
+    await page.fill("#cooldown", "90");
+    await page.fill("#max-failures", "5");
+    await page.fill("#lock-delay", "2.5");
+    let save = nextSettingsSave(page, pool);
+    await page.click("#settings-form button[type=submit]");
+    expect(await save).toEqual({
+      body: { keyTtlSeconds: 300, blockTtlSeconds: 60, cooldownSeconds: 90, maxFailures: 5, lockDelaySeconds: 2.5 },
+      status: 200,
+    });
+    await expect.poll(() => page.textContent("#message")).toContain("cooldown 90 s, max failures 5, lock delay 2.5 s");
+    const saved = { cooldownSeconds: 90, maxFailures: 5, lockDelaySeconds: 2.5 };
+    expect((await api("GET", `/pools/${pool}`)).settings).toMatchObject(saved);
+
+    // Saved again untouched, they are not sent: a TTL change does not pin them.
+    save = nextSettingsSave(page, pool);
+    await page.click("#settings-form button[type=submit]");
+    expect(await save).toEqual({ body: { keyTtlSeconds: 300, blockTtlSeconds: 60 }, status: 200 });
+
+    // A value out of bounds is refused by the API, and the page says which.
+    const alert = page.locator("#message[role=alert]");
+    for (const [id, bad, good, field] of [
+      ["#cooldown", "86401", "90", "cooldownSeconds"],
+      ["#max-failures", "1.5", "5", "maxFailures"],
+      ["#max-failures", "0", "5", "maxFailures"],
+      ["#lock-delay", "61", "2.5", "lockDelaySeconds"],
+    ] as const) {
+      await page.fill(id, bad);
+      save = nextSettingsSave(page, pool);
+      await page.click("#settings-form button[type=submit]");
+      expect(await save).toEqual({
+        body: { keyTtlSeconds: 300, blockTtlSeconds: 60, [field]: Number(bad) },
+        status: 400,
+      });
+      await expect.poll(() => alert.textContent()).toMatch(new RegExp(`${field}.*\\(400\\)`));
+      await page.fill(id, good);
+    }
+    expect((await api("GET", `/pools/${pool}`)).settings).toMatchObject(saved);
+
+    // Reset puts them (and the TTLs) back to the defaults.
+    save = nextSettingsSave(page, pool);
+    await page.click("#reset-settings");
+    const defaults = { keyTtlSeconds: null, blockTtlSeconds: null, cooldownSeconds: null, maxFailures: null };
+    expect(await save).toEqual({ body: { ...defaults, lockDelaySeconds: null }, status: 200 });
+    await expect.poll(() => page.textContent("#message")).toContain("cooldown 60 s, max failures 3, lock delay 0 s");
+    await expect.poll(() => page.inputValue("#lock-delay")).toBe("0");
+    expect(await page.inputValue("#cooldown")).toBe("60");
+    expect(await page.inputValue("#max-failures")).toBe("3");
     await page.close();
   });
 
