@@ -27,9 +27,12 @@ export async function api(
   origin: string,
   method: string,
   path: string,
-  options: { json?: unknown; token?: string; leaseToken?: string } = {},
+  options: { json?: unknown; token?: string; leaseToken?: string; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${options.token ?? ADMIN_TOKEN}` };
+  const headers: Record<string, string> = {
+    ...options.headers,
+    authorization: `Bearer ${options.token ?? ADMIN_TOKEN}`,
+  };
   if (options.leaseToken !== undefined) headers["keypool-lease-token"] = options.leaseToken;
   if (options.json !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(origin + path, {

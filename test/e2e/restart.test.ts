@@ -112,3 +112,84 @@ it("keeps keys, blocks, leases and pending expiries across a restart of the real
   await server.stop();
   expect(persistedRows()).toBe(0);
 }, 180_000); // two server starts and the wait for the deadlines: about a minute
+
+interface Held {
+  keyId: string;
+  leaseToken: string;
+}
+
+it("callers waiting for a key when the server is killed lose nothing, and no key is blocked for them", async () => {
+  const waitDir = tempDir();
+  const POOL = "/pools/waiting/keys";
+  const stats = async (origin: string) => (await api(origin, "GET", "/pools/waiting")).body;
+  let crashed: DevServer | undefined = await startDevServer(PORTS, VARS, waitDir);
+  try {
+    await api(crashed.origin, "POST", POOL, { json: { count: 2 } });
+    const holders: Held[] = [];
+    for (let i = 0; i < 2; i++)
+      holders.push((await api(crashed.origin, "GET", POOL, { token: CLIENT_TOKENS[0] })).body);
+    const [first, second] = holders as [Held, Held];
+    expect(first.keyId).not.toBe(second.keyId);
+
+    // Three callers wait for a key, each with its own Idempotency-Key, as the client sends them.
+    const ids = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const origin = crashed.origin;
+    const wait = (key: string, seconds: number) =>
+      api(origin, "GET", `${POOL}?waitSeconds=${seconds}`, {
+        token: CLIENT_TOKENS[1],
+        headers: { "Idempotency-Key": key },
+      });
+    const waiting = ids.map((key) =>
+      wait(key, 25).then(
+        (answer) => answer.status,
+        () => "connection lost",
+      ),
+    );
+    for (let round = 0; (await stats(origin)).waiting < 3; round++) {
+      expect(round, "three callers never waited").toBeLessThan(200);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    await crashed.kill();
+    crashed = undefined;
+    // Each call ends with the process (or answers 503 if the runtime got to answer first): none got a key.
+    for (const outcome of await Promise.all(waiting)) expect(["connection lost", 503]).toContain(outcome);
+
+    const server = await startDevServer(PORTS, VARS, waitDir);
+    crashed = server;
+    const after = await stats(server.origin);
+    expect(after).toMatchObject({ keys: { total: 2, free: 0, blocked: 2 }, waiting: 0 });
+    expect(after.counters.assigned).toBe(2); // no key went to a caller the crash cut off
+
+    // The holders' secrets still hold their keys; what one releases goes to a retried waiter.
+    const retry = (key: string, seconds: number) =>
+      api(server.origin, "GET", `${POOL}?waitSeconds=${seconds}`, {
+        token: CLIENT_TOKENS[1],
+        headers: { "Idempotency-Key": key },
+      });
+    const asHolder = (holder: Held) => ({
+      token: CLIENT_TOKENS[0],
+      leaseToken: holder.leaseToken,
+      json: { blocked: false },
+    });
+    const retried = retry(ids[0] as string, 20);
+    for (let round = 0; (await stats(server.origin)).waiting < 1; round++) {
+      expect(round, "the retry never waited").toBeLessThan(200);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await api(server.origin, "PUT", `${POOL}/${first.keyId}`, asHolder(first))).status).toBe(200);
+    expect(await retried).toMatchObject({ status: 200, body: { keyId: first.keyId } });
+    // Its retry again, after the answer: the same key and secret, not a second key.
+    const again = await retry(ids[0] as string, 20);
+    expect(again.body).toEqual((await retried).body);
+    expect((await api(server.origin, "PUT", `${POOL}/${second.keyId}`, asHolder(second))).status).toBe(200);
+    expect(await retry(ids[1] as string, 1)).toMatchObject({ status: 200, body: { keyId: second.keyId } });
+    expect(await retry(ids[2] as string, 0.5)).toMatchObject({
+      status: 404,
+      body: { retryAfterSeconds: expect.any(Number) },
+    });
+  } finally {
+    await crashed?.stop();
+    removeDir(waitDir);
+  }
+}, 180_000);

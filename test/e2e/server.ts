@@ -8,6 +8,8 @@ import { join } from "node:path";
 export interface DevServer {
   readonly origin: string;
   stop(): Promise<void>;
+  /** Kills it at once (SIGKILL to wrangler and workerd), as a crash would; its state stays. */
+  kill(): Promise<void>;
   /** Everything `wrangler dev` printed so far (the Worker's log lines included). */
   output(): string;
 }
@@ -52,7 +54,13 @@ export async function startDevServer(
     await stop();
     throw error;
   }
-  return { origin, stop, output: () => output };
+  const kill = async () => {
+    if (child.exitCode !== null || child.pid === undefined) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    process.kill(-child.pid, "SIGKILL");
+    await exited;
+  };
+  return { origin, stop, kill, output: () => output };
 }
 
 async function waitUntilUp(origin: string, child: ChildProcess, output: () => string): Promise<void> {
