@@ -6,8 +6,8 @@ import type { KeyPool } from "../../src/key-pool";
 import { SCHEMA_VERSION } from "../../src/storage/migrations";
 import { uuidToBytes } from "../../src/storage/uuid";
 import { useFakeClock } from "../support/clock";
-import { contains, snapshot } from "../support/durable-pool";
-import { buildV1Pool, buildV2Pool, buildV3Pool, schemaVersion } from "../support/legacy-pool";
+import { checkStorage, contains, snapshot } from "../support/durable-pool";
+import { buildV1Pool, buildV2Pool, buildV3Pool, buildV4Pool, schemaVersion } from "../support/legacy-pool";
 import { ADMIN, addKeys, adminWithLease, freshPool, internalsOf } from "../support/pool";
 import { GENERATED, HEALTHY } from "../support/records";
 import { iso, KEY_TTL_MS } from "../support/timings";
@@ -236,6 +236,96 @@ describe("a pool written by storage version 3", () => {
       value: { keyId: v3.held, key: v3.values[v3.held] },
     });
     expect(await stub.setBlocked(v3.held, false, holder)).toMatchObject({ ok: true, value: { isBlocked: false } });
+  });
+});
+
+describe("a pool written by storage version 4", () => {
+  it("keeps every key, value, label, holder, deadline, counter, setting and answer, and every key starts healthy", async () => {
+    const clock = useFakeClock();
+    const stub = freshPool();
+    const v4 = await buildV4Pool(stub, clock.nowMs);
+    const { now } = v4;
+    await evictDurableObject(stub);
+
+    expect(await schemaVersion(stub)).toBe(SCHEMA_VERSION);
+    const untouched = { createdAt: iso(now - 100_000), lastActivity: iso(now - 10_000), ...HEALTHY };
+    expect(await stub.info(v4.free)).toEqual({
+      ok: true,
+      value: {
+        isBlocked: false,
+        expiresAt: iso(now - 10_000 + KEY_TTL_MS),
+        blockedAt: null,
+        releaseAt: null,
+        source: "generated",
+        label: "spare",
+        hint: null,
+        ...untouched,
+      },
+    });
+    expect(await stub.info(v4.imported)).toMatchObject({
+      ok: true,
+      value: { source: "imported", label: "team-a", hint: v4.values[v4.imported]?.slice(-4), ...untouched },
+    });
+    expect(await stub.info(v4.held)).toMatchObject({
+      ok: true,
+      value: { isBlocked: true, state: "blocked", releaseAt: iso(now + 50_000), label: "team-b" },
+    });
+    expect(await stub.info(v4.overdue)).toMatchObject({ ok: true, value: { isBlocked: false, state: "free" } });
+    expect(await stub.info(v4.expired)).toEqual({ ok: false, refusal: "not_found" });
+
+    expect(await stub.poolStats()).toMatchObject({
+      ok: true,
+      value: {
+        keys: { total: 4, free: 3, blocked: 1, cooling: 0, disabled: 0 },
+        // The overdue release and the expiry counted once; the new counters start at zero.
+        counters: {
+          created: 7,
+          deleted: 2,
+          assigned: 6,
+          released: 1,
+          expired: 1,
+          cooled: 0,
+          disabled: 0,
+          reportedOk: 0,
+          reportedRateLimited: 0,
+          reportedUnauthorized: 0,
+          reportedError: 0,
+        },
+        settings: {
+          revealValues: "holder",
+          keysExpire: true,
+          cooldownSeconds: 60,
+          maxFailures: 3,
+          lockDelaySeconds: 0,
+        },
+        encryption: { toReseal: 0, unavailable: 0 },
+      },
+    });
+
+    // The holder's secret still proves its block and reads its imported value; the stored answer
+    // replays; a value the pool holds is still found when imported again.
+    const holder = { admin: false, holder: v4.holderDigest };
+    expect(await stub.reveal(v4.held, holder)).toEqual({
+      ok: true,
+      value: { keyId: v4.held, key: v4.values[v4.held] },
+    });
+    expect(await stub.assign({ idempotency: v4.replay })).toMatchObject({
+      ok: true,
+      value: { keyId: v4.held, key: v4.values[v4.held], lease: 21 },
+    });
+    expect(await stub.importKeys([{ key: v4.values[v4.imported] as string }])).toMatchObject({
+      ok: false,
+      refusal: "duplicate_values",
+    });
+    // Leases go on above every one handed out before; the new states work on the old keys.
+    const next = await stub.setBlocked(v4.free, true, ADMIN);
+    expect(next).toMatchObject({ ok: true, value: { lease: 22 } });
+    expect(await stub.report(v4.imported, ADMIN, { outcome: "rate_limited", retryAfterMs: 5_000 })).toMatchObject({
+      ok: true,
+      value: { state: "cooling", coolingUntil: iso(now + 5_000) },
+    });
+    expect(await stub.setDisabled(v4.overdue, true)).toMatchObject({ ok: true, value: { state: "disabled" } });
+    checkStorage(await snapshot(stub));
   });
 });
 

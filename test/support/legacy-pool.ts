@@ -1,9 +1,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import type { KeyPool } from "../../src/key-pool";
 import type { IdempotencyToken } from "../../src/pool/idempotency";
+import { bytesToUuid } from "../../src/storage/uuid";
 import { V1_FIRST_TABLES, V1_SCHEMA } from "../storage/fixtures/v1";
 import { V2_STEP } from "../storage/fixtures/v2";
 import { V3_STEP } from "../storage/fixtures/v3";
+import { V4_STEP } from "../storage/fixtures/v4";
 import { KEY_TTL_MS } from "./timings";
 
 /** What a v1 pool built by `buildV1Pool` holds, for the test to find again after the upgrade. */
@@ -232,6 +234,116 @@ export function buildV3Pool(stub: DurableObjectStub<KeyPool>, now: number): Prom
     );
     await state.storage.setAlarm(now - 1_000);
     return { now, free, held, holderDigest, overdue, expired, values, replay };
+  });
+}
+
+/** What a v4 pool built by `buildV4Pool` holds. */
+export interface V4Pool {
+  readonly now: number;
+  /** A generated key, free, labelled "spare". */
+  readonly free: string;
+  /** An imported key, free, labelled "team-a", with its hint. */
+  readonly imported: string;
+  /** An imported key blocked under lease 21 by the holder whose secret's SHA-256 is `holderDigest`. */
+  readonly held: string;
+  readonly holderDigest: Uint8Array;
+  /** A generated key whose block (lease 20) ran out 1 s ago; no alarm has ended it yet. */
+  readonly overdue: string;
+  /** A generated key that expired 1 ms ago; no alarm has deleted it yet. */
+  readonly expired: string;
+  /** The imported values, by id. */
+  readonly values: Readonly<Record<string, string>>;
+  /** The idempotent assignment that handed out `held`, stored as version 4 stored it. */
+  readonly replay: IdempotencyToken;
+}
+
+/**
+ * Replaces the object's database with one written in storage version 4 (v1's statements, then the
+ * steps of v2, v3 and v4), holding keys in every state of version 4: generated and imported (sealed
+ * under the test's encryption key, with their keyed fingerprints, labels and hint), free, held with
+ * a holder, overdue, expired; settings, counters and an idempotency answer. The sealed values and
+ * fingerprints are made by the current code first (their format did not change), then written into
+ * the version-4 tables.
+ */
+export async function buildV4Pool(stub: DurableObjectStub<KeyPool>, now: number): Promise<V4Pool> {
+  const values = { team: `sk-team-${crypto.randomUUID()}`, held: `sk-held-${crypto.randomUUID()}` };
+  const imported = await stub.importKeys([
+    { key: values.team, label: "team-a" },
+    { key: values.held, label: "team-b" },
+  ]);
+  const generated = await stub.create(3, { label: "spare" });
+  if (!imported.ok || !generated.ok) throw new Error("could not make the keys to write as version 4");
+  const [team, held] = imported.value as [string, string];
+  const [free, overdue, expired] = generated.value as [string, string, string];
+  return runInDurableObject(stub, async (_instance, state) => {
+    const sql = state.storage.sql;
+    const made = sql
+      .exec<{
+        id: ArrayBuffer;
+        secret: ArrayBuffer;
+        sealed_by: string | null;
+        fingerprint: ArrayBuffer | null;
+        hint: string | null;
+      }>("SELECT id, secret, sealed_by, fingerprint, hint FROM keys")
+      .toArray();
+    const sealedWith = sql.exec<{ s: string | null }>("SELECT sealed_with AS s FROM pool_meta").one().s;
+    dropAllTables(sql);
+    for (const statement of [...V1_SCHEMA, ...V2_STEP, ...V3_STEP, ...V4_STEP]) sql.exec(statement);
+    sql.exec("UPDATE pool_meta SET schema_version = 4, sealed_with = ? WHERE id = 1", sealedWith);
+    const holderDigest = crypto.getRandomValues(new Uint8Array(32));
+    const blocks: Record<string, [number, number, number, Uint8Array]> = {
+      [held]: [now - 10_000, now + 50_000, 21, holderDigest],
+      [overdue]: [now - 61_000, now - 1_000, 20, crypto.getRandomValues(new Uint8Array(32))],
+    };
+    const labels: Record<string, string> = { [team]: "team-a", [held]: "team-b" };
+    for (const row of made) {
+      const id = bytesToUuid(row.id);
+      const activity = id === expired ? now - KEY_TTL_MS - 1 : now - 10_000;
+      const block = blocks[id];
+      sql.exec(
+        `INSERT INTO keys (id, secret, created_at, last_activity, expires_at, blocked_at, release_at, lease, holder,
+                           assignments, releases, sealed_by, fingerprint, label, hint)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+        row.id,
+        row.secret,
+        now - 100_000,
+        activity,
+        activity + KEY_TTL_MS,
+        block?.[0] ?? null,
+        block?.[1] ?? null,
+        block?.[2] ?? null,
+        block?.[3].slice().buffer ?? null,
+        block === undefined ? 0 : 1,
+        row.sealed_by,
+        row.fingerprint,
+        labels[id] ?? "spare",
+        row.hint,
+      );
+    }
+    sql.exec("UPDATE pool_stats SET total = 5, created = 7, deleted = 2, assigned = 4, lease_floor = 19 WHERE id = 1");
+    sql.exec(
+      "INSERT INTO pool_settings (id, key_ttl_ms, block_ttl_ms, reveal_values, keys_expire) VALUES (1, NULL, NULL, 'holder', 1)",
+    );
+    const replay = token();
+    sql.exec(
+      "INSERT INTO idempotency (key_hash, request_hash, expires_at, outcome) VALUES (?, ?, ?, ?)",
+      replay.keyHash.buffer,
+      replay.requestHash.buffer,
+      now + 3_600_000,
+      JSON.stringify({ ok: true, value: { keyId: held, lease: 21, releaseAt: new Date(now + 50_000).toISOString() } }),
+    );
+    await state.storage.setAlarm(now - 1_000);
+    return {
+      now,
+      free,
+      imported: team,
+      held,
+      holderDigest,
+      overdue,
+      expired,
+      values: { [team]: values.team, [held]: values.held },
+      replay,
+    };
   });
 }
 
