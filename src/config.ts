@@ -3,6 +3,7 @@
  * and cached, for the Worker and the objects alike. A bad value fails with a ConfigError that names
  * the variable (and, for a token, its position, never the token).
  */
+import { actorKeyOf } from "./crypto/actor-key";
 import { KEY_BYTES, type KeyMaterial, localDevKey, type ValueKeys, valueKeysOf } from "./crypto/value-keys";
 import { MAX_TTL_SECONDS, MAX_WAIT_SECONDS_LIMIT, MIN_TTL_SECONDS, ttlMs } from "./pool/limits";
 import type { PoolTimings } from "./pool/rules";
@@ -43,6 +44,8 @@ export interface Config {
    * last, and seals when no key is configured (crypto/value-keys.ts).
    */
   readonly valueKeys: Promise<ValueKeys>;
+  /** The key the audit trail's token fingerprints are made under (src/crypto/actor-key.ts). */
+  readonly actorKey: Promise<CryptoKey>;
 }
 
 /** The vars and secrets KeyPool reads; every other member of `env` is a binding. */
@@ -108,6 +111,10 @@ export function parseConfig(vars: ConfigVars): Config {
   const tokenCount = admin.length + client.length;
   const localDev = vars.LOCAL_DEV_NO_AUTH?.trim() === "true";
   const encryptionKeys = encryptionKeyList(vars.KEY_ENCRYPTION_KEY);
+  const tokens = Promise.all([
+    ...admin.map(async (token) => ({ digest: await sha256(token), role: "admin" as const })),
+    ...client.map(async (token) => ({ digest: await sha256(token), role: "client" as const })),
+  ]);
   return {
     timings: {
       keyTtlMs: milliseconds(vars, "KEY_TTL_SECONDS"),
@@ -119,16 +126,36 @@ export function parseConfig(vars: ConfigVars): Config {
     rateLimitPeriodSeconds: ratePeriod(vars.RATE_LIMIT_PERIOD_SECONDS),
     rateLimitRequests: rateRequests(vars.RATE_LIMIT_REQUESTS),
     tokenCount,
-    tokens: Promise.all([
-      ...admin.map(async (token) => ({ digest: await sha256(token), role: "admin" as const })),
-      ...client.map(async (token) => ({ digest: await sha256(token), role: "client" as const })),
-    ]),
+    tokens,
+    actorKey: (async () => {
+      const [sealing] = encryptionKeys;
+      if (sealing !== undefined) return actorKeyOf(sealing);
+      const digests = (await tokens).map((token) => token.digest);
+      // No token either (the local mode): every call is the one local caller, under the development key.
+      if (digests.length === 0) return actorKeyOf((await localDevKey()).bytes);
+      return actorKeyOf(concat(digests.sort(compareBytes)));
+    })(),
     localDevOpen: tokenCount === 0 && localDev,
     valueKeys: (async () => {
       const materials = encryptionKeys.map((bytes): KeyMaterial => ({ bytes, local: false }));
       return valueKeysOf(localDev ? [...materials, await localDevKey()] : materials);
     })(),
   };
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return all;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
 }
 
 export async function sha256(text: string): Promise<Uint8Array> {

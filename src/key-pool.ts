@@ -7,6 +7,7 @@ import { type AssignRequest, WaitingLine } from "./key-pool/waiters";
 import { log, logError } from "./log";
 import type { Outcome } from "./outcome";
 import { ok, refuse } from "./outcome";
+import { type Actor, type AuditEntry, type AuditFilter, MAX_AUDIT_PAGE, SYSTEM, UNNAMED_ADMIN } from "./pool/audit";
 import type { IdempotencyToken } from "./pool/idempotency";
 import {
   DEFAULT_LIST_LIMIT,
@@ -23,6 +24,7 @@ import type { PoolSettings, SettingsPatch } from "./pool/settings";
 import type { BlockChange, KeyInfo, KeyValue, OpenedGrant, PoolStats } from "./pool/views";
 import { DIRECTORY_NAME, type PoolDirectory } from "./pool-directory";
 import { AlarmSchedule } from "./storage/alarm";
+import { AuditStore } from "./storage/audit-store";
 import { IdempotencyStore } from "./storage/idempotency-store";
 import { KeyListing } from "./storage/key-listing";
 import { KeyStore } from "./storage/key-store";
@@ -34,7 +36,12 @@ import { CountedSql } from "./storage/sql";
 /** Due deadlines one alarm run handles before it re-arms itself to go on. */
 export const ALARM_BATCH = 250;
 
-export interface OnceOptions {
+/** Who a call is for, in the audit trail: the role and token fingerprint the Worker found (an unnamed admin if none). */
+export interface ActorOption {
+  readonly actor?: Actor | undefined;
+}
+
+export interface OnceOptions extends ActorOption {
   /** Do it at most once for this key: a repeat answers the first outcome. */
   readonly idempotency?: IdempotencyToken | undefined;
 }
@@ -111,11 +118,17 @@ export class KeyPool extends DurableObject<Env> {
     const keys = new KeyStore(this.#db);
     const idempotency = new IdempotencyStore(this.#db);
     const alarm = new AlarmSchedule(ctx.storage, () =>
-      [keys.earliestDeadline(), idempotency.earliestExpiry(), this.#pendingWorkAt()].reduce(earliest, null),
+      [
+        keys.earliestDeadline(),
+        idempotency.earliestExpiry(),
+        this.#pool?.auditDeadline() ?? null,
+        this.#pendingWorkAt(),
+      ].reduce(earliest, null),
     );
     const settings = new PoolSettingsStore(this.#db);
     this.#meta = new PoolMetaStore(this.#db);
-    this.#stores = { keys, listing: new KeyListing(this.#db), settings, idempotency, alarm };
+    const audit = new AuditStore(this.#db);
+    this.#stores = { keys, listing: new KeyListing(this.#db), settings, idempotency, audit, alarm };
     this.#maxHoldMs = config.maxHoldMs;
     this.#maxWaitMs = config.maxWaitMs;
     this.#line = new WaitingLine(config.maxWaiters);
@@ -162,13 +175,15 @@ export class KeyPool extends DurableObject<Env> {
       throw new RangeError(`count must be an integer from 1 to ${MAX_BULK_CREATE}`);
     }
     checkLabel(options.label);
-    await this.#make();
+    await this.#make(options.actor);
     const keys = await this.#values.generated(count, options.label ?? null);
-    return this.#transaction((pool, now) =>
-      pool.once(options.idempotency, now, () => {
-        if (keys.some((key) => key.secret.sealedBy === null)) this.#meta.setSealedWith(null);
-        return ok(pool.create(now, keys));
-      }),
+    return this.#transaction(
+      (pool, now) =>
+        pool.once(options.idempotency, now, () => {
+          if (keys.some((key) => key.secret.sealedBy === null)) this.#meta.setSealedWith(null);
+          return ok(pool.create(now, keys));
+        }),
+      options.actor,
     );
   }
 
@@ -188,9 +203,12 @@ export class KeyPool extends DurableObject<Env> {
       checkLabel(label);
     }
     if (!this.#values.canImport) return refuse("no_encryption_key");
-    await this.#make();
+    await this.#make(options.actor);
     const prepared = await this.#values.imported(entries);
-    return this.#transaction((pool, now) => pool.once(options.idempotency, now, () => pool.importKeys(now, prepared)));
+    return this.#transaction(
+      (pool, now) => pool.once(options.idempotency, now, () => pool.importKeys(now, prepared)),
+      options.actor,
+    );
   }
 
   /**
@@ -207,12 +225,13 @@ export class KeyPool extends DurableObject<Env> {
       throw new RangeError("waitSeconds must be from 0 to MAX_WAIT_SECONDS");
     }
     const { digest = null, sealed } = options.holder ?? {};
-    const request: AssignRequest = { holdMs, digest, sealed, idempotency: options.idempotency };
+    const actor = options.actor ?? UNNAMED_ADMIN;
+    const request: AssignRequest = { holdMs, digest, sealed, idempotency: options.idempotency, actor };
     let handout = this.#transaction((pool, now) => {
       // Callers already waiting come first: a key freed by a deadline passing is theirs.
-      this.#line.serve((waiting) => this.#attempt(pool, now, waiting, true));
+      this.#serveLine(pool, now);
       return this.#attempt(pool, now, request, waitMs > 0);
-    });
+    }, actor);
     if (!handout.ok && handout.refusal === "none_free" && waitMs > 0) {
       handout = (await this.#line.join(request, waitMs, (leave) => this.#waitOver(request, leave))) ?? this.#full();
     }
@@ -239,18 +258,18 @@ export class KeyPool extends DurableObject<Env> {
    * What the upstream answered the key's holder (`rules.report`): as its holder, proven by `claim`,
    * or as an admin. A key a report frees goes to the longest-waiting caller at once.
    */
-  report(keyId: string, claim: Claim, report: rules.Report): Outcome<KeyInfo> {
+  report(keyId: string, claim: Claim, report: rules.Report, actor?: Actor): Outcome<KeyInfo> {
     if (!rules.REPORT_OUTCOMES.includes(report.outcome)) throw new RangeError(`no such outcome: ${report.outcome}`);
     const wait = report.retryAfterMs;
     if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0 && wait <= MAX_COOLDOWN_SECONDS * 1000)) {
       throw new RangeError("retryAfterMs must be from 0 to a day");
     }
-    return this.#transaction((pool, now) => pool.report(now, keyId, claim, report));
+    return this.#transaction((pool, now) => pool.report(now, keyId, claim, report), actor);
   }
 
   /** An admin disables a key (never handed out until enabled; its block ends) or enables it again. */
-  setDisabled(keyId: string, disabled: boolean): Outcome<KeyInfo> {
-    return this.#transaction((pool, now) => pool.setDisabled(now, keyId, disabled));
+  setDisabled(keyId: string, disabled: boolean, actor?: Actor): Outcome<KeyInfo> {
+    return this.#transaction((pool, now) => pool.setDisabled(now, keyId, disabled), actor);
   }
 
   /** Sets a key's label (null: none). */
@@ -264,21 +283,39 @@ export class KeyPool extends DurableObject<Env> {
     return this.#read((pool, now) => pool.info(now, keyId));
   }
 
-  remove(keyId: string): Outcome<{ keyId: string }> {
-    return this.#transaction((pool, now) => pool.remove(now, keyId));
+  remove(keyId: string, actor?: Actor): Outcome<{ keyId: string }> {
+    return this.#transaction((pool, now) => pool.remove(now, keyId), actor);
   }
 
   /**
    * Blocks or unblocks a key, as its holder (proven by `claim`) or as an admin; a block it starts
    * is for the holder whose secret has `newHolder` as its digest.
    */
-  setBlocked(keyId: string, blocked: boolean, claim: Claim, newHolder?: Uint8Array): Outcome<BlockChange> {
-    return this.#transaction((pool, now) => pool.setBlocked(now, keyId, blocked, claim, newHolder));
+  setBlocked(
+    keyId: string,
+    blocked: boolean,
+    claim: Claim,
+    newHolder?: Uint8Array,
+    actor?: Actor,
+  ): Outcome<BlockChange> {
+    return this.#transaction((pool, now) => pool.setBlocked(now, keyId, blocked, claim, newHolder), actor);
   }
 
   /** Keep-alive: the key lives another full TTL from now, blocked or not; as its holder, if `claim` says so. */
   keepAlive(keyId: string, claim: Claim = { admin: false }): Outcome<KeyInfo> {
     return this.#transaction((pool, now) => pool.keepAlive(now, keyId, claim));
+  }
+
+  /**
+   * A page of the audit trail, newest first: of one key and a time range if asked, after a position
+   * a previous page ended at. O(limit) whatever the trail's size. Changes nothing.
+   */
+  audit(filter: AuditFilter): Outcome<{ entries: AuditEntry[]; more: boolean }> {
+    if (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > MAX_AUDIT_PAGE) {
+      throw new RangeError(`limit must be an integer from 1 to ${MAX_AUDIT_PAGE}`);
+    }
+    if (filter.keyId !== undefined && !rules.isKeyId(filter.keyId)) return ok({ entries: [], more: false });
+    return this.#read((pool) => ok(pool.audit(filter)));
   }
 
   /** Counts, counters and settings (`GET /pools/{pool}`). */
@@ -296,9 +333,9 @@ export class KeyPool extends DurableObject<Env> {
   }
 
   /** Changes this pool's settings (timings for deadlines set from now on). Makes the pool if it does not exist yet. */
-  async updateSettings(patch: SettingsPatch): Promise<PoolSettings> {
-    await this.#make();
-    const settings = this.#transaction((pool, now) => ok(pool.updateSettings(now, patch)));
+  async updateSettings(patch: SettingsPatch, actor?: Actor): Promise<PoolSettings> {
+    await this.#make(actor);
+    const settings = this.#transaction((pool, now) => ok(pool.updateSettings(now, patch)), actor);
     if (!settings.ok) throw new Error("the pool was just made");
     return settings.value;
   }
@@ -315,8 +352,9 @@ export class KeyPool extends DurableObject<Env> {
       const left = pool.applyDue(now, ALARM_BATCH);
       const answersLeft = idempotency.deleteDue(now, ALARM_BATCH) === ALARM_BATCH;
       const expiriesLeft = pool.expiriesToWrite() && pool.writeExpiries(ALARM_BATCH);
-      return ok(left.expiriesLeft || left.releasesLeft || answersLeft || expiriesLeft);
-    });
+      const auditLeft = pool.pruneAudit(now, ALARM_BATCH);
+      return ok(left.expiriesLeft || left.releasesLeft || answersLeft || expiriesLeft || auditLeft);
+    }, SYSTEM);
     const resealing = more.ok && (await this.#resealBatch());
     // Yield between batches so requests are answered while a mass expiry drains.
     if (more.ok && (more.value || resealing)) alarm.arm(clock.now());
@@ -356,21 +394,22 @@ export class KeyPool extends DurableObject<Env> {
    * Runs `work` on the pool in one transaction at one moment; refused when the pool does not exist.
    * Whatever `work` frees goes to the callers waiting for a key, in the same transaction.
    */
-  #transaction<T>(work: (pool: Pool, now: number) => Outcome<T>): Outcome<T> {
+  #transaction<T>(work: (pool: Pool, now: number) => Outcome<T>, actor: Actor = UNNAMED_ADMIN): Outcome<T> {
     const pool = this.#existing();
     if (pool === null) return refuse("no_such_pool");
     const now = clock.now();
     try {
       const outcome = this.ctx.storage.transactionSync(() => {
-        const done = work(pool, now);
-        if (this.#line.size > 0) this.#line.serve((waiting) => this.#attempt(pool, now, waiting, true));
+        const done = pool.as(actor, () => work(pool, now));
+        if (this.#line.size > 0) this.#serveLine(pool, now);
         return done;
       });
       this.#line.deliver();
       return outcome;
     } catch (error) {
-      // SQLite rolled the change back; what the key store keeps in memory may still show it.
+      // SQLite rolled the change back; what the stores keep in memory may still show it.
       this.#stores.keys.forget();
+      this.#stores.audit.forget();
       this.#line.fail(error);
       throw error;
     }
@@ -396,6 +435,11 @@ export class KeyPool extends DurableObject<Env> {
     return pool.replayed(now, recorded);
   }
 
+  /** Hands what is free to the callers waiting, in order, each recorded as its own actor. */
+  #serveLine(pool: Pool, now: number): void {
+    this.#line.serve((waiting) => pool.as(waiting.actor, () => this.#attempt(pool, now, waiting, true)));
+  }
+
   /**
    * A caller's wait is over: one last chance to be served, then it leaves the line with no key (an
    * idempotent caller's answer recorded as such); null when it was served after all.
@@ -403,12 +447,12 @@ export class KeyPool extends DurableObject<Env> {
   #waitOver(request: AssignRequest, leave: () => boolean): Outcome<Handout> | null {
     let served = true;
     const outcome = this.#transaction((pool, now) => {
-      this.#line.serve((waiting) => this.#attempt(pool, now, waiting, true));
+      this.#serveLine(pool, now);
       served = !leave();
       const none = noneFreeUntil(pool, now, refuse("none_free"));
       if (served || request.idempotency === undefined) return none;
       return pool.once(request.idempotency, now, () => none);
-    });
+    }, request.actor);
     return served ? null : (outcome as Outcome<Handout>);
   }
 
@@ -441,6 +485,7 @@ export class KeyPool extends DurableObject<Env> {
     this.#pool = null;
     this.#reseal = null;
     this.#stores.keys.forget();
+    this.#stores.audit.forget();
     this.#stores.alarm.fired();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -454,7 +499,7 @@ export class KeyPool extends DurableObject<Env> {
    * exists where the Worker cannot find it), then its database is brought to this code's layout in
    * one transaction. A registration that fails fails the call, and nothing is made.
    */
-  async #make(): Promise<void> {
+  async #make(actor: Actor | undefined): Promise<void> {
     if (this.#existing() !== null) return;
     this.#making ??= this.#directory()
       .register(this.#name)
@@ -463,8 +508,10 @@ export class KeyPool extends DurableObject<Env> {
           migrate(this.#db);
           // A new pool holds no value yet: all it holds is sealed under the sealing key, if any.
           this.#meta.setSealedWith(this.#values.vault.sealing);
+          const pool = this.#newPool();
+          pool.as(actor ?? UNNAMED_ADMIN, () => pool.made(clock.now()));
+          this.#pool ??= pool;
         });
-        this.#pool ??= this.#newPool();
       })
       .finally(() => {
         this.#making = null;

@@ -24,7 +24,11 @@ const INFO = {
 
 const TAGS = [
   { name: "Keys", description: "Create, assign, read, keep alive, block, release and delete keys." },
-  { name: "Pools", description: "A pool's statistics, its keys page by page, and its settings (operators)." },
+  {
+    name: "Pools",
+    description: "Which pools exist; a pool's statistics, its keys page by page, and its settings (operators).",
+  },
+  { name: "Metrics", description: "Pools' counts and counters in the Prometheus text format, to scrape (operators)." },
 ];
 
 // Relative: the origin that serves this document is the API, wherever it is deployed. Public, not an
@@ -101,7 +105,7 @@ function operationOf(endpoint: Endpoint) {
     [success.status]: {
       description: success.description,
       headers: headersOf(),
-      content: { "application/json": { schema: success.schema } },
+      content: { [success.mediaType ?? "application/json"]: { schema: success.schema } },
     },
     ...operationErrors({
       hasPool: request.params?.shape.pool !== undefined,

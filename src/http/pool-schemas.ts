@@ -1,8 +1,10 @@
 import type { EncryptionStatus } from "../pool/encryption";
 import {
+  DEFAULT_AUDIT_RETENTION_DAYS,
   DEFAULT_COOLDOWN_SECONDS,
   DEFAULT_LIST_LIMIT,
   DEFAULT_MAX_FAILURES,
+  MAX_AUDIT_RETENTION_DAYS,
   MAX_COOLDOWN_SECONDS,
   MAX_LIST_LIMIT,
   MAX_LOCK_DELAY_SECONDS,
@@ -25,9 +27,9 @@ export const PoolParams = z.object({ pool: PoolName });
 export const MAX_CURSOR_LENGTH = 200;
 
 /** What a cursor is made of (base64url); the document says so, and any other text is a 400. */
-const CURSOR_PATTERN = "^[A-Za-z0-9_-]+$";
+export const CURSOR_PATTERN = "^[A-Za-z0-9_-]+$";
 
-const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ format: "int64" });
+export const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ format: "int64" });
 
 const Seconds = z
   .number()
@@ -79,6 +81,18 @@ const LockDelaySeconds = z
       "default 0), so a stalled holder's late calls reach no new holder; a holder's own release frees it at once.",
   });
 
+const AuditRetentionDays = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_AUDIT_RETENTION_DAYS)
+  .openapi({
+    description:
+      `Days the pool's audit trail keeps each entry (default ${DEFAULT_AUDIT_RETENTION_DAYS}, up to ${MAX_AUDIT_RETENTION_DAYS}); ` +
+      "0: the pool keeps no trail (and the alarm deletes what it had).",
+    format: "int32",
+  });
+
 export const Settings = exactly<PoolSettings>()(
   z
     .object({
@@ -89,6 +103,7 @@ export const Settings = exactly<PoolSettings>()(
       cooldownSeconds: CooldownSeconds,
       maxFailures: MaxFailures,
       lockDelaySeconds: LockDelaySeconds,
+      auditRetentionDays: AuditRetentionDays,
     })
     .openapi("PoolSettings"),
 );
@@ -102,6 +117,7 @@ export const SettingsBody = z
     cooldownSeconds: CooldownSeconds.nullable().optional(),
     maxFailures: MaxFailures.nullable().optional(),
     lockDelaySeconds: LockDelaySeconds.nullable().optional(),
+    auditRetentionDays: AuditRetentionDays.nullable().optional(),
   })
   .openapi("UpdatePoolSettings", {
     description:
@@ -150,13 +166,16 @@ const Encryption = exactly<EncryptionStatus>()(
     .openapi("EncryptionStatus"),
 );
 
+/** A pool's keys by state, as `GET /pools/{pool}` and `GET /pools` show them. */
+export const KeyCounts = z.object({ total: Count, free: Count, blocked: Count, cooling: Count, disabled: Count });
+
 export const PoolStatsBody = exactly<views.PoolStats & { pool: string }>()(
   z
     .object({
       pool: PoolName,
-      keys: z
-        .object({ total: Count, free: Count, blocked: Count, cooling: Count, disabled: Count })
-        .openapi({ description: "Keys in the pool now, by state: total = free + blocked + cooling + disabled." }),
+      keys: KeyCounts.openapi({
+        description: "Keys in the pool now, by state: total = free + blocked + cooling + disabled.",
+      }),
       counters: z
         .object({
           created: Count,

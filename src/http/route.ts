@@ -1,13 +1,16 @@
 import type { IRequest } from "itty-router";
 import * as z from "zod";
 import { type Config, configOf, type Role } from "../config";
+import { actorFingerprint } from "../crypto/actor-key";
 import type { KeyPool } from "../key-pool";
 import type { Outcome, Refusal } from "../outcome";
+import type { Actor } from "../pool/audit";
 import type { IdempotencyToken } from "../pool/idempotency";
 import type { Claim } from "../pool/rules";
 import { type Access, ADMIN_ONLY } from "./access";
 import { requireAdmin } from "./auth";
 import { readJsonBody } from "./body";
+import { type DirectoryPage, directoryPage } from "./directory-page";
 import { invalidRequest, type Problem, refusalError } from "./errors";
 import { LEASE_TOKEN_HEADER, presentedHolder, type ReplayScope } from "./holder";
 import { idempotencyToken } from "./idempotency";
@@ -81,8 +84,12 @@ export interface Endpoint<P extends RequestParts = RequestParts, S extends z.Zod
    */
   readonly access: Access;
   readonly request: P;
-  /** The answer when it works: what the handler returns, as JSON with this status. */
-  readonly success: { status: number; description: string; schema: S };
+  /**
+   * The answer when it works: what the handler returns, as JSON with this status; or, with a
+   * `mediaType`, the text the handler returns (its schema a string), sent as that type. Errors are
+   * JSON either way.
+   */
+  readonly success: { status: number; description: string; schema: S; mediaType?: string };
   /**
    * The pool's refusals it can answer with, each as its own status and message (errors.ts). 400 and
    * 500 (every endpoint's), 413 and 415 (every endpoint with a body) and access control's come on top.
@@ -143,6 +150,11 @@ export class Call {
     return this.env.KEY_POOL.getByName(this.#poolName());
   }
 
+  /** A page of the directory of pools after `cursor`, each pool with its statistics (directory-page.ts). */
+  directoryPage(cursor: string | undefined, limit: number): Promise<DirectoryPage> {
+    return directoryPage(this.env, cursor, limit);
+  }
+
   /** The pool's name: `{pool}` of the path, else the default pool. */
   get poolName(): string {
     return this.#poolName();
@@ -152,6 +164,13 @@ export class Call {
   async claim(lease?: number): Promise<Claim> {
     const token = (this.input.headers as Record<string, string | undefined> | undefined)?.[LEASE_TOKEN_HEADER];
     return { admin: this.isAdmin, lease, holder: await presentedHolder(token) };
+  }
+
+  /** Who is calling, for the audit trail: the role and a keyed fingerprint of the token, never the token. */
+  async actor(): Promise<Actor> {
+    const role = this.state.role;
+    if (role === undefined) throw new Error("request was not authenticated");
+    return { role, token: await actorFingerprint(await this.config.actorKey, this.#caller()) };
   }
 
   /**
@@ -211,7 +230,9 @@ export function handlerOf(endpoint: Endpoint): (request: IRequest, ...args: Rout
     if (parts.body) raw.body = await readJsonBody(request, parts.body.maxBytes);
 
     const input = validate(parts, raw);
-    return json(await endpoint.handle(input, new Call(env, request, state, input)), success.status);
+    const answer = await endpoint.handle(input, new Call(env, request, state, input));
+    if (success.mediaType === undefined) return json(answer, success.status);
+    return new Response(String(answer), { status: success.status, headers: { "content-type": success.mediaType } });
   };
 }
 

@@ -6,11 +6,15 @@ import { preflight, withCors } from "./cors";
 import { AssignKey } from "./endpoints/assign-key";
 import { CreateKeys } from "./endpoints/create-keys";
 import { DeleteKey } from "./endpoints/delete-key";
+import { GetAudit } from "./endpoints/get-audit";
 import { GetKey } from "./endpoints/get-key";
 import { GetKeyInfo } from "./endpoints/get-key-info";
+import { GetMetrics } from "./endpoints/get-metrics";
 import { GetPool } from "./endpoints/get-pool";
+import { GetPoolMetrics } from "./endpoints/get-pool-metrics";
 import { KeepAlive } from "./endpoints/keep-alive";
 import { ListKeys } from "./endpoints/list-keys";
+import { ListPools } from "./endpoints/list-pools";
 import { ReportKey } from "./endpoints/report-key";
 import { RetirePool } from "./endpoints/retire-pool";
 import { UpdateKey } from "./endpoints/update-key";
@@ -37,10 +41,14 @@ const ENDPOINTS: readonly Endpoint[] = [
   ...KEY_ENDPOINTS,
   ...KEY_ENDPOINTS.map(inNamedPool),
   // Admin only; each endpoint declares its `access`.
+  ListPools,
   GetPool,
   ListKeys,
   UpdateSettings,
   RetirePool,
+  GetAudit,
+  GetPoolMetrics,
+  GetMetrics,
 ];
 
 const document = new ApiDocument(ENDPOINTS);

@@ -87,12 +87,12 @@ export const Lease = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openap
 /** `2026-11-25T16:00:00.000Z`: always 24 characters. */
 const TIMESTAMP_LENGTH = 24;
 
-const Timestamp = z.iso.datetime().openapi({
+export const Timestamp = z.iso.datetime().openapi({
   description: "ISO-8601 UTC with milliseconds.",
   example: "2026-11-25T16:00:00.000Z",
   maxLength: TIMESTAMP_LENGTH,
 });
-const Uuid = z.uuid().openapi({ example: KEY_ID_EXAMPLE, maxLength: KEY_ID_LENGTH });
+export const Uuid = z.uuid().openapi({ example: KEY_ID_EXAMPLE, maxLength: KEY_ID_LENGTH });
 
 /**
  * The fields of a key's info. Answers that add to them spread these fields into an object of their

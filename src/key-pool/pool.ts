@@ -1,6 +1,15 @@
 import { type LogEntry, log } from "../log";
 import type { Outcome, RefusalDetail } from "../outcome";
 import { isTransient, ok, refuse } from "../outcome";
+import {
+  type Actor,
+  type AuditChange,
+  type AuditDetail,
+  type AuditEvent,
+  type AuditFilter,
+  SYSTEM,
+  UNNAMED_ADMIN,
+} from "../pool/audit";
 import { canOpen, encryptionStatus, type Vault } from "../pool/encryption";
 import { type PoolEvent, REPORTED } from "../pool/events";
 import { decide, IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../pool/idempotency";
@@ -10,6 +19,7 @@ import * as rules from "../pool/rules";
 import * as settings from "../pool/settings";
 import { type BlockChange, type Grant, iso, type KeyInfo, type PoolStats, toInfo } from "../pool/views";
 import type { AlarmSchedule } from "../storage/alarm";
+import type { AuditStore } from "../storage/audit-store";
 import type { IdempotencyStore } from "../storage/idempotency-store";
 import type { KeyListing } from "../storage/key-listing";
 import type { KeyEvents, KeyStore } from "../storage/key-store";
@@ -49,7 +59,25 @@ export interface PoolStores {
   readonly listing: KeyListing;
   readonly settings: PoolSettingsStore;
   readonly idempotency: IdempotencyStore;
+  readonly audit: AuditStore;
   readonly alarm: AlarmSchedule;
+}
+
+/** What a recorded change says besides its event and keys: for the log line and the audit entry. */
+interface Recorded {
+  /** The fencing number of the block it started, renewed, reported on or ended (audit only: never logged). */
+  readonly lease?: number | null;
+  /** One lease per key, for a batch. */
+  readonly leases?: readonly (number | null)[];
+  readonly outcome?: string;
+  /** What else the audit entry shows. */
+  readonly detail?: AuditDetail;
+  /** The detail shows in the log line too. */
+  readonly logDetail?: boolean;
+  /** The change came of time passing (a deadline), not of the caller. */
+  readonly bySystem?: boolean;
+  /** Recorded in the audit trail only (a renewal only moves a deadline: it is not logged). */
+  readonly auditOnly?: boolean;
 }
 
 /**
@@ -61,6 +89,8 @@ export interface PoolStores {
 export class Pool {
   /** The settings in force: the [vars] timings with this pool's settings applied. */
   #settings: settings.EffectiveSettings;
+  /** Who the changes being made are for (`as`): the audit trail's actor. */
+  #actor: Actor = UNNAMED_ADMIN;
 
   constructor(
     private readonly stores: PoolStores,
@@ -76,6 +106,41 @@ export class Pool {
 
   get timings(): PoolTimings {
     return this.#settings.timings;
+  }
+
+  /** Runs `work` with its changes recorded as made by `actor`. */
+  as<T>(actor: Actor, work: () => T): T {
+    const before = this.#actor;
+    this.#actor = actor;
+    try {
+      return work();
+    } finally {
+      this.#actor = before;
+    }
+  }
+
+  /** Records that the pool was made (its first entry). */
+  made(now: number): void {
+    this.#audit(now, [this.#change_("pool_created", null, {})]);
+  }
+
+  /** A page of the audit trail, newest first. */
+  audit(filter: AuditFilter): ReturnType<AuditStore["page"]> {
+    return this.stores.audit.page(filter);
+  }
+
+  /**
+   * Deletes up to `limit` audit entries as old as the pool's retention or older (every entry, when it
+   * keeps no trail); says whether more may be left.
+   */
+  pruneAudit(now: number, limit: number): boolean {
+    return this.stores.audit.prune(now - this.#settings.auditRetentionMs, limit) === limit;
+  }
+
+  /** When the oldest audit entry is due to be pruned, or null for an empty trail. */
+  auditDeadline(): number | null {
+    const oldest = this.stores.audit.oldest();
+    return oldest === null ? null : oldest + this.#settings.auditRetentionMs;
   }
 
   /** Adds generated keys, free, and returns their ids. */
@@ -137,7 +202,7 @@ export class Pool {
       const current = this.#settled(stored, now);
       if (current === null) {
         // Expired, and more overdue than the settle batch covered: drop it and draw again.
-        this.#delete(stored.keyId, "expired");
+        this.#delete(now, stored.keyId, "expired");
       } else if (rules.stateOf(current) !== "free") {
         throw new Error(`key ${stored.keyId} drawn as free is ${rules.stateOf(current)}`);
       } else if (canOpen(this.vault, stored.secret.sealedBy)) {
@@ -198,7 +263,7 @@ export class Pool {
 
   remove(now: number, keyId: string): Outcome<{ keyId: string }> {
     return this.#change(now, keyId, (stored) => {
-      this.#delete(stored.keyId, "deleted");
+      this.#delete(now, stored.keyId, "deleted");
       return ok({ keyId: stored.keyId });
     });
   }
@@ -216,7 +281,7 @@ export class Pool {
       if (!blocked) {
         const next = rules.unblock(current);
         this.#save(stored, next, now);
-        if (current.block !== null) this.#record("unblocked", [keyId]);
+        if (current.block !== null) this.#record(now, "unblocked", [keyId], { lease: current.block.lease });
         return ok({ ...toInfo(next), startedBlock: false });
       }
       if (current.block !== null && !asHolder) return refuse("held");
@@ -233,7 +298,9 @@ export class Pool {
           );
       this.#save(stored, next, now);
       this.#armFor(next);
-      if (current.block === null) this.#record("blocked", [keyId]);
+      const blockDetail = { lease: next.block.lease, detail: { releaseAt: iso(next.block.releaseAt) } };
+      if (current.block === null) this.#record(now, "blocked", [keyId], blockDetail);
+      else this.#record(now, "renewed", [keyId], { ...blockDetail, auditOnly: true });
       return ok({ ...toInfo(next), lease: next.block.lease, startedBlock: current.block === null });
     });
   }
@@ -261,10 +328,17 @@ export class Pool {
       const { next, cooled, disabled } = rules.report(current, now, r, this.#settings.reports);
       this.#save(stored, next, now, { [REPORTED[r.outcome]]: true, cooled, disabled });
       this.#armFor(next);
-      this.#log({ event: "reported", keyId, outcome: r.outcome });
-      if (cooled) this.#log({ event: "cooled", keyId, coolingUntil: iso(next.coolingUntil as number) });
-      if (disabled) this.#record("disabled", [keyId]);
-      if (current.block !== null && next.block === null && !cooled && !disabled) this.#record("unblocked", [keyId]);
+      const lease = current.block?.lease ?? null;
+      this.#record(now, "reported", [keyId], { lease, outcome: r.outcome });
+      if (cooled)
+        this.#record(now, "cooled", [keyId], {
+          lease,
+          detail: { coolingUntil: iso(next.coolingUntil as number) },
+          logDetail: true,
+        });
+      if (disabled) this.#record(now, "disabled", [keyId], { lease });
+      if (current.block !== null && next.block === null && !cooled && !disabled)
+        this.#record(now, "unblocked", [keyId], { lease });
       return ok(toInfo(next));
     });
   }
@@ -275,7 +349,7 @@ export class Pool {
       const next = rules.setDisabled(current, now, disabled);
       const changed = (current.disabledAt !== null) !== disabled;
       this.#save(stored, next, now, { disabled: changed && disabled });
-      if (changed) this.#record(disabled ? "disabled" : "enabled", [keyId]);
+      if (changed) this.#record(now, disabled ? "disabled" : "enabled", [keyId]);
       return ok(toInfo(next));
     });
   }
@@ -335,8 +409,17 @@ export class Pool {
     this.stores.settings.write(overrides);
     this.#settings = settings.effectiveSettings(this.defaults, overrides);
     const after = settings.toSettings(this.#settings);
-    if (JSON.stringify(after) !== JSON.stringify(before)) this.#log({ event: "settings_changed", ...after });
+    if (JSON.stringify(after) !== JSON.stringify(before)) {
+      this.#log({ event: "settings_changed", ...after });
+      this.#audit(now, [this.#change_("settings_changed", null, { detail: { ...after } })]);
+    }
     if (after.keysExpire !== before.keysExpire) this.stores.alarm.armAtMost(now);
+    if (after.auditRetentionDays < before.auditRetentionDays) {
+      // A shorter retention: what it no longer keeps goes, a batch now and the rest by the alarm.
+      if (this.pruneAudit(now, SETTLE_BATCH)) this.stores.alarm.armAtMost(now);
+      const deadline = this.auditDeadline();
+      if (deadline !== null) this.stores.alarm.armAtMost(deadline);
+    }
     return after;
   }
 
@@ -348,8 +431,13 @@ export class Pool {
   applyDue(now: number, limit: number): { expiriesLeft: boolean; releasesLeft: boolean; cooldownsLeft: boolean } {
     const { keysExpire, lockDelayMs } = this.#settings;
     const { expired, released, cooled, ...left } = this.stores.keys.applyDue(now, limit, keysExpire, lockDelayMs);
-    this.#record("expired", expired);
-    this.#record("released", released);
+    this.#record(now, "expired", expired, { bySystem: true });
+    this.#record(
+      now,
+      "released",
+      released.map((r) => r.keyId),
+      { bySystem: true, leases: released.map((r) => r.lease) },
+    );
     return left;
   }
 
@@ -409,7 +497,7 @@ export class Pool {
     const blocked = rules.block(current, now, { lease, digest: holder }, holdMs);
     this.#save(stored, blocked, now, { assigned: true });
     this.#armFor(blocked);
-    this.#record("assigned", [blocked.keyId]);
+    this.#record(now, "assigned", [blocked.keyId], { lease, detail: { releaseAt: iso(blocked.block.releaseAt) } });
     const grant = { keyId: blocked.keyId, lease, releaseAt: iso(blocked.block.releaseAt) };
     return { grant: sealedToken === undefined ? grant : { ...grant, sealedToken }, value: secretOf(blocked) };
   }
@@ -420,7 +508,7 @@ export class Pool {
     const records = keys.map((key) => rules.createKey(key, now, lifetime));
     this.stores.keys.insert(records, fingerprints);
     const ids = records.map((record) => record.keyId);
-    this.#record(event, ids);
+    this.#record(now, event, ids);
     const [first] = records;
     if (first !== undefined) this.#armFor(first);
     return ids;
@@ -458,7 +546,7 @@ export class Pool {
     const stored = this.#effective(found);
     const current = this.#settled(stored, now);
     if (current === null) {
-      this.#delete(keyId, "expired");
+      this.#delete(now, keyId, "expired");
       return refuse("not_found");
     }
     return change(stored, current);
@@ -472,19 +560,54 @@ export class Pool {
   #save(stored: KeyRecord, next: KeyRecord, now: number, events: KeyEvents = {}): void {
     const released = stored.block !== null && rules.isBlockDue(stored.block, now);
     this.stores.keys.save(stored, next, { ...events, released });
-    if (released) this.#record("released", [next.keyId]);
+    if (released) this.#record(now, "released", [next.keyId], { bySystem: true, lease: stored.block?.lease ?? null });
   }
 
-  #delete(keyId: string, why: "deleted" | "expired"): void {
+  #delete(now: number, keyId: string, why: "deleted" | "expired"): void {
     this.stores.keys.delete(keyId, why);
-    this.#record(why, [keyId]);
+    this.#record(now, why, [keyId], { bySystem: why === "expired" });
   }
 
-  /** Logs `event` for `keyIds` as one entry: the pool and the key ids, never values. */
-  #record(event: PoolEvent, keyIds: readonly string[]): void {
+  /**
+   * Records `event` for `keyIds`: one log line (the pool and the key ids, never values or leases), and
+   * one audit entry per key, in the same transaction as the change.
+   */
+  #record(now: number, event: PoolEvent | "renewed", keyIds: readonly string[], recorded: Recorded = {}): void {
     const [only] = keyIds;
     if (only === undefined) return;
-    this.#log(keyIds.length === 1 ? { event, keyId: only } : { event, count: keyIds.length, keyIds });
+    if (!recorded.auditOnly) {
+      const { outcome, detail, logDetail } = recorded;
+      const fields = { ...(outcome === undefined ? {} : { outcome }), ...(logDetail ? detail : {}) };
+      this.#log(
+        keyIds.length === 1 ? { event, keyId: only, ...fields } : { event, count: keyIds.length, keyIds, ...fields },
+      );
+    }
+    this.#audit(
+      now,
+      keyIds.map((keyId, i) =>
+        this.#change_(event, keyId, { ...recorded, lease: recorded.leases?.[i] ?? recorded.lease }),
+      ),
+    );
+  }
+
+  /** One audit entry's change, by the actor of the call (or the pool itself). */
+  #change_(event: AuditEvent, keyId: string | null, recorded: Recorded): AuditChange {
+    return {
+      event,
+      keyId,
+      lease: recorded.lease ?? null,
+      outcome: recorded.outcome ?? null,
+      actor: recorded.bySystem ? SYSTEM : this.#actor,
+      detail: recorded.detail ?? null,
+    };
+  }
+
+  /** Appends to the audit trail, unless the pool keeps none, and arms the alarm to prune it in time. */
+  #audit(now: number, changes: readonly AuditChange[]): void {
+    const retention = this.#settings.auditRetentionMs;
+    if (retention === 0 || changes.length === 0) return;
+    const at = this.stores.audit.append(now, changes);
+    this.stores.alarm.armAtMost(at + retention);
   }
 
   #log({ event, ...fields }: LogEntry): void {

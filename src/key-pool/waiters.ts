@@ -1,4 +1,5 @@
 import type { Outcome } from "../outcome";
+import type { Actor } from "../pool/audit";
 import type { IdempotencyToken } from "../pool/idempotency";
 import { hexOf } from "../storage/uuid";
 import type { Handout } from "./pool";
@@ -9,6 +10,8 @@ export interface AssignRequest {
   readonly digest: Uint8Array | null;
   readonly sealed: string | undefined;
   readonly idempotency: IdempotencyToken | undefined;
+  /** Who asked, for the audit trail. */
+  readonly actor: Actor;
 }
 
 interface Waiter {

@@ -72,5 +72,9 @@ export const DEFAULT_MAX_FAILURES = 3;
 export const MAX_MAX_FAILURES = 100;
 /** The longest lock-delay a pool may set (`lockDelaySeconds`). */
 export const MAX_LOCK_DELAY_SECONDS = 60;
+/** How long a pool keeps its audit trail unless it sets `auditRetentionDays`; and the longest it may. */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 30;
+export const MAX_AUDIT_RETENTION_DAYS = 400;
+export const DAY_MS = 86_400_000;
 /** The longest wait for a key a deployment may allow (MAX_WAIT_SECONDS), whatever its var says. */
 export const MAX_WAIT_SECONDS_LIMIT = 300;

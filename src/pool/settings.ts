@@ -1,6 +1,9 @@
 import {
+  DAY_MS,
+  DEFAULT_AUDIT_RETENTION_DAYS,
   DEFAULT_COOLDOWN_SECONDS,
   DEFAULT_MAX_FAILURES,
+  MAX_AUDIT_RETENTION_DAYS,
   MAX_COOLDOWN_SECONDS,
   MAX_LOCK_DELAY_SECONDS,
   MAX_MAX_FAILURES,
@@ -39,6 +42,8 @@ export interface SettingsOverrides {
   readonly maxFailures: number | null;
   /** How long a key cools down after a block that ran out (its holder never released it). */
   readonly lockDelayMs: number | null;
+  /** Days the audit trail keeps its entries; 0: the pool keeps no trail. */
+  readonly auditRetentionDays: number | null;
 }
 
 export const NO_OVERRIDES: SettingsOverrides = {
@@ -50,6 +55,7 @@ export const NO_OVERRIDES: SettingsOverrides = {
   cooldownMs: null,
   maxFailures: null,
   lockDelayMs: null,
+  auditRetentionDays: null,
 };
 
 /** A change: a value sets it, `null` goes back to the default, absent leaves it. */
@@ -61,6 +67,7 @@ export interface SettingsPatch {
   readonly cooldownSeconds?: number | null | undefined;
   readonly maxFailures?: number | null | undefined;
   readonly lockDelaySeconds?: number | null | undefined;
+  readonly auditRetentionDays?: number | null | undefined;
 }
 
 /** What `GET /pools/{pool}` and `PUT /pools/{pool}/settings` show: the settings in force. */
@@ -72,6 +79,7 @@ export interface PoolSettings {
   readonly cooldownSeconds: number;
   readonly maxFailures: number;
   readonly lockDelaySeconds: number;
+  readonly auditRetentionDays: number;
 }
 
 /** The settings in force: the defaults with the overrides applied. */
@@ -84,6 +92,8 @@ export interface EffectiveSettings {
   /** How reports cool keys down. */
   readonly reports: ReportPolicy;
   readonly lockDelayMs: number;
+  /** How long an audit entry is kept; 0: none is written. */
+  readonly auditRetentionMs: number;
 }
 
 export function effectiveSettings(defaults: PoolTimings, overrides: SettingsOverrides): EffectiveSettings {
@@ -100,6 +110,7 @@ export function effectiveSettings(defaults: PoolTimings, overrides: SettingsOver
       maxFailures: overrides.maxFailures ?? DEFAULT_MAX_FAILURES,
     },
     lockDelayMs: overrides.lockDelayMs ?? 0,
+    auditRetentionMs: (overrides.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS) * DAY_MS,
   };
 }
 
@@ -116,11 +127,13 @@ export function applyPatch(overrides: SettingsOverrides, patch: SettingsPatch, n
     cooldownMs: wholeMs(overrides.cooldownMs, patch.cooldownSeconds, 0, MAX_COOLDOWN_SECONDS, "cooldownSeconds"),
     maxFailures: patch.maxFailures === undefined ? overrides.maxFailures : failuresOf(patch.maxFailures),
     lockDelayMs: wholeMs(overrides.lockDelayMs, patch.lockDelaySeconds, 0, MAX_LOCK_DELAY_SECONDS, "lockDelaySeconds"),
+    auditRetentionDays:
+      patch.auditRetentionDays === undefined ? overrides.auditRetentionDays : retentionOf(patch.auditRetentionDays),
   };
 }
 
 export function toSettings(settings: EffectiveSettings): PoolSettings {
-  const { timings, revealValues, keysExpire, reports, lockDelayMs } = settings;
+  const { timings, revealValues, keysExpire, reports, lockDelayMs, auditRetentionMs } = settings;
   return {
     keyTtlSeconds: timings.keyTtlMs / 1000,
     blockTtlSeconds: timings.blockTtlMs / 1000,
@@ -129,6 +142,7 @@ export function toSettings(settings: EffectiveSettings): PoolSettings {
     cooldownSeconds: reports.cooldownMs / 1000,
     maxFailures: reports.maxFailures,
     lockDelaySeconds: lockDelayMs / 1000,
+    auditRetentionDays: auditRetentionMs / DAY_MS,
   };
 }
 
@@ -156,6 +170,13 @@ function wholeMs(current: number | null, seconds: number | null | undefined, min
     throw new RangeError(`${name} must be from ${min} to ${max} seconds`);
   }
   return Math.round(seconds * 1000);
+}
+
+function retentionOf(days: number | null): number | null {
+  if (days !== null && (!Number.isInteger(days) || days < 0 || days > MAX_AUDIT_RETENTION_DAYS)) {
+    throw new RangeError(`auditRetentionDays must be a whole number from 0 to ${MAX_AUDIT_RETENTION_DAYS}`);
+  }
+  return days;
 }
 
 function failuresOf(failures: number | null): number | null {

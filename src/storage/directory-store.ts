@@ -20,7 +20,16 @@ export const DIRECTORY_SCHEMA: Schema = {
   ],
 };
 
-/** The `pools` table: which pools exist. Every query is a point lookup by name. */
+/** A page of the directory: pool names in order, and whether more follow the last. */
+export interface NamePage {
+  readonly names: string[];
+  readonly more: boolean;
+}
+
+/**
+ * The `pools` table: which pools exist. Every query is a point lookup by name, or a range of names in
+ * primary-key order (a page reads its own rows and one more, whatever the directory's size).
+ */
 export class DirectoryStore {
   constructor(private readonly db: CountedSql) {}
 
@@ -34,6 +43,21 @@ export class DirectoryStore {
 
   has(name: string): boolean {
     return this.db.run("SELECT 1 AS found FROM pools WHERE name = ?", name).length > 0;
+  }
+
+  /**
+   * Up to `limit` names after `after` (from the first when null), in name order (SQLite's binary
+   * order: pool names are ASCII), and whether more follow: one range of the primary key.
+   */
+  page(after: string | null, limit: number): NamePage {
+    // Every name sorts after the empty string: a pool name is at least one character.
+    const rows = this.db.run<{ name: string }>(
+      "SELECT name FROM pools WHERE name > ? ORDER BY name LIMIT ?",
+      after ?? "",
+      limit + 1,
+    );
+    const more = rows.length > limit;
+    return { names: rows.slice(0, limit).map((row) => row.name), more };
   }
 
   remove(name: string): boolean {

@@ -4,7 +4,7 @@ import { KEY_COLUMNS as COLUMNS, type KeyRow, NO_EXPIRY, recordOf, storedExpiry 
 import { KeySummary } from "./key-summary";
 import { type Departure, noKeyCounts, PoolStatsStore } from "./pool-stats";
 import type { CountedSql } from "./sql";
-import { bytesToUuid, hexOf, uuidToBytes } from "./uuid";
+import { bytesToUuid, hexOf, uuidHex, uuidToBytes } from "./uuid";
 
 /**
  * What a change of a key counts, on the key's own row: `assigned` (by `GET /keys`), `released` (its
@@ -188,14 +188,15 @@ export class KeyStore {
 
   /**
    * Ends up to `limit` blocks whose release is at or before `now`, earliest first, and returns the keys'
-   * ids; with a lock-delay, a key cools down until its release + `lockDelayMs` (if that is still ahead).
+   * ids with the leases of the blocks that ended; with a lock-delay, a key cools down until its
+   * release + `lockDelayMs` (if that is still ahead).
    */
-  releaseDue(now: number, limit: number, lockDelayMs = 0): string[] {
-    const rows = this.db.run<{ id: ArrayBuffer; cooling_until: number | null }>(
+  releaseDue(now: number, limit: number, lockDelayMs = 0): Released[] {
+    const rows = this.db.run<{ id: ArrayBuffer; cooling_until: number | null; lease: number | null }>(
       `UPDATE keys SET blocked_at = NULL, release_at = NULL, holder = NULL, releases = releases + 1,
          cooling_until = CASE WHEN release_at + ?3 > ?1 THEN release_at + ?3 END
        WHERE id IN (SELECT id FROM keys WHERE release_at <= ?1 ORDER BY release_at LIMIT ?2)
-       RETURNING id, cooling_until`,
+       RETURNING id, cooling_until, lease`,
       now,
       limit,
       lockDelayMs,
@@ -207,7 +208,7 @@ export class KeyStore {
       }
       summary.counted.released += rows.length;
     }
-    return rows.map((row) => bytesToUuid(row.id));
+    return rows.map((row) => ({ keyId: bytesToUuid(row.id), lease: row.lease, coolingUntil: row.cooling_until }));
   }
 
   /** Ends up to `limit` cooldowns that are over at `now`, earliest first; returns the keys' ids. */
@@ -499,9 +500,16 @@ export class KeyStore {
 }
 
 /** What one `applyDue` did. */
+/** A block the pool ended because its time was up: its key, its lease, and the lock-delay's cooldown, if any. */
+export interface Released {
+  readonly keyId: string;
+  readonly lease: number | null;
+  readonly coolingUntil: number | null;
+}
+
 export interface DueApplied {
   readonly expired: string[];
-  readonly released: string[];
+  readonly released: Released[];
   /** Keys whose cooldown ended. */
   readonly cooled: string[];
   readonly expiriesLeft: boolean;
@@ -545,9 +553,4 @@ export interface Resealed {
 /** The bytes of a view, as SQLite binds a BLOB. */
 function copy(bytes: Uint8Array): ArrayBuffer {
   return bytes.slice().buffer as ArrayBuffer;
-}
-
-/** A UUID as the 32 hex digits SQLite's `unhex` turns into its 16 stored bytes. */
-function uuidHex(uuid: string): string {
-  return uuid.replaceAll("-", "");
 }

@@ -184,8 +184,35 @@ const V5: Migration = {
   ],
 };
 
+/**
+ * Version 6: an audit trail. One row per change (`at`, `seq` as its primary key, so a time range is a
+ * range of the key), with one partial index for one key's history; `pool_meta.audit_seq` keeps the
+ * largest sequence number the alarm has pruned, so numbering goes on above it; a pool may set how
+ * long entries are kept. New tables and columns with defaults: no row written per key.
+ */
+const V6: Migration = {
+  version: 6,
+  statements: [
+    `CREATE TABLE audit (
+       at INTEGER NOT NULL,
+       seq INTEGER NOT NULL,
+       event TEXT NOT NULL,
+       key_id BLOB,
+       lease INTEGER,
+       outcome TEXT,
+       role TEXT NOT NULL,
+       actor TEXT,
+       detail TEXT,
+       PRIMARY KEY (at, seq)
+     ) WITHOUT ROWID`,
+    "CREATE INDEX audit_by_key ON audit (key_id) WHERE key_id IS NOT NULL",
+    "ALTER TABLE pool_meta ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE pool_settings ADD COLUMN audit_retention_days INTEGER",
+  ],
+};
+
 /** Every step, in order: version n is the n-th. */
-export const MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4, V5];
+export const MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4, V5, V6];
 
 /** The layout this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

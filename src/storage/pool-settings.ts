@@ -10,10 +10,11 @@ type SettingsRow = {
   cooldown_ms: number | null;
   max_failures: number | null;
   lock_delay_ms: number | null;
+  audit_retention_days: number | null;
 };
 
 const COLUMNS =
-  "key_ttl_ms, block_ttl_ms, reveal_values, keys_expire, expiry_switched_at, cooldown_ms, max_failures, lock_delay_ms";
+  "key_ttl_ms, block_ttl_ms, reveal_values, keys_expire, expiry_switched_at, cooldown_ms, max_failures, lock_delay_ms, audit_retention_days";
 
 /** The `pool_settings` row: what an operator set for this pool; no row (or NULL) means the default. */
 export class PoolSettingsStore {
@@ -31,12 +32,13 @@ export class PoolSettingsStore {
       cooldownMs: row.cooldown_ms,
       maxFailures: row.max_failures,
       lockDelayMs: row.lock_delay_ms,
+      auditRetentionDays: row.audit_retention_days,
     };
   }
 
   write(o: SettingsOverrides): void {
     this.db.run(
-      `INSERT OR REPLACE INTO pool_settings (id, ${COLUMNS}) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO pool_settings (id, ${COLUMNS}) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       o.keyTtlMs,
       o.blockTtlMs,
       o.revealValues,
@@ -45,6 +47,7 @@ export class PoolSettingsStore {
       o.cooldownMs,
       o.maxFailures,
       o.lockDelayMs,
+      o.auditRetentionDays,
     );
   }
 }

@@ -30,3 +30,8 @@ export function hexOf(bytes: Uint8Array): string {
   for (const byte of bytes) out += HEX[byte];
   return out;
 }
+
+/** A UUID as the 32 hex digits SQLite's `unhex` turns into its 16 stored bytes. */
+export function uuidHex(uuid: string): string {
+  return uuid.replaceAll("-", "");
+}

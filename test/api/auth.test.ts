@@ -35,6 +35,9 @@ async function createKey(base: string): Promise<string> {
   return created.body.keyId;
 }
 
+/** The pool a mount's base addresses: `/keys` is the pool `default`. */
+const poolOf = (base: string) => (base === "/keys" ? "default" : (base.split("/")[2] as string));
+
 /** An imported key, free. */
 async function importedKey(base: string): Promise<string> {
   const imported = await call("POST", base, { json: { keys: [{ key: `sk-${crypto.randomUUID()}` }] } });
@@ -218,6 +221,33 @@ const ROUTES: Route[] = [
     // An admin may report on any key; a client only as the proven holder.
     admin: 200,
     client: 409,
+  },
+  {
+    name: "GET /pools (the directory)",
+    prepare: async (base) => {
+      await createKey(base);
+      return { method: "GET", path: "/pools?limit=5" };
+    },
+    admin: 200,
+    client: 403,
+  },
+  {
+    name: "GET /pools/{pool}/metrics",
+    prepare: async (base) => {
+      await createKey(base);
+      return { method: "GET", path: `/pools/${poolOf(base)}/metrics` };
+    },
+    admin: 200,
+    client: 403,
+  },
+  {
+    name: "GET /metrics",
+    prepare: async (base) => {
+      await createKey(base);
+      return { method: "GET", path: "/metrics?limit=5" };
+    },
+    admin: 200,
+    client: 403,
   },
   {
     name: "GET /keys?waitSeconds= (assign, waiting)",

@@ -177,7 +177,8 @@ describe("routing", () => {
     "/key",
     `/keys/${crypto.randomUUID()}/other`,
     `/keys/${crypto.randomUUID()}/info/more`,
-    "/pools",
+    "/pool",
+    "/metrics/more",
     "/pools/some-pool/unknown",
     "/pools//keys",
   ])("GET %s is an unknown route: 404", async (path) => {
@@ -195,6 +196,8 @@ describe("routing", () => {
     ["PATCH", "/pools/{pool}/keys/{id}", ["GET", "PUT", "DELETE"]],
     ["DELETE", "/pools/{pool}/keys", ["GET", "POST"]],
     ["POST", "/pools/{pool}/keys/{id}/info", ["GET"]],
+    ["POST", "/pools", ["GET"]],
+    ["DELETE", "/metrics", ["GET"]],
   ];
 
   it.each(wrongMethods)("%s %s answers 405 with Allow: %j", async (method, template, allowed) => {

@@ -58,6 +58,7 @@ describe("structured logs", () => {
         cooldownSeconds: 60,
         maxFailures: 3,
         lockDelaySeconds: 0,
+        auditRetentionDays: 30,
       },
     ]);
     expect(JSON.stringify(lines)).not.toContain(key);

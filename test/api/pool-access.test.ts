@@ -15,6 +15,10 @@ const ROUTES = [
   { method: "GET", path: (pool: string) => `/pools/${pool}/list?state=all&limit=5` },
   { method: "PUT", path: (pool: string) => `/pools/${pool}/settings`, json: { keyTtlSeconds: 7 } },
   { method: "DELETE", path: (pool: string) => `/pools/${pool}` },
+  { method: "GET", path: (pool: string) => `/pools/${pool}/metrics` },
+  { method: "GET", path: (pool: string) => `/pools/${pool}/audit?limit=5` },
+  { method: "GET", path: (_pool: string) => "/pools?limit=5" },
+  { method: "GET", path: (_pool: string) => "/metrics?limit=5" },
 ] as const;
 
 describe.each(ROUTES)("$method $path", (route) => {

@@ -22,6 +22,7 @@ describe("PUT /pools/{pool}/settings", () => {
       cooldownSeconds: 60,
       maxFailures: 3,
       lockDelaySeconds: 0,
+      auditRetentionDays: 30,
     });
     expect(response).toMatchObject({ status: 200, body: { keyTtlSeconds: 10, blockTtlSeconds: 2.5 } });
     const t = clock.nowMs;
@@ -52,6 +53,7 @@ describe("PUT /pools/{pool}/settings", () => {
       cooldownSeconds: 60,
       maxFailures: 3,
       lockDelaySeconds: 0,
+      auditRetentionDays: 30,
     });
     expect((await call("GET", `/pools/${other}`)).body.settings).toEqual({
       keyTtlSeconds: 300,
@@ -61,6 +63,7 @@ describe("PUT /pools/{pool}/settings", () => {
       cooldownSeconds: 60,
       maxFailures: 3,
       lockDelaySeconds: 0,
+      auditRetentionDays: 30,
     });
   });
 
@@ -74,6 +77,7 @@ describe("PUT /pools/{pool}/settings", () => {
       cooldownSeconds: 60,
       maxFailures: 3,
       lockDelaySeconds: 0,
+      auditRetentionDays: 30,
     });
     expect((await put(pool, { blockTtlSeconds: 7 })).body).toEqual({
       keyTtlSeconds: 20,
@@ -83,6 +87,7 @@ describe("PUT /pools/{pool}/settings", () => {
       cooldownSeconds: 60,
       maxFailures: 3,
       lockDelaySeconds: 0,
+      auditRetentionDays: 30,
     });
     expect((await put(pool, { keyTtlSeconds: null })).body).toEqual({
       keyTtlSeconds: 300,
@@ -92,6 +97,7 @@ describe("PUT /pools/{pool}/settings", () => {
       cooldownSeconds: 60,
       maxFailures: 3,
       lockDelaySeconds: 0,
+      auditRetentionDays: 30,
     });
     expect((await put(pool, {})).body).toEqual({
       keyTtlSeconds: 300,
@@ -101,6 +107,7 @@ describe("PUT /pools/{pool}/settings", () => {
       cooldownSeconds: 60,
       maxFailures: 3,
       lockDelaySeconds: 0,
+      auditRetentionDays: 30,
     });
   });
 
@@ -140,6 +147,7 @@ describe("PUT /pools/{pool}/settings", () => {
       cooldownSeconds: 60,
       maxFailures: 3,
       lockDelaySeconds: 0,
+      auditRetentionDays: 30,
     });
   });
 

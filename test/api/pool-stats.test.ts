@@ -32,6 +32,7 @@ describe("GET /pools/{pool}", () => {
         cooldownSeconds: 60,
         maxFailures: 3,
         lockDelaySeconds: 0,
+        auditRetentionDays: 30,
       },
       encryption: {
         sealingKey: (await configOf(env).valueKeys).sealing?.fingerprint,

@@ -92,6 +92,7 @@ describe("the client against the Worker", () => {
       cooldownSeconds: 60,
       maxFailures: 3,
       lockDelaySeconds: 0,
+      auditRetentionDays: 30,
     });
     expect(await admin.poolStats()).toMatchObject({ pool, keys: { total: 3, free: 2, blocked: 1 } });
     const first = await admin.listKeys({ state: "all", limit: 2 });

@@ -18,6 +18,7 @@ const MOUNTS = {
     { base: "/pools/{pool}/keys", suffix: "InPool" },
   ],
   pool: [{ base: "/pools/{pool}", suffix: "" }],
+  root: [{ base: "", suffix: "" }],
 };
 
 /** Every operation in the document: method, path template, the operation. */
@@ -99,6 +100,9 @@ describe("the client and /openapi.json agree", () => {
       await client.poolStats();
       await client.listKeys({ state: "free", limit: 5, cursor: "abc" });
       await client.updateSettings({ blockTtlSeconds: 30, keysExpire: false });
+      await client.listPools({ limit: 10, cursor: "cDpw" });
+      await client.poolMetrics();
+      await client.metrics({ limit: 500 });
     }
     const templates = documented().map(({ method, path, operation }) => ({
       method,
@@ -118,6 +122,6 @@ describe("the client and /openapi.json agree", () => {
         valid: true,
       });
     }
-    expect(sent.length).toBe(58);
+    expect(sent.length).toBe(64);
   });
 });

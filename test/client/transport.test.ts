@@ -69,6 +69,27 @@ describe("requests", () => {
     expect(await requests[0]?.text()).toBe("");
   });
 
+  it("read the operator's metrics as text, asking for text, and list pools from the root whatever the pool", async () => {
+    const metrics = '# HELP keypool_pool_up Up.\n# TYPE keypool_pool_up gauge\nkeypool_pool_up{pool="p"} 1\n';
+    const text = () =>
+      new Response(metrics, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
+    const { fetch, requests } = scripted(text(), text(), json(200, { pools: [], cursor: null }));
+    const pooled = new KeyPoolClient({ baseUrl: "https://keypool.example", pool: "p", fetch });
+    expect(await pooled.poolMetrics()).toBe(metrics);
+    expect(await pooled.metrics({ limit: 2 })).toBe(metrics);
+    expect(await pooled.listPools({ cursor: "cDpw" })).toEqual({ pools: [], cursor: null });
+    expect(requests.map((request) => request.url)).toEqual([
+      "https://keypool.example/pools/p/metrics",
+      "https://keypool.example/metrics?limit=2",
+      "https://keypool.example/pools?cursor=cDpw",
+    ]);
+    expect(requests.map((request) => request.headers.get("accept"))).toEqual([
+      "text/plain",
+      "text/plain",
+      "application/json",
+    ]);
+  });
+
   it("accept a service binding object as fetch", async () => {
     const requests: Request[] = [];
     const binding = {

@@ -5,6 +5,8 @@
  */
 import type * as z from "zod";
 import type * as client from "../../packages/client/src/types.js";
+import type * as audit from "../../src/http/audit-schemas";
+import type * as directory from "../../src/http/directory-schemas";
 import type * as pools from "../../src/http/pool-schemas";
 import type * as api from "../../src/http/schemas";
 
@@ -37,6 +39,13 @@ type Agreement = {
   ListQuery: Same<client.ListQuery, Partial<z.output<typeof pools.ListQuery>>>;
   ListedKey: Same<client.ListedKey, z.infer<typeof api.ListedKey>>;
   KeyPage: Same<client.KeyPage, z.infer<typeof pools.KeyPageBody>>;
+  AuditEntry: Same<client.AuditEntry, z.infer<typeof audit.AuditEntryBody>>;
+  AuditPage: Same<client.AuditPage, z.infer<typeof audit.AuditPageBody>>;
+  AuditQuery: Same<client.AuditQuery, Partial<z.output<typeof audit.AuditQuery>>>;
+  PoolPage: Same<client.PoolPage, z.infer<typeof directory.PoolPageBody>>;
+  ListedPool: Same<client.ListedPool, z.infer<typeof directory.PoolPageBody>["pools"][number]>;
+  PoolListQuery: Same<client.PoolListQuery, Partial<z.output<typeof directory.PoolListQuery>>>;
+  MetricsQuery: Same<client.PoolListQuery, Partial<z.output<typeof directory.MetricsQuery>>>;
 };
 
 /** Compiles only when every entry of Agreement is `true`. */
@@ -65,4 +74,11 @@ export const agreement: { [Name in keyof Agreement]: Agreement[Name] extends tru
   ListQuery: true,
   ListedKey: true,
   KeyPage: true,
+  AuditEntry: true,
+  AuditPage: true,
+  AuditQuery: true,
+  PoolPage: true,
+  ListedPool: true,
+  PoolListQuery: true,
+  MetricsQuery: true,
 };

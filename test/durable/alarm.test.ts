@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ALARM_BATCH } from "../../src/key-pool";
 import { useFakeClock } from "../support/clock";
-import { addKeys, armedAlarm, freshPool, storedKeyCount } from "../support/pool";
+import { addKeys, armedAlarm, freshPool, poolWithoutTrail, storedKeyCount } from "../support/pool";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 describe("the alarm", () => {
@@ -57,9 +57,9 @@ describe("the alarm", () => {
     if (second.ok) expect(second.value.lease).toBeGreaterThan(first.value.lease);
   });
 
-  it("is removed when the pool is empty", async () => {
+  it("is removed when the pool is empty (and keeps no trail)", async () => {
     const clock = useFakeClock();
-    const pool = freshPool();
+    const pool = await poolWithoutTrail();
     await addKeys(pool, 2);
     clock.advance(KEY_TTL_MS);
     await runDurableObjectAlarm(pool);
@@ -116,7 +116,7 @@ describe("the alarm", () => {
 
   it("drains a mass expiry in bounded batches, answering requests between runs", async () => {
     const clock = useFakeClock();
-    const pool = freshPool();
+    const pool = await poolWithoutTrail();
     const total = ALARM_BATCH * 2 + 17;
     await addKeys(pool, total);
     clock.advance(KEY_TTL_MS);

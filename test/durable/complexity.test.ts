@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { IdempotencyToken } from "../../src/pool/idempotency";
 import { useFakeClock } from "../support/clock";
 import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
-import { ADMIN, addKeys, adminWithLease, freshPool, warmUpObject } from "../support/pool";
+import { ADMIN, addKeys, adminWithLease, freshPool, poolWithoutTrail, warmUpObject } from "../support/pool";
 import { BLOCK_TTL_MS, KEY_TTL_MS, MAX_HOLD_SECONDS } from "../support/timings";
 
 /**
@@ -40,14 +40,46 @@ const ROWS_WRITTEN = {
 } as const;
 
 /**
+ * The audit entries each operation adds when the pool keeps its trail (the default): each is two rows
+ * written, the entry and its `audit_by_key` index entry. Keep-alives, labels and reads add none.
+ */
+const AUDIT_ENTRIES: Record<keyof typeof ROWS_WRITTEN, number> = {
+  "create(1)": 1,
+  "create(1) with a label": 1,
+  "import(1)": 1,
+  relabel: 0,
+  reveal: 0,
+  info: 0,
+  keepAlive: 0,
+  block: 1,
+  renew: 1,
+  unblock: 1,
+  assign: 1,
+  "unblock by the holder": 1,
+  "report error": 1,
+  "report ok": 1,
+  "report rate_limited": 2, // reported, cooled
+  disable: 1,
+  enable: 1,
+  "assign, idempotent": 1,
+  "assign, replayed": 0,
+  "remove a free key": 1,
+  "remove a blocked key": 1,
+  "remove an imported key": 1,
+  poolStats: 0,
+  "alarm: one release due": 1,
+};
+const ROWS_PER_AUDIT_ENTRY = 2;
+
+/**
  * Every operation, measured on a pool of `size` keys, a fifth of them held for the longest hold, so
  * that every index (expiry, release) and the table grow with `size` and a scan of any of them would
  * cost more on the larger pool. None of those holds comes due during the test. Time moves on by a
  * millisecond between operations, so each one really changes what it changes.
  */
-async function measure(size: number): Promise<Record<string, Cost>> {
+async function measure(size: number, trail = true): Promise<Record<string, Cost>> {
   const clock = useFakeClock();
-  const stub = freshPool();
+  const stub = trail ? freshPool() : await poolWithoutTrail();
   await addKeys(stub, size);
   await runInDurableObject(stub, async (pool) => {
     for (let i = 0; i < size / 5; i++) await pool.assign({ holdSeconds: MAX_HOLD_SECONDS });
@@ -123,6 +155,22 @@ describe("no operation grows with the pool", () => {
     // number of rows for each key they settle, here the one release due. The removal of a blocked
     // key assigns it first, in the same measured call: two point statements more.
     expectFlatCost(small, large, (operation) => (operation.startsWith("alarm") ? ROWS_PER_SETTLED_KEY : 0));
+    // With the trail (the default): each operation's own rows, and two for each audit entry.
+    const written = Object.fromEntries(Object.entries(large).map(([name, cost]) => [name, cost.written]));
+    const withoutTrail = { ...ROWS_WRITTEN, "remove a blocked key": 2 + ROWS_WRITTEN.assign };
+    const entries = { ...AUDIT_ENTRIES, "remove a blocked key": AUDIT_ENTRIES.assign + 1 };
+    expect(written).toEqual(
+      Object.fromEntries(
+        Object.entries(withoutTrail).map(([name, rows]) => [
+          name,
+          rows + ROWS_PER_AUDIT_ENTRY * entries[name as keyof typeof entries],
+        ]),
+      ),
+    );
+  }, 60_000);
+
+  it("writes exactly its own rows in a pool that keeps no trail", async () => {
+    const large = await measure(10_000, false);
     const written = Object.fromEntries(Object.entries(large).map(([name, cost]) => [name, cost.written]));
     expect(written).toEqual({ ...ROWS_WRITTEN, "remove a blocked key": 2 + ROWS_WRITTEN.assign });
   }, 60_000);

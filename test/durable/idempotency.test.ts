@@ -4,7 +4,7 @@ import { ALARM_BATCH, type KeyPool } from "../../src/key-pool";
 import { IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../../src/pool/idempotency";
 import { useFakeClock } from "../support/clock";
 import { type Cost, costOf, expectFlatCost, ROWS_PER_SETTLED_KEY } from "../support/cost";
-import { addKeys, armedAlarm, freshPool, internalsOf, madePool, warmUpObject } from "../support/pool";
+import { addKeys, armedAlarm, freshPool, internalsOf, poolWithoutTrail, warmUpObject } from "../support/pool";
 import { KEY_TTL_MS } from "../support/timings";
 
 function token(request = "GET /keys"): IdempotencyToken {
@@ -45,7 +45,7 @@ describe("idempotency entries", () => {
   it("are deleted by the alarm, which arms itself at the earliest entry once no key is left", async () => {
     const clock = useFakeClock();
     const t0 = clock.nowMs;
-    const pool = freshPool();
+    const pool = await poolWithoutTrail();
     await pool.create(1, { idempotency: token("POST /keys") });
     expect(await armedAlarm(pool)).toBe(t0 + KEY_TTL_MS);
     clock.advance(KEY_TTL_MS);
@@ -60,7 +60,7 @@ describe("idempotency entries", () => {
 
   it("are drained in bounded batches", async () => {
     const clock = useFakeClock();
-    const pool = await madePool();
+    const pool = await poolWithoutTrail();
     await seedEntries(pool, ALARM_BATCH * 2 + 7, clock.nowMs + 1_000);
     clock.advance(1_000);
     const remaining: number[] = [];

@@ -8,6 +8,7 @@ import { freshPool } from "../support/pool";
 const PUBLIC_OPERATIONS = [
   "alarm",
   "assign",
+  "audit",
   "create",
   "importKeys",
   "info",

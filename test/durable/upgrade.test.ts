@@ -7,7 +7,7 @@ import { SCHEMA_VERSION } from "../../src/storage/migrations";
 import { uuidToBytes } from "../../src/storage/uuid";
 import { useFakeClock } from "../support/clock";
 import { checkStorage, contains, snapshot } from "../support/durable-pool";
-import { buildV1Pool, buildV2Pool, buildV3Pool, buildV4Pool, schemaVersion } from "../support/legacy-pool";
+import { buildV1Pool, buildV2Pool, buildV3Pool, buildV4Pool, rewriteAsV5, schemaVersion } from "../support/legacy-pool";
 import { ADMIN, addKeys, adminWithLease, freshPool, internalsOf } from "../support/pool";
 import { GENERATED, HEALTHY } from "../support/records";
 import { iso, KEY_TTL_MS } from "../support/timings";
@@ -325,6 +325,65 @@ describe("a pool written by storage version 4", () => {
       value: { state: "cooling", coolingUntil: iso(now + 5_000) },
     });
     expect(await stub.setDisabled(v4.overdue, true)).toMatchObject({ ok: true, value: { state: "disabled" } });
+    checkStorage(await snapshot(stub));
+  });
+});
+
+describe("a pool written by storage version 5", () => {
+  it("keeps every key in every state, with its health, counters and settings; its audit trail starts then", async () => {
+    const clock = useFakeClock();
+    const stub = freshPool();
+    await stub.updateSettings({ cooldownSeconds: 30, maxFailures: 4, lockDelaySeconds: 2 });
+    const [free, held, cooling, disabled, failing, overdue] = await addKeys(stub, 6);
+    const holder = crypto.getRandomValues(new Uint8Array(32));
+    expect(await stub.setBlocked(held as string, true, ADMIN, holder)).toMatchObject({ ok: true });
+    await stub.report(cooling as string, ADMIN, { outcome: "rate_limited", retryAfterMs: 20_000 });
+    await stub.setDisabled(disabled as string, true);
+    await stub.report(failing as string, ADMIN, { outcome: "error" });
+    await stub.report(failing as string, ADMIN, { outcome: "error" });
+    await stub.setBlocked(overdue as string, true, ADMIN);
+    const keys = [free, held, cooling, disabled, failing, overdue] as string[];
+    clock.advance(1_000);
+    const before = await Promise.all(keys.map((id) => stub.info(id)));
+    const stats = await stub.poolStats();
+    await rewriteAsV5(stub);
+    await evictDurableObject(stub);
+
+    expect(await schemaVersion(stub)).toBe(SCHEMA_VERSION);
+    expect(await Promise.all(keys.map((id) => stub.info(id)))).toEqual(before);
+    const { settings, ...rest } = (stats as { ok: true; value: { settings: object } }).value;
+    expect(await stub.poolStats()).toEqual({
+      ok: true,
+      value: { ...rest, settings: { ...settings, auditRetentionDays: 30 } },
+    });
+    expect(before.map((info) => (info.ok ? info.value.state : null))).toEqual([
+      "free",
+      "blocked",
+      "cooling",
+      "disabled",
+      "free",
+      "blocked",
+    ]);
+
+    // The trail starts empty, and records from here on; the holder's secret, the cooldown, the
+    // failures and the lock-delay work as before.
+    expect(await stub.audit({ limit: 10 })).toEqual({ ok: true, value: { entries: [], more: false } });
+    expect(await stub.setBlocked(held as string, false, { admin: false, holder })).toMatchObject({ ok: true });
+    expect(await stub.report(failing as string, ADMIN, { outcome: "error" })).toMatchObject({
+      ok: true,
+      value: { failures: 3 },
+    });
+    const releaseAt = Date.parse((before[5] as { ok: true; value: { releaseAt: string } }).value.releaseAt);
+    clock.set(releaseAt);
+    expect(await stub.info(overdue as string)).toMatchObject({
+      ok: true,
+      value: { state: "cooling", coolingUntil: iso(releaseAt + 2_000) },
+    });
+    const trail = await stub.audit({ limit: 10 });
+    expect(trail.ok && trail.value.entries.map((entry) => [entry.event, entry.seq])).toEqual([
+      ["reported", 2],
+      ["unblocked", 1],
+    ]);
     checkStorage(await snapshot(stub));
   });
 });

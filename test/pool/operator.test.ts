@@ -23,6 +23,7 @@ describe("pool settings", () => {
       expirySwitchedAt: null,
       reports: { cooldownMs: 60_000, maxFailures: 3 },
       lockDelayMs: 0,
+      auditRetentionMs: 30 * 86_400_000,
     });
     const overrides = {
       ...NO_OVERRIDES,
@@ -32,6 +33,7 @@ describe("pool settings", () => {
       cooldownMs: 1_000,
       maxFailures: 5,
       lockDelayMs: 250,
+      auditRetentionDays: 0,
     };
     expect(effectiveSettings(DEFAULTS, overrides)).toEqual({
       timings: { keyTtlMs: 5_000, blockTtlMs: 60_000 },
@@ -40,6 +42,7 @@ describe("pool settings", () => {
       expirySwitchedAt: null,
       reports: { cooldownMs: 1_000, maxFailures: 5 },
       lockDelayMs: 250,
+      auditRetentionMs: 0,
     });
   });
 
@@ -91,13 +94,14 @@ describe("pool settings", () => {
     const timings = { keyTtlMs: 1_500, blockTtlMs: 60_000 };
     const reports = { cooldownMs: 1_500, maxFailures: 4 };
     const effective = { timings, revealValues: "anyone" as const, keysExpire: false, expirySwitchedAt: T };
-    expect(toSettings({ ...effective, reports, lockDelayMs: 2_500 })).toEqual({
+    expect(toSettings({ ...effective, reports, lockDelayMs: 2_500, auditRetentionMs: 7 * 86_400_000 })).toEqual({
       keyTtlSeconds: 1.5,
       blockTtlSeconds: 60,
       revealValues: "anyone",
       keysExpire: false,
       cooldownSeconds: 1.5,
       maxFailures: 4,
+      auditRetentionDays: 7,
       lockDelaySeconds: 2.5,
     });
   });

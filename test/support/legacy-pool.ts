@@ -6,6 +6,7 @@ import { V1_FIRST_TABLES, V1_SCHEMA } from "../storage/fixtures/v1";
 import { V2_STEP } from "../storage/fixtures/v2";
 import { V3_STEP } from "../storage/fixtures/v3";
 import { V4_STEP } from "../storage/fixtures/v4";
+import { V5_STEP } from "../storage/fixtures/v5";
 import { KEY_TTL_MS } from "./timings";
 
 /** What a v1 pool built by `buildV1Pool` holds, for the test to find again after the upgrade. */
@@ -344,6 +345,40 @@ export async function buildV4Pool(stub: DurableObjectStub<KeyPool>, now: number)
       values: { [team]: values.team, [held]: values.held },
       replay,
     };
+  });
+}
+
+/**
+ * Rewrites the pool's database (made by the current code, holding what the test put in it) as storage
+ * version 5 wrote it: every table dropped, version 5's layout made from the frozen statements, and the
+ * rows of `keys`, `pool_stats`, `pool_settings` and `idempotency` put back, in the columns version 5
+ * has. Version 6 added no column to `keys`, so every key comes back exactly as it was.
+ */
+export function rewriteAsV5(stub: DurableObjectStub<KeyPool>): Promise<void> {
+  return runInDurableObject(stub, (_instance, state) => {
+    const sql = state.storage.sql;
+    const tables = ["keys", "pool_stats", "pool_settings", "idempotency"];
+    const rows = Object.fromEntries(tables.map((table) => [table, sql.exec(`SELECT * FROM ${table}`).toArray()]));
+    const sealedWith = sql.exec<{ s: string | null }>("SELECT sealed_with AS s FROM pool_meta").one().s;
+    dropAllTables(sql);
+    for (const statement of [...V1_SCHEMA, ...V2_STEP, ...V3_STEP, ...V4_STEP, ...V5_STEP]) sql.exec(statement);
+    sql.exec("UPDATE pool_meta SET schema_version = 5, sealed_with = ? WHERE id = 1", sealedWith);
+    sql.exec("DELETE FROM pool_stats");
+    for (const table of tables) {
+      const columns = new Set(
+        sql
+          .exec<{ name: string }>(`PRAGMA table_info(${table})`)
+          .toArray()
+          .map((c) => c.name),
+      );
+      for (const row of rows[table] ?? []) {
+        const kept = Object.entries(row).filter(([name]) => columns.has(name));
+        sql.exec(
+          `INSERT INTO ${table} (${kept.map(([name]) => name).join(", ")}) VALUES (${kept.map(() => "?").join(", ")})`,
+          ...kept.map(([, value]) => value),
+        );
+      }
+    }
   });
 }
 

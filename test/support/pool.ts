@@ -20,6 +20,16 @@ export async function madePool(): Promise<DurableObjectStub<KeyPool>> {
   return stub;
 }
 
+/**
+ * A pool of its own that exists and keeps no audit trail (`auditRetentionDays: 0`), for a test of the
+ * alarm's other work: nothing but the keys' own deadlines arms it.
+ */
+export async function poolWithoutTrail(): Promise<DurableObjectStub<KeyPool>> {
+  const stub = freshPool();
+  await stub.updateSettings({ auditRetentionDays: 0 });
+  return stub;
+}
+
 /** Creates `count` keys, in as many calls as the bulk limit needs, and returns their ids in order. */
 export async function addKeys(stub: DurableObjectStub<KeyPool>, count: number): Promise<string[]> {
   const ids: string[] = [];

@@ -5,6 +5,8 @@ import { platformTimers, type Timers } from "./timers.js";
 import { type CallInput, type FetchFunction, send, type TransportConfig } from "./transport.js";
 import type {
   Assignment,
+  AuditPage,
+  AuditQuery,
   BlockResult,
   CreateBody,
   Created,
@@ -15,6 +17,8 @@ import type {
   KeyPage,
   KeyValue,
   ListQuery,
+  PoolListQuery,
+  PoolPage,
   PoolSettings,
   PoolStats,
   ReportBody,
@@ -304,9 +308,32 @@ export class KeyPoolClient {
     return this.#send("listKeys", { ...options, query: { ...query } });
   }
 
+  /**
+   * `GET /pools/{pool}/audit` (admin): a page of the pool's audit trail, newest first; pass `cursor`
+   * as `after` for the next (older) page. "Who held key X at time T": `{ keyId, until: T }`.
+   */
+  audit(query: AuditQuery = {}, options: CallOptions = {}): Promise<AuditPage> {
+    return this.#send("getAudit", { ...options, query: { ...query } });
+  }
+
   /** `PUT /pools/{pool}/settings` (admin): the pool's TTLs, who sees values, whether keys expire (`null` restores the default). */
   updateSettings(patch: SettingsPatch, options: CallOptions = {}): Promise<PoolSettings> {
     return this.#send("updatePoolSettings", { ...options, body: patch });
+  }
+
+  /** `GET /pools` (admin): every pool by name with its key counts, a page at a time; pass `cursor` on. */
+  listPools(query: PoolListQuery = {}, options: CallOptions = {}): Promise<PoolPage> {
+    return this.#send("listPools", { ...options, query: { ...query } });
+  }
+
+  /** `GET /pools/{pool}/metrics` (admin): the client's pool's numbers in the Prometheus text format. */
+  poolMetrics(options: CallOptions = {}): Promise<string> {
+    return this.#send("getPoolMetrics", options);
+  }
+
+  /** `GET /metrics` (admin): every pool's numbers in the Prometheus text format, up to 1,000 pools a page. */
+  metrics(query: PoolListQuery = {}, options: CallOptions = {}): Promise<string> {
+    return this.#send("getMetrics", { ...options, query: { ...query } });
   }
 
   /** `DELETE /pools/{pool}` (admin): deletes the client's pool with all its keys; it no longer exists. */

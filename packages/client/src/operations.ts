@@ -8,10 +8,21 @@ export interface Operation {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
   /**
    * `keys`: below the pool's keys (`/keys`, or `/pools/{pool}/keys` when the client has a pool);
-   * `pool`: the operator API below `/pools/{pool}` (the pool `default` when the client has none).
+   * `pool`: the operator API below `/pools/{pool}` (the pool `default` when the client has none);
+   * `root`: the operator API over every pool (`/pools`, `/metrics`), whatever the client's pool.
    */
-  readonly scope: "keys" | "pool";
-  readonly path: "" | "/{id}" | "/{id}/info" | "/{id}/alive" | "/{id}/report" | "/list" | "/settings";
+  readonly scope: "keys" | "pool" | "root";
+  readonly path:
+    | ""
+    | "/{id}"
+    | "/{id}/info"
+    | "/{id}/alive"
+    | "/{id}/report"
+    | "/list"
+    | "/settings"
+    | "/audit"
+    | "/metrics"
+    | "/pools";
   readonly success: number;
   /** Error statuses the client acts on (lease loss, release, replays); the server must document them. */
   readonly handles: readonly number[];
@@ -20,6 +31,8 @@ export interface Operation {
   readonly mutates: boolean;
   /** The server honours `Idempotency-Key` here, so a retry never does the work twice. */
   readonly deduplicated: boolean;
+  /** The answer is text (the Prometheus text format), not JSON. */
+  readonly text?: true;
 }
 
 const read = { scope: "keys", mutates: false, deduplicated: false, query: [] } as const;
@@ -57,7 +70,35 @@ export const OPERATIONS = {
     query: ["state", "limit", "cursor"],
   },
   updatePoolSettings: { ...operator, method: "PUT", path: "/settings", success: 200, mutates: true },
+  getAudit: {
+    ...operator,
+    method: "GET",
+    path: "/audit",
+    success: 200,
+    mutates: false,
+    query: ["keyId", "since", "until", "after", "limit"],
+  },
   retirePool: { ...operator, method: "DELETE", path: "", success: 200, mutates: true },
+  getPoolMetrics: { ...operator, method: "GET", path: "/metrics", success: 200, mutates: false, text: true },
+  listPools: {
+    ...operator,
+    scope: "root",
+    method: "GET",
+    path: "/pools",
+    success: 200,
+    mutates: false,
+    query: ["limit", "cursor"],
+  },
+  getMetrics: {
+    ...operator,
+    scope: "root",
+    method: "GET",
+    path: "/metrics",
+    success: 200,
+    mutates: false,
+    query: ["limit", "cursor"],
+    text: true,
+  },
 } as const satisfies Record<string, Operation>;
 
 export type OperationId = keyof typeof OPERATIONS;

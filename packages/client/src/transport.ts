@@ -42,7 +42,7 @@ export interface CallInput {
 export async function send<T>(config: TransportConfig, operationId: OperationId, input: CallInput = {}): Promise<T> {
   const operation = OPERATIONS[operationId];
   const url = urlFor(config, operation, input);
-  const headers: Record<string, string> = { accept: "application/json" };
+  const headers: Record<string, string> = { accept: "text" in operation ? "text/plain" : "application/json" };
   if (config.token !== undefined) headers.authorization = `Bearer ${config.token}`;
   if (operation.mutates) headers["idempotency-key"] = input.idempotencyKey ?? randomKey();
   if (input.leaseToken !== undefined) headers["keypool-lease-token"] = input.leaseToken;
@@ -63,7 +63,7 @@ export async function send<T>(config: TransportConfig, operationId: OperationId,
       await sleep(config.timers, backoffMs(attempt, config.retry));
       continue;
     }
-    if (response.ok) return (await response.json()) as T;
+    if (response.ok) return ("text" in operation ? await response.text() : await response.json()) as T;
 
     const failure = await errorFrom(response, attempt, config.timers.now());
     if (last || !isRetryableStatus(response.status)) throw failure;
@@ -75,7 +75,14 @@ export async function send<T>(config: TransportConfig, operationId: OperationId,
 
 function urlFor(config: TransportConfig, operation: Operation, input: CallInput): string {
   const pool = `/pools/${encodeURIComponent(config.pool ?? DEFAULT_POOL)}`;
-  const base = operation.scope === "pool" ? pool : config.pool === undefined ? "/keys" : `${pool}/keys`;
+  const base =
+    operation.scope === "root"
+      ? ""
+      : operation.scope === "pool"
+        ? pool
+        : config.pool === undefined
+          ? "/keys"
+          : `${pool}/keys`;
   const id = input.keyId === undefined ? "" : encodeURIComponent(input.keyId);
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(input.query ?? {}))

@@ -143,6 +143,8 @@ export interface PoolSettings {
   maxFailures: number;
   /** A block that runs out cools its key this long after `releaseAt`. */
   lockDelaySeconds: number;
+  /** Days the audit trail keeps its entries (0: no trail). */
+  auditRetentionDays: number;
 }
 
 /** A change of settings: a value sets it, `null` restores the default, absent leaves it. */
@@ -154,6 +156,7 @@ export interface SettingsPatch {
   cooldownSeconds?: number | null | undefined;
   maxFailures?: number | null | undefined;
   lockDelaySeconds?: number | null | undefined;
+  auditRetentionDays?: number | null | undefined;
 }
 
 /** Stored values sealed by one encryption key (by fingerprint; null: generated values stored as they are). */
@@ -199,11 +202,79 @@ export interface PoolStats {
   waiting: number;
 }
 
+/** A pool of `GET /pools`: its keys by state and its waiting callers; both null when it did not answer. */
+export interface ListedPool {
+  pool: string;
+  keys: PoolStats["keys"] | null;
+  waiting: number | null;
+}
+
+export interface PoolPage {
+  pools: ListedPool[];
+  /** Pass as `cursor` for the next page; null after the last. */
+  cursor: string | null;
+}
+
+/** `GET /pools`'s and `GET /metrics`'s query: how many pools, after which cursor. */
+export interface PoolListQuery {
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
 /** `GET /pools/{pool}/list`'s query; sent as text, read as these types. */
 export interface ListQuery {
   state?: "all" | KeyState | undefined;
   limit?: number | undefined;
   cursor?: string | undefined;
+}
+
+/** Who made an audit entry: a token's role and keyed fingerprint (never the token), or the pool itself. */
+export interface AuditActor {
+  role: "admin" | "client" | "system";
+  token: string | null;
+}
+
+/** One change in a pool's audit trail (`GET /pools/{pool}/audit`). */
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  event:
+    | "pool_created"
+    | "created"
+    | "imported"
+    | "assigned"
+    | "blocked"
+    | "renewed"
+    | "unblocked"
+    | "released"
+    | "reported"
+    | "cooled"
+    | "disabled"
+    | "enabled"
+    | "expired"
+    | "deleted"
+    | "settings_changed";
+  keyId: string | null;
+  lease: number | null;
+  outcome: ReportOutcome | null;
+  actor: AuditActor;
+  /** releaseAt of a block started or renewed, coolingUntil of a cooldown, the settings after a change. */
+  detail: Record<string, string | number | boolean> | null;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Pass as `after` for the next (older) page; null after the last. */
+  cursor: string | null;
+}
+
+/** `GET /pools/{pool}/audit`'s query: one key's history, a time range (ISO-8601), a page after a cursor. */
+export interface AuditQuery {
+  keyId?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  after?: string | undefined;
+  limit?: number | undefined;
 }
 
 export interface ListedKey extends KeyInfo {

@@ -57,6 +57,7 @@ export const AssignKey = endpoint({
         waitSeconds: query.waitSeconds,
         idempotency: await idempotency?.token,
         holder,
+        actor: await call.actor(),
       }),
     );
     // A replay answers the secret the first call made, which only this caller's scope unseals.

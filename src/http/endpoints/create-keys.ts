@@ -30,9 +30,11 @@ export const CreateKeys = endpoint({
     if (body?.keys !== undefined) {
       // Refused here already, so that an import nobody can seal makes no pool.
       if ((await call.config.valueKeys).sealing === null) throw refusalError("no_encryption_key");
-      return { keyIds: unwrap(await pool.importKeys(body.keys, once)) };
+      return { keyIds: unwrap(await pool.importKeys(body.keys, { ...once, actor: await call.actor() })) };
     }
-    const keyIds = unwrap(await pool.create(body?.count ?? 1, { ...once, label: body?.label }));
+    const keyIds = unwrap(
+      await pool.create(body?.count ?? 1, { ...once, label: body?.label, actor: await call.actor() }),
+    );
     const [keyId] = keyIds;
     return body?.count === undefined && keyId !== undefined ? { keyId } : { keyIds };
   },

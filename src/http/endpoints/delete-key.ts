@@ -13,7 +13,7 @@ export const DeleteKey = endpoint({
   refusals: ["no_such_pool", "not_found"],
 
   async handle({ params }, call) {
-    const { keyId } = unwrap(await (await call.pool()).remove(params.id));
+    const { keyId } = unwrap(await (await call.pool()).remove(params.id, await call.actor()));
     return { keyId, deleted: true as const };
   },
 });

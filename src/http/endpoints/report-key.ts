@@ -26,6 +26,6 @@ export const ReportKey = endpoint({
       retryAfterMs: body.retryAfterSeconds === undefined ? undefined : Math.round(body.retryAfterSeconds * 1000),
       release: body.release,
     };
-    return unwrap(await (await call.pool()).report(params.id, claim, report));
+    return unwrap(await (await call.pool()).report(params.id, claim, report, await call.actor()));
   },
 });

@@ -26,7 +26,7 @@ export const UpdateKey = endpoint({
   async handle({ params, body }, call) {
     if (body.disabled !== undefined) {
       call.requireAdmin("disabling or enabling a key");
-      return unwrap(await (await call.pool()).setDisabled(params.id, body.disabled));
+      return unwrap(await (await call.pool()).setDisabled(params.id, body.disabled, await call.actor()));
     }
     if (body.blocked === undefined) {
       call.requireAdmin("setting a key's label");
@@ -39,7 +39,9 @@ export const UpdateKey = endpoint({
     const pool = await call.pool();
     // Only an admin's block of a free key starts a block, which needs a secret for its holder.
     const holder = body.blocked && !asHolder ? await newHolderSecret() : undefined;
-    const { startedBlock, ...result } = unwrap(await pool.setBlocked(params.id, body.blocked, claim, holder?.digest));
+    const { startedBlock, ...result } = unwrap(
+      await pool.setBlocked(params.id, body.blocked, claim, holder?.digest, await call.actor()),
+    );
     return startedBlock && holder !== undefined ? { ...result, leaseToken: holder.token } : result;
   },
 });

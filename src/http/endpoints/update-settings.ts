@@ -18,6 +18,6 @@ export const UpdateSettings = endpoint({
   refusals: [],
 
   async handle({ body }, call) {
-    return call.poolToMake().updateSettings(body);
+    return call.poolToMake().updateSettings(body, await call.actor());
   },
 });

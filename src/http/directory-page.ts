@@ -1,0 +1,71 @@
+import { logError } from "../log";
+import { DIRECTORY_NAME } from "../pool-directory";
+import { invalidRequest } from "./errors";
+import type { ScrapedPool, ScrapedStats } from "./metrics-text";
+import { PoolName } from "./schemas";
+
+/** A page of the directory with each pool's statistics, and the cursor of the next page (null after the last). */
+export interface DirectoryPage {
+  readonly pools: ScrapedPool[];
+  readonly next: string | null;
+}
+
+/**
+ * One page of the directory (`GET /pools`, `GET /metrics`): up to `limit` pool names after `cursor`,
+ * read as one range of the directory's primary key, then each pool's statistics from its own object,
+ * all at once: one directory call and `limit` pool calls, whatever the number of pools. A pool whose
+ * object fails to answer, or holds nothing (registered but never made, or retired meanwhile), is
+ * listed with null statistics rather than failing the page.
+ */
+export async function directoryPage(env: Env, cursor: string | undefined, limit: number): Promise<DirectoryPage> {
+  const after = cursor === undefined ? null : decodePoolCursor(cursor);
+  const { names, more } = await env.POOL_DIRECTORY.getByName(DIRECTORY_NAME).list(after, limit);
+  const pools = await Promise.all(names.map(async (pool) => ({ pool, stats: await statsOf(env, pool) })));
+  const last = names.at(-1);
+  return { pools, next: more && last !== undefined ? encodePoolCursor(last) : null };
+}
+
+async function statsOf(env: Env, pool: string): Promise<ScrapedStats | null> {
+  try {
+    const stats = await env.KEY_POOL.getByName(pool).poolStats();
+    if (stats.ok) return stats.value;
+    logError({ event: "pool_unanswered", pool, error: stats.refusal });
+  } catch (error) {
+    // Name and message only, as for a 500: our errors never carry key values.
+    logError({
+      event: "pool_unanswered",
+      pool,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : "?",
+    });
+  }
+  return null;
+}
+
+/**
+ * A directory cursor is the name of the page's last pool, tagged, as base64url text: opaque to clients
+ * like a key listing's cursor (list-keys.ts), and checked strictly on the way back in. A forged one can
+ * only start the page elsewhere; a malformed one is a 400, never a 500.
+ */
+const TAG = "p";
+
+export function encodePoolCursor(name: string): string {
+  return btoa(`${TAG}:${name}`).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+export function decodePoolCursor(cursor: string): string {
+  const name = parseCursor(cursor);
+  if (name === null) throw invalidRequest([{ path: "query.cursor", message: "cursor is not one this API returned" }]);
+  return name;
+}
+
+function parseCursor(cursor: string): string | null {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return null;
+  let text: string;
+  try {
+    text = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+  } catch {
+    return null;
+  }
+  const name = text.startsWith(`${TAG}:`) ? text.slice(TAG.length + 1) : null;
+  return name !== null && PoolName.safeParse(name).success ? name : null;
+}

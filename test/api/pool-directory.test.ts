@@ -1,0 +1,164 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_POOL_PAGE, MAX_POOL_PAGE } from "../../src/http/directory-schemas";
+import { DIRECTORY_NAME, MAX_DIRECTORY_PAGE } from "../../src/pool-directory";
+import { SCHEMA_VERSION } from "../../src/storage/migrations";
+import { CLIENT_TOKEN, call } from "../support/http";
+import { expectError, expectOk } from "../support/keys";
+
+/**
+ * `GET /pools`: the directory of pools, page by page, each with its counts. Storage is shared by the
+ * tests of this file, so each names its pools with a prefix of its own and looks at those.
+ */
+
+interface Listed {
+  pool: string;
+  keys: { total: number; free: number; blocked: number; cooling: number; disabled: number } | null;
+  waiting: number | null;
+}
+
+/** A prefix for one test's pool names, sorting them together. */
+function prefix(): string {
+  return `d-${crypto.randomUUID().slice(0, 8)}-`;
+}
+
+/** Every pool listed, following each page's cursor; checks that no page is longer than `limit`. */
+async function listAll(limit?: number): Promise<{ pools: Listed[]; pages: number }> {
+  const pools: Listed[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const query = new URLSearchParams();
+    if (limit !== undefined) query.set("limit", String(limit));
+    if (cursor !== null) query.set("cursor", cursor);
+    const page = expectOk(await call("GET", `/pools?${query}`));
+    expect(page.pools.length).toBeLessThanOrEqual(limit ?? DEFAULT_POOL_PAGE);
+    pools.push(...page.pools);
+    cursor = page.cursor;
+    pages++;
+  } while (cursor !== null);
+  return { pools, pages };
+}
+
+/** The pool as GET /pools lists it, from the pool's own GET /pools/{pool}. */
+async function asListed(pool: string): Promise<Listed> {
+  const stats = expectOk(await call("GET", `/pools/${pool}`));
+  return { pool, keys: stats.keys, waiting: stats.waiting };
+}
+
+/** Makes a pool whose object fails every call: its database says it is newer than this code. */
+async function brokenPool(pool: string): Promise<void> {
+  expectOk(await call("POST", `/pools/${pool}/keys`), 201);
+  const stub = env.KEY_POOL.getByName(pool);
+  await runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec("UPDATE pool_meta SET schema_version = ? WHERE id = 1", SCHEMA_VERSION + 1);
+  });
+  await evictDurableObject(stub);
+  expectError(await call("GET", `/pools/${pool}`), 500);
+}
+
+describe("GET /pools", () => {
+  it("lists every pool once, in name order, page by page, each with the counts GET /pools/{pool} shows", async () => {
+    const p = prefix();
+    const names = [0, 1, 2, 3, 4].map((i) => `${p}${i}`);
+    for (const [i, pool] of names.entries()) {
+      const { keyIds } = expectOk(await call("POST", `/pools/${pool}/keys`, { json: { count: i + 1 } }), 201);
+      if (i >= 2) expectOk(await call("GET", `/pools/${pool}/keys`, { token: CLIENT_TOKEN }));
+      if (i >= 3) expectOk(await call("PUT", `/pools/${pool}/keys/${keyIds[0]}`, { json: { disabled: true } }));
+    }
+
+    const { pools, pages } = await listAll(2);
+    expect(pages).toBeGreaterThanOrEqual(3);
+    const all = pools.map((entry) => entry.pool);
+    expect(all, "in name order, each once").toEqual([...new Set(all)].sort());
+    const mine = pools.filter((entry) => entry.pool.startsWith(p));
+    expect(mine).toEqual(await Promise.all(names.map(asListed)));
+    expect(mine.map((entry) => entry.keys?.total)).toEqual([1, 2, 3, 4, 5]);
+    expect(mine[4]?.keys).toMatchObject({ blocked: 1, disabled: 1 });
+
+    // The default page, and the largest, list the same pools in the same order.
+    expect((await listAll()).pools.map((entry) => entry.pool)).toEqual(all);
+    expect((await listAll(MAX_POOL_PAGE)).pools.map((entry) => entry.pool)).toEqual(all);
+  });
+
+  it("keeps a pool listed, with no keys, once its last key is deleted or its settings alone made it", async () => {
+    const p = prefix();
+    const { keyId } = expectOk(await call("POST", `/pools/${p}keys/keys`), 201);
+    expectOk(await call("DELETE", `/pools/${p}keys/keys/${keyId}`));
+    expectOk(await call("PUT", `/pools/${p}settings/settings`, { json: { keyTtlSeconds: 60 } }));
+    const zero = { total: 0, free: 0, blocked: 0, cooling: 0, disabled: 0 };
+    const mine = (await listAll(MAX_POOL_PAGE)).pools.filter((entry) => entry.pool.startsWith(p));
+    expect(mine).toEqual([
+      { pool: `${p}keys`, keys: zero, waiting: 0 },
+      { pool: `${p}settings`, keys: zero, waiting: 0 },
+    ]);
+  });
+
+  it("takes a retired pool off the list, and lists no pool nobody made", async () => {
+    const p = prefix();
+    expectOk(await call("POST", `/pools/${p}kept/keys`), 201);
+    expectOk(await call("POST", `/pools/${p}retired/keys`), 201);
+    expectOk(await call("DELETE", `/pools/${p}retired`));
+    // Calls on a name nobody made answer 404 and make nothing.
+    expectError(await call("GET", `/pools/${p}made-up`), 404);
+    expectError(await call("GET", `/pools/${p}made-up/keys`, { token: CLIENT_TOKEN }), 404);
+    const mine = (await listAll(MAX_POOL_PAGE)).pools.filter((entry) => entry.pool.startsWith(p));
+    expect(mine.map((entry) => entry.pool)).toEqual([`${p}kept`]);
+  });
+
+  it("lists a pool whose object fails to answer, or holds nothing, with null counts, and the rest as usual", async () => {
+    const p = prefix();
+    expectOk(await call("POST", `/pools/${p}a-fine/keys`, { json: { count: 2 } }), 201);
+    await brokenPool(`${p}b-broken`);
+    // Registered in the directory, but never made: its object holds nothing.
+    expect(await env.POOL_DIRECTORY.getByName(DIRECTORY_NAME).register(`${p}c-empty`)).toBe(true);
+    expectOk(await call("POST", `/pools/${p}d-fine/keys`), 201);
+
+    const page = expectOk(await call("GET", `/pools?limit=${MAX_POOL_PAGE}`));
+    const mine = page.pools.filter((entry: Listed) => entry.pool.startsWith(p));
+    expect(mine).toEqual([
+      await asListed(`${p}a-fine`),
+      { pool: `${p}b-broken`, keys: null, waiting: null },
+      { pool: `${p}c-empty`, keys: null, waiting: null },
+      await asListed(`${p}d-fine`),
+    ]);
+    expect(mine[0].keys.total).toBe(2);
+  });
+
+  it("refuses a malformed cursor, one of a key listing, a limit out of 1..100 and unknown parameters, as JSON 400s", async () => {
+    const pool = `${prefix()}list`;
+    expectOk(await call("POST", `/pools/${pool}/keys`, { json: { count: 2 } }), 201);
+    const keyCursor = expectOk(await call("GET", `/pools/${pool}/list?limit=1`)).cursor;
+    expect(keyCursor).toEqual(expect.any(String));
+    const notAName = btoa("p:not a pool name").replaceAll("=", "");
+    for (const query of [
+      "cursor=%21%21",
+      `cursor=${keyCursor}`,
+      `cursor=${notAName}`,
+      `cursor=${"a".repeat(201)}`,
+      "limit=0",
+      `limit=${MAX_POOL_PAGE + 1}`,
+      "limit=1.5",
+      "limit=ten",
+      "state=free",
+    ]) {
+      const reply = await call("GET", `/pools?${query}`);
+      expectError(reply, 400);
+      expect(reply.body.details[0].path, query).toMatch(/^query\./);
+    }
+  });
+
+  it("has a directory object that refuses a page size outside 1..MAX_DIRECTORY_PAGE", async () => {
+    const directory = env.POOL_DIRECTORY.getByName(DIRECTORY_NAME);
+    for (const limit of [0, MAX_DIRECTORY_PAGE + 1, 1.5]) {
+      await expect(directory.list(null, limit)).rejects.toThrow(/limit must be an integer/);
+    }
+    expect((await directory.list(null, MAX_DIRECTORY_PAGE)).names.length).toBeLessThanOrEqual(MAX_DIRECTORY_PAGE);
+  });
+
+  it("is for admins: a client token is 403, no token 401", async () => {
+    expectError(await call("GET", "/pools", { token: CLIENT_TOKEN }), 403);
+    expectError(await call("GET", "/pools", { token: null }), 401);
+  });
+});
