@@ -1,5 +1,6 @@
 import { logError } from "../log";
 import { DIRECTORY_NAME } from "../pool-directory";
+import { cursorText, encodeCursor } from "./cursor";
 import { invalidRequest } from "./errors";
 import type { ScrapedPool, ScrapedStats } from "./metrics-text";
 import { PoolName } from "./schemas";
@@ -49,7 +50,7 @@ async function statsOf(env: Env, pool: string): Promise<ScrapedStats | null> {
 const TAG = "p";
 
 export function encodePoolCursor(name: string): string {
-  return btoa(`${TAG}:${name}`).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return encodeCursor(`${TAG}:${name}`);
 }
 
 export function decodePoolCursor(cursor: string): string {
@@ -59,13 +60,7 @@ export function decodePoolCursor(cursor: string): string {
 }
 
 function parseCursor(cursor: string): string | null {
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return null;
-  let text: string;
-  try {
-    text = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-  } catch {
-    return null;
-  }
-  const name = text.startsWith(`${TAG}:`) ? text.slice(TAG.length + 1) : null;
+  const text = cursorText(cursor);
+  const name = text?.startsWith(`${TAG}:`) ? text.slice(TAG.length + 1) : null;
   return name !== null && PoolName.safeParse(name).success ? name : null;
 }

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { call, uniquePool } from "../support/http";
+import { DEFAULT_SETTINGS } from "../support/records";
 import { KEY_TTL_MS } from "../support/timings";
 
 function put(pool: string, json: unknown) {
@@ -14,16 +15,7 @@ describe("PUT /pools/{pool}/settings", () => {
     const clock = useFakeClock();
     const pool = uniquePool();
     const before = await call("POST", `/pools/${pool}/keys`);
-    const response = await put(pool, {
-      keyTtlSeconds: 10,
-      blockTtlSeconds: 2.5,
-      revealValues: "anyone",
-      keysExpire: true,
-      cooldownSeconds: 60,
-      maxFailures: 3,
-      lockDelaySeconds: 0,
-      auditRetentionDays: 30,
-    });
+    const response = await put(pool, { ...DEFAULT_SETTINGS, keyTtlSeconds: 10, blockTtlSeconds: 2.5 });
     expect(response).toMatchObject({ status: 200, body: { keyTtlSeconds: 10, blockTtlSeconds: 2.5 } });
     const t = clock.nowMs;
     const after = await call("POST", `/pools/${pool}/keys`);
@@ -45,70 +37,20 @@ describe("PUT /pools/{pool}/settings", () => {
     const other = uniquePool();
     await put(other, {});
     await put(pool, { blockTtlSeconds: 5 });
-    expect((await call("GET", `/pools/${pool}`)).body.settings).toEqual({
-      keyTtlSeconds: 300,
-      blockTtlSeconds: 5,
-      revealValues: "anyone",
-      keysExpire: true,
-      cooldownSeconds: 60,
-      maxFailures: 3,
-      lockDelaySeconds: 0,
-      auditRetentionDays: 30,
-    });
-    expect((await call("GET", `/pools/${other}`)).body.settings).toEqual({
-      keyTtlSeconds: 300,
-      blockTtlSeconds: 60,
-      revealValues: "anyone",
-      keysExpire: true,
-      cooldownSeconds: 60,
-      maxFailures: 3,
-      lockDelaySeconds: 0,
-      auditRetentionDays: 30,
-    });
+    expect((await call("GET", `/pools/${pool}`)).body.settings).toEqual({ ...DEFAULT_SETTINGS, blockTtlSeconds: 5 });
+    expect((await call("GET", `/pools/${other}`)).body.settings).toEqual(DEFAULT_SETTINGS);
   });
 
   it("changes only the fields given, and null goes back to the default", async () => {
     const pool = uniquePool();
-    await put(pool, {
-      keyTtlSeconds: 20,
-      blockTtlSeconds: 5,
-      revealValues: "anyone",
-      keysExpire: true,
-      cooldownSeconds: 60,
-      maxFailures: 3,
-      lockDelaySeconds: 0,
-      auditRetentionDays: 30,
-    });
+    await put(pool, { ...DEFAULT_SETTINGS, keyTtlSeconds: 20, blockTtlSeconds: 5 });
     expect((await put(pool, { blockTtlSeconds: 7 })).body).toEqual({
+      ...DEFAULT_SETTINGS,
       keyTtlSeconds: 20,
       blockTtlSeconds: 7,
-      revealValues: "anyone",
-      keysExpire: true,
-      cooldownSeconds: 60,
-      maxFailures: 3,
-      lockDelaySeconds: 0,
-      auditRetentionDays: 30,
     });
-    expect((await put(pool, { keyTtlSeconds: null })).body).toEqual({
-      keyTtlSeconds: 300,
-      blockTtlSeconds: 7,
-      revealValues: "anyone",
-      keysExpire: true,
-      cooldownSeconds: 60,
-      maxFailures: 3,
-      lockDelaySeconds: 0,
-      auditRetentionDays: 30,
-    });
-    expect((await put(pool, {})).body).toEqual({
-      keyTtlSeconds: 300,
-      blockTtlSeconds: 7,
-      revealValues: "anyone",
-      keysExpire: true,
-      cooldownSeconds: 60,
-      maxFailures: 3,
-      lockDelaySeconds: 0,
-      auditRetentionDays: 30,
-    });
+    expect((await put(pool, { keyTtlSeconds: null })).body).toEqual({ ...DEFAULT_SETTINGS, blockTtlSeconds: 7 });
+    expect((await put(pool, {})).body).toEqual({ ...DEFAULT_SETTINGS, blockTtlSeconds: 7 });
   });
 
   it("keeps the settings across an eviction", async () => {
@@ -139,16 +81,7 @@ describe("PUT /pools/{pool}/settings", () => {
     expect(response.status).toBe(400);
     expect(response.body.error).toEqual(expect.any(String));
     const { settings } = (await call("GET", `/pools/${pool}`)).body;
-    expect(settings).toEqual({
-      keyTtlSeconds: 300,
-      blockTtlSeconds: 60,
-      revealValues: "anyone",
-      keysExpire: true,
-      cooldownSeconds: 60,
-      maxFailures: 3,
-      lockDelaySeconds: 0,
-      auditRetentionDays: 30,
-    });
+    expect(settings).toEqual(DEFAULT_SETTINGS);
   });
 
   it("rejects a revealValues that is not anyone or holder, naming the field", async () => {

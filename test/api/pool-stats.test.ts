@@ -5,6 +5,7 @@ import { configOf } from "../../src/config";
 import { COUNTERS } from "../../src/pool/events";
 import { useFakeClock } from "../support/clock";
 import { call, uniquePool } from "../support/http";
+import { DEFAULT_SETTINGS } from "../support/records";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 /** Every counter of a pool that has seen nothing. */
@@ -24,16 +25,7 @@ describe("GET /pools/{pool}", () => {
       pool,
       keys: { total: 0, free: 0, blocked: 0, cooling: 0, disabled: 0 },
       counters: { ...NO_COUNTS, created: 0 },
-      settings: {
-        keyTtlSeconds: 300,
-        blockTtlSeconds: 60,
-        revealValues: "anyone",
-        keysExpire: true,
-        cooldownSeconds: 60,
-        maxFailures: 3,
-        lockDelaySeconds: 0,
-        auditRetentionDays: 30,
-      },
+      settings: DEFAULT_SETTINGS,
       encryption: {
         sealingKey: (await configOf(env).valueKeys).sealing?.fingerprint,
         localDevelopmentKey: false,

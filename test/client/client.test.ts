@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { KeyPoolError } from "../../packages/client/src/index.js";
 import { adminClient, testClient } from "../support/client";
 import { call, uniquePool } from "../support/http";
+import { DEFAULT_SETTINGS } from "../support/records";
 
 /**
  * A fetch to the real Worker that loses the answer of the `nth` request (after the Worker has
@@ -84,16 +85,7 @@ describe("the client against the Worker", () => {
     const admin = adminClient({ pool });
     await admin.createKeys(3);
     await testClient({ pool }).assign();
-    expect(await admin.updateSettings({ blockTtlSeconds: 30 })).toEqual({
-      keyTtlSeconds: 300,
-      blockTtlSeconds: 30,
-      revealValues: "anyone",
-      keysExpire: true,
-      cooldownSeconds: 60,
-      maxFailures: 3,
-      lockDelaySeconds: 0,
-      auditRetentionDays: 30,
-    });
+    expect(await admin.updateSettings({ blockTtlSeconds: 30 })).toEqual({ ...DEFAULT_SETTINGS, blockTtlSeconds: 30 });
     expect(await admin.poolStats()).toMatchObject({ pool, keys: { total: 3, free: 2, blocked: 1 } });
     const first = await admin.listKeys({ state: "all", limit: 2 });
     expect(first.keys).toHaveLength(2);

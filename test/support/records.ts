@@ -31,3 +31,15 @@ export const HEALTHY = {
   lastOutcome: null,
   lastReportAt: null,
 } as const;
+
+/** A pool's settings when nothing overrides them, as `GET /pools/{pool}` shows them (the test [vars]). */
+export const DEFAULT_SETTINGS = {
+  keyTtlSeconds: 300,
+  blockTtlSeconds: 60,
+  revealValues: "anyone",
+  keysExpire: true,
+  cooldownSeconds: 60,
+  maxFailures: 3,
+  lockDelaySeconds: 0,
+  auditRetentionDays: 30,
+} as const;

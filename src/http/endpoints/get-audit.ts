@@ -1,5 +1,6 @@
 import type { AuditPosition } from "../../pool/audit";
 import { AuditPageBody, AuditQuery, auditEntryBody } from "../audit-schemas";
+import { cursorText, encodeCursor } from "../cursor";
 import { invalidRequest } from "../errors";
 import { PoolParams } from "../pool-schemas";
 import { endpoint, unwrap } from "../route";
@@ -23,7 +24,7 @@ export const GetAudit = endpoint({
   refusals: ["no_such_pool"],
 
   async handle({ query }, call) {
-    const after = query.after === undefined ? undefined : decodeCursor(query.after);
+    const after = query.after === undefined ? undefined : decodePosition(query.after);
     const filter = {
       keyId: query.keyId?.toLowerCase(),
       since: query.since === undefined ? undefined : Date.parse(query.since),
@@ -35,25 +36,19 @@ export const GetAudit = endpoint({
     const last = page.entries.at(-1);
     return {
       entries: page.entries.map(auditEntryBody),
-      cursor: page.more && last !== undefined ? encodeCursor({ at: last.at, seq: last.seq }) : null,
+      cursor: page.more && last !== undefined ? encodePosition({ at: last.at, seq: last.seq }) : null,
     };
   },
 });
 
-/** A cursor is the position of a page's last entry, `at.seq` as base64url text: opaque, checked strictly. */
-function encodeCursor(position: AuditPosition): string {
-  return btoa(`${position.at}.${position.seq}`).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+/** A cursor is the position of a page's last entry, `at.seq` (../cursor.ts). */
+function encodePosition(position: AuditPosition): string {
+  return encodeCursor(`${position.at}.${position.seq}`);
 }
 
-function decodeCursor(cursor: string): AuditPosition {
-  let text = "";
-  try {
-    text = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-  } catch {
-    // not base64: refused below
-  }
-  const match = /^(\d{1,15})\.(\d{1,15})$/.exec(text);
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor) || match === null) {
+function decodePosition(cursor: string): AuditPosition {
+  const match = /^(\d{1,15})\.(\d{1,15})$/.exec(cursorText(cursor) ?? "");
+  if (match === null) {
     throw invalidRequest([{ path: "query.after", message: "after is not a cursor this API returned" }]);
   }
   return { at: Number(match[1]), seq: Number(match[2]) };

@@ -1,5 +1,6 @@
 import { isTimed, type ListPosition, type ListState } from "../../pool/listing";
 import { isKeyId } from "../../pool/rules";
+import { cursorText, encodeCursor } from "../cursor";
 import { invalidRequest } from "../errors";
 import { KeyPageBody, ListQuery, PoolParams } from "../pool-schemas";
 import { endpoint, unwrap } from "../route";
@@ -21,27 +22,22 @@ export const ListKeys = endpoint({
   refusals: ["no_such_pool"],
 
   async handle({ query }, call) {
-    const after = query.cursor === undefined ? null : decodeCursor(query.cursor, query.state);
+    const after = query.cursor === undefined ? null : decodePosition(query.cursor, query.state);
     const page = unwrap(await (await call.pool()).listKeys(query.state, query.limit, after));
-    return { keys: page.keys, cursor: page.next === null ? null : encodeCursor(page.next) };
+    return { keys: page.keys, cursor: page.next === null ? null : encodePosition(page.next) };
   },
 });
 
-/**
- * A cursor is the position after a page's last key, as base64url text. Opaque to clients, and checked
- * strictly on the way back in: it only says where to start reading, so a forged one can do no more
- * than start elsewhere, but a malformed one is a client error, never a 500.
- */
+/** A cursor is the position after a page's last key, tagged with its state (../cursor.ts). */
 /** Each state's tag in a cursor. */
 const TAGS: Record<ListState, string> = { all: "a", free: "f", blocked: "b", cooling: "c", disabled: "d" };
 
-function encodeCursor(position: ListPosition): string {
+function encodePosition(position: ListPosition): string {
   const tag = TAGS[position.state];
-  const text = "at" in position ? `${tag}:${position.at}:${position.id}` : `${tag}:${position.id}`;
-  return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return encodeCursor("at" in position ? `${tag}:${position.at}:${position.id}` : `${tag}:${position.id}`);
 }
 
-function decodeCursor(cursor: string, state: ListState): ListPosition {
+function decodePosition(cursor: string, state: ListState): ListPosition {
   const position = parseCursor(cursor);
   if (position === null) throw badCursor("cursor is not one this API returned");
   if (position.state !== state) throw badCursor(`cursor belongs to a listing of state=${position.state}`);
@@ -49,13 +45,8 @@ function decodeCursor(cursor: string, state: ListState): ListPosition {
 }
 
 function parseCursor(cursor: string): ListPosition | null {
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return null;
-  let text: string;
-  try {
-    text = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-  } catch {
-    return null;
-  }
+  const text = cursorText(cursor);
+  if (text === null) return null;
   const [tag, first, second, ...rest] = text.split(":");
   const state = (Object.keys(TAGS) as ListState[]).find((name) => TAGS[name] === tag);
   if (rest.length > 0 || state === undefined) return null;
