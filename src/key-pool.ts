@@ -422,12 +422,17 @@ export class KeyPool extends DurableObject<Env> {
    */
   #attempt(pool: Pool, now: number, request: AssignRequest, willWait: boolean): Outcome<Handout> {
     const { holdMs, digest, sealed, idempotency } = request;
-    if (idempotency === undefined) return noneFreeUntil(pool, now, pool.assign(now, holdMs, digest, sealed));
+    // A caller that waits is not told when a key may be free (`#waitOver` works it out if its wait ends).
+    const assign = () => {
+      const outcome = pool.assign(now, holdMs, digest, sealed);
+      return willWait ? outcome : noneFreeUntil(pool, now, outcome);
+    };
+    if (idempotency === undefined) return assign();
     const recorded = pool.once(
       idempotency,
       now,
       () => {
-        const outcome = noneFreeUntil(pool, now, pool.assign(now, holdMs, digest, sealed));
+        const outcome = assign();
         return outcome.ok ? ok(outcome.value.grant) : outcome;
       },
       (outcome) => !(willWait && !outcome.ok && outcome.refusal === "none_free"),
