@@ -14,7 +14,7 @@
  * made for the run (random, never stored). Imports, and the same operations on a pool without the key
  * (the driver's bundle served once more without it, as the `plain` Worker), are measured against that.
  *
- *   npm run bench                       full run: pools of 1k, 100k and 1M keys, 3 rounds (~5 min)
+ *   npm run bench                       full run: pools of 1k, 100k and 1M keys, 3 rounds (~10 min)
  *   npm run bench -- --quick            smoke run in seconds: checks it all works, timings mean little
  *   options: --rounds N --seconds S --connections C --sizes 1000,100000 --out FILE --json FILE
  *            --port P (first of the loopback ports it serves on: P, P+1, P+2 and P+10; default 9100)
@@ -30,10 +30,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { measureCosts, measureEncryption } from "./lib/costs.mjs";
+import { emptyLoop, measureCosts, measureEncryption, measureOne } from "./lib/costs.mjs";
 import { jsonHeaders, load, median, percentile } from "./lib/load.mjs";
 import { report } from "./lib/report.mjs";
-import { CEILINGS, OPERATIONS } from "./lib/scenarios.mjs";
+import { CEILINGS, OPERATIONS, PAIRS } from "./lib/scenarios.mjs";
 import { measureWake } from "./lib/wake.mjs";
 import { build, readWranglerToml, Workerd, workerdVersion, writeConfig } from "./lib/workerd.mjs";
 // The driver's own generator of provider-key-like values (erasable TypeScript: Node runs it as it is).
@@ -72,6 +72,8 @@ const settings = {
   // Each operation's cost: calls per measurement, on a Probe pool of this many keys.
   costCalls: quick ? 20 : 300,
   costPoolKeys: quick ? 2_000 : 20_000,
+  // Assignments that find no key free per in-object measurement of the earliest-free probe: ~15 µs each.
+  probeCalls: quick ? 100 : 2000,
   // The encryption comparison's calls per measurement: more, since the differences it looks for are
   // tens of microseconds. Its pools hold costPoolKeys keys each.
   encryptionCalls: quick ? 20 : 1000,
@@ -196,31 +198,39 @@ async function main() {
     load(server, { url, requests, connections: settings.connections, seconds, warmup });
 
   // Every pool is filled first, so the wake measures each at exactly its size (the load adds keys).
+  // Each size also gets a pool of its own with no key free (`dryUp` below), for the earliest-free probe
+  // and the handoff to a waiting caller.
   const fills = [];
   for (const size of settings.sizes) {
     const pool = `p${size}`;
     const fill = await fillPool(urls.main, pool, size);
     log(`pool ${pool}: ${size} keys in ${fill.seconds.toFixed(1)} s (${Math.round(size / fill.seconds)} keys/s)`);
-    fills.push({ size, pool, ...fill });
+    const dry = { pool: `d${size}`, fillSeconds: (await fillPool(urls.main, `d${size}`, size)).seconds };
+    fills.push({ size, pool, ...fill, dry });
   }
   await server.stop();
+  const probeConfig = wakeConfig(bundles, toml, vars, storage);
   const wake = await measureWake({
-    config: wakeConfig(bundles, toml, vars, storage),
+    config: probeConfig,
     driver: urls.driver,
     pools: fills.map(({ size, pool, ids }) => ({ size, name: pool, keyId: ids[0] })),
     warmCalls: settings.wakeWarmCalls,
     log,
   });
+  const probeObject = await dryUp(probeConfig, urls.driver, fills);
   await start();
 
   const pools = [];
-  for (const [index, { size, pool, ids, seconds }] of fills.entries()) {
-    const scenarios = scenariosFor({ pool, ids, auth: AUTH }, urls);
+  for (const [index, { size, pool, ids, seconds, dry }] of fills.entries()) {
+    const scenarios = scenariosFor({ pool, ids, auth: AUTH, dry }, urls);
     // The first request that needs the free keys in memory scans the pool (the wake measures it):
     // build them before the rounds, so no round pays for it.
-    const stats = await fetch(`${urls.driver}/stats/${pool}`);
-    if (!stats.ok) throw new Error(`stats of ${pool}: ${stats.status} ${await stats.text()}`);
-    await stats.arrayBuffer();
+    for (const name of [pool, dry.pool]) {
+      const stats = await fetch(`${urls.driver}/stats/${name}`);
+      if (!stats.ok) throw new Error(`stats of ${name}: ${stats.status} ${await stats.text()}`);
+      await stats.arrayBuffer();
+    }
+    dry.checked = await checkDry(urls, dry);
     if (index === 0) {
       log("warming up");
       for (const scenario of scenarios) await run(scenario.url, scenario.requests, quick ? 0.1 : 0.5, true);
@@ -228,12 +238,23 @@ async function main() {
     const rounds = [];
     for (let round = 0; round < settings.rounds; round++) {
       const figures = {};
-      for (const scenario of scenarios) figures[scenario.id] = await run(scenario.url, scenario.requests);
+      for (const scenario of scenarios) {
+        await scenario.before?.();
+        figures[scenario.id] = await run(scenario.url, scenario.requests);
+      }
       rounds.push(figures);
       log(`pool ${pool}: round ${round + 1}/${settings.rounds} done`);
     }
-    pools.push({ size, fillSeconds: seconds, rounds });
+    const { fillSeconds, dryUpSeconds, checked, waitersLeft = 0 } = dry;
+    pools.push({
+      size,
+      fillSeconds: seconds,
+      dry: { pool: dry.pool, fillSeconds, dryUpSeconds, checked, waitersLeft },
+      rounds,
+    });
   }
+
+  const probe = { ...(await measureProbeBySize(fills, urls, run)), object: probeObject };
 
   const bulk = await measureBulk(urls);
   log(`bulk creation: ${Math.round(bulk.http.keysPerSecond)} keys/s over HTTP`);
@@ -269,6 +290,7 @@ async function main() {
     durationSeconds: (Date.now() - started) / 1000,
     bundles: bundleSizes(bundles),
     pools,
+    probe,
     bulk,
     alarm,
     costs,
@@ -302,7 +324,137 @@ function wakeConfig(bundles, toml, vars, storage) {
   );
 }
 
-/** Every scenario of one pool: the ceilings, and each operation over RPC and over HTTP. */
+/**
+ * Makes every free key of each dry pool unavailable for longer than the run (half blocked, half
+ * cooling: the driver's `Probe.dryUp`), on workerd serving the driver's Probe class on the production
+ * pools' storage as for the wake: inside the object, thousands of keys per call, where a million calls
+ * over RPC would take the better part of an hour. Keeps a sample of the blocked keys in `dry.ids`.
+ */
+async function dryUp(config, driver, fills) {
+  const probe = new Workerd(config);
+  try {
+    await probe.ready(`${driver}/ready`);
+    for (const { dry } of fills) {
+      const start = performance.now();
+      // Blocks and cooldowns (and keys) outlast the run: nothing comes due while it is measured.
+      const settings = await fetch(`${driver}/probe-settings/${dry.pool}?keyTtl=3600&blockTtl=3600`, { method: "PUT" });
+      if (!settings.ok) throw new Error(`settings of ${dry.pool}: ${settings.status} ${await settings.text()}`);
+      await settings.arrayBuffer();
+      dry.ids = [];
+      for (let free = Number.POSITIVE_INFINITY; free > 0; ) {
+        const url = `${driver}/probe-dry/${dry.pool}?limit=20000&sample=${SAMPLE - dry.ids.length}`;
+        const response = await fetch(url, { method: "POST" });
+        if (!response.ok) throw new Error(`drying ${dry.pool}: ${response.status} ${await response.text()}`);
+        const answer = await response.json();
+        dry.ids.push(...answer.blocked);
+        free = answer.free;
+      }
+      dry.dryUpSeconds = (performance.now() - start) / 1000;
+      log(`pool ${dry.pool}: no key free after ${dry.dryUpSeconds.toFixed(1)} s`);
+    }
+    return await probeInObject(probe, driver, fills);
+  } finally {
+    await probe.stop();
+  }
+}
+
+/**
+ * The earliest-free probe inside the object, on each dry pool as filled (the same storage, the Probe
+ * class): `probeCalls` assignments that find no key free in a row, net of the loop alone, what SQLite
+ * counted for them, every size in turn within each round. Without the RPC, the Worker and HTTP around
+ * it, this is what would grow with the pool if anything did.
+ */
+async function probeInObject(probe, driver, fills) {
+  const rounds = [];
+  for (let round = 0; round < settings.rounds; round++) {
+    const figures = {};
+    for (const { size, dry } of fills) {
+      const subject = { url: driver, pool: dry.pool, source: "generated" };
+      const empty = await emptyLoop(probe, subject, settings.probeCalls);
+      const measured = await measureOne(probe, subject, "none-free", settings.probeCalls);
+      const per = (field) => measured[field] / measured.calls;
+      figures[size] = {
+        cpuUs: (Math.max(0, measured.cpuMs - empty.cpuMs) * 1000) / measured.calls,
+        rowsRead: per("rowsRead"),
+        rowsWritten: per("rowsWritten"),
+        statements: per("statements"),
+      };
+    }
+    rounds.push(figures);
+  }
+  log("earliest-free probe in the object: measured");
+  return rounds;
+}
+
+/**
+ * Proves a dry pool is what its scenarios need: `GET /keys` answers 404 with when a key will be free,
+ * and a caller waiting for a key is in the line before the release the driver sends after it, and gets
+ * the key released. Answers the first's Retry-After and body.
+ */
+async function checkDry(urls, dry) {
+  const response = await fetch(`${urls.main}/pools/${dry.pool}/keys`, { headers: AUTH.client });
+  const body = await response.json();
+  const retryAfter = response.headers.get("retry-after");
+  if (response.status !== 404 || retryAfter === null || body.retryAfterSeconds === undefined) {
+    throw new Error(
+      `${dry.pool}: expected 404 with Retry-After, got ${response.status} ${retryAfter} ${JSON.stringify(body)}`,
+    );
+  }
+  const [keyId] = dry.ids;
+  const handoff = await fetch(`${urls.driver}/handoff/${dry.pool}/${keyId}?check`, { method: "POST" });
+  const answer = await handoff.json();
+  if (!handoff.ok || answer.waited !== 1 || answer.served?.value?.keyId !== keyId) {
+    throw new Error(`${dry.pool}: the waiting caller was not handed the key released: ${JSON.stringify(answer)}`);
+  }
+  return { status: response.status, retryAfter, body };
+}
+
+/**
+ * A waiting caller whose request ended between its wait and the release the driver sends after it (the
+ * load's end cuts requests short) waits on for its few seconds, and every call to its pool tries to
+ * serve it meanwhile: the earliest-free probe is measured only once nobody waits. Answers how many
+ * callers were still waiting when it started looking.
+ */
+async function untilNoneWaiting(urls, pool) {
+  let first = null;
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    const response = await fetch(`${urls.driver}/stats/${pool}`);
+    const stats = await response.json();
+    if (!response.ok || !stats.ok) throw new Error(`stats of ${pool}: ${response.status} ${JSON.stringify(stats)}`);
+    first ??= stats.value.waiting;
+    if (stats.value.waiting === 0) return first;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`callers still wait in ${pool} after 30 s`);
+}
+
+/**
+ * The earliest-free probe once more, over RPC and over HTTP with the no-op ceiling beside it, every pool
+ * size in turn within each round: the rounds above measure one pool after the other, minutes apart,
+ * and on a shared machine the drift between them is as large as what is looked for (the probe must not
+ * grow with the pool).
+ */
+async function measureProbeBySize(fills, urls, run) {
+  const operation = OPERATIONS.find((op) => op.expect !== undefined);
+  const rounds = [];
+  for (let round = 0; round < settings.rounds; round++) {
+    const figures = {};
+    for (const { size, pool, ids, dry } of fills) {
+      const target = { pool, ids, auth: AUTH, dry };
+      figures[size] = {
+        waitersLeft: await untilNoneWaiting(urls, dry.pool),
+        noop: await run(urls.driver, CEILINGS.noop.requests()),
+        rpc: await run(urls.driver, operation.driver(target)),
+        http: await run(urls.main, operation.http(target)),
+      };
+    }
+    rounds.push(figures);
+  }
+  log("earliest-free probe by pool size: measured");
+  return { endpoint: operation.endpoint, rounds };
+}
+
+/** Every scenario of one pool: the ceilings, each operation over RPC and over HTTP, and the driver's pairs. */
 function scenariosFor(target, urls) {
   const scenarios = Object.entries(CEILINGS).map(([id, ceiling]) => ({
     id: `ceiling:${id}`,
@@ -310,9 +462,25 @@ function scenariosFor(target, urls) {
     requests: ceiling.requests(),
   }));
   for (const operation of OPERATIONS) {
-    scenarios.push({ id: `rpc:${operation.endpoint}`, url: urls.driver, requests: operation.driver(target) });
-    scenarios.push({ id: `http:${operation.endpoint}`, url: urls.main, requests: operation.http(target) });
+    // The none-free probe runs on the dry pool, where the handoff may have left a caller waiting.
+    const before =
+      operation.expect === undefined
+        ? undefined
+        : async () => {
+            target.dry.waitersLeft = Math.max(
+              target.dry.waitersLeft ?? 0,
+              await untilNoneWaiting(urls, target.dry.pool),
+            );
+          };
+    for (const [layer, url, requests] of [
+      ["rpc", urls.driver, operation.driver(target)],
+      ["http", urls.main, operation.http(target)],
+    ]) {
+      scenarios.push({ id: `${layer}:${operation.endpoint}`, url, requests, before });
+    }
   }
+  for (const pair of PAIRS)
+    scenarios.push({ id: `pair:${pair.id}`, url: urls.driver, requests: pair.requests(target) });
   return scenarios;
 }
 

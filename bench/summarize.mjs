@@ -157,6 +157,38 @@ if (encryptionRuns.length > 0) {
   );
 }
 
+// Runs from before key health (issue 14) have no earliest-free probe and no handoff.
+const healthRuns = runs.filter((run) => run.probe !== undefined);
+if (healthRuns.length > 0) {
+  out.push(`\n### Key health (${healthRuns.length} runs)\n`);
+  out.push(
+    "The earliest-free probe (`GET /keys` with no key free: 404 + Retry-After), CPU µs per request, in the object " +
+      "(net of the loop) and over RPC and HTTP with the sizes taken in turn; then the handoff to a waiting caller " +
+      "over an ordinary assignment and its release, CPU per pair: median over the runs (each run's own figure).\n",
+  );
+  const us = (v) => fixed(v, 1);
+  const probeOf = (run, size, layer) => median(run.probe.rounds.map((round) => round[size]?.[layer]?.cpuUs));
+  out.push(
+    table(
+      ["pool size", "probe in the object", "probe, RPC", "probe, HTTP", "handoff / ordinary, CPU"],
+      sizes.map((size) => [
+        sizeName(size),
+        across((run) => median((run.probe.object ?? []).map((round) => round[size]?.cpuUs)), us, healthRuns),
+        across((run) => probeOf(run, size, "rpc"), us, healthRuns),
+        across((run) => probeOf(run, size, "http"), us, healthRuns),
+        across(
+          (run) =>
+            median(
+              poolOf(run, size).rounds.map((round) => round["pair:handoff"]?.cpuUs / round["pair:ordinary"]?.cpuUs),
+            ),
+          fixed,
+          healthRuns,
+        ),
+      ]),
+    ),
+  );
+}
+
 const wakeRuns = runs.filter((run) => run.wake !== undefined);
 if (wakeRuns.length > 0) {
   out.push(`\n### Waking a pool (${wakeRuns.length} runs)\n`);

@@ -15,7 +15,8 @@ import { DURABLE_OBJECT, WORKER } from "./prices.mjs";
  * `id`: the operation as the Probe names it; `requests`: requests to the object per operation;
  * `per`: operations one call is priced as (a create of 1000 keys, per key); `http`: the load
  * scenario (scenarios.mjs) sending the same requests through the HTTP layer, or `bulk` for the
- * bulk-create figure, from which the Worker's CPU per operation is estimated.
+ * bulk-create figure, from which the Worker's CPU per operation is estimated; `pool: "dry"`: measured
+ * on a second probe pool of as many keys, none of them free (the driver's `Probe.dryUp`).
  */
 export const COST_OPERATIONS = [
   { id: "create-1", label: "create(1)", requests: 1, http: "POST /keys" },
@@ -32,6 +33,26 @@ export const COST_OPERATIONS = [
   { id: "list", label: "a listing page (all keys, 100)", requests: 1 },
   { id: "assign-idempotent", label: "assign, idempotent", requests: 1 },
   { id: "assign-replayed", label: "assign, idempotent replay", requests: 1 },
+  // Key health (issue 14): reports by the holder, an admin's disable and enable (`PUT {"disabled"}`).
+  { id: "report-ok-release", label: "report ok, release (by the holder)", requests: 1 },
+  { id: "report-rate-limited", label: "report rate_limited (cools the key)", requests: 1 },
+  { id: "report-error", label: "report error (a failure counted, key kept)", requests: 1 },
+  { id: "disable", label: "disable (a free key)", requests: 1 },
+  { id: "enable", label: "enable", requests: 1 },
+  // On a pool of as many keys with none free (half blocked, half cooling).
+  {
+    id: "none-free",
+    label: "assign, none free (404 + Retry-After)",
+    requests: 1,
+    pool: "dry",
+    http: "GET /keys, none free",
+  },
+  {
+    id: "handoff",
+    label: "a waiting assign + the release that hands it the key",
+    requests: 2,
+    pool: "dry",
+  },
 ];
 
 /** How long blocks and keys last in the cost pool: nothing expires or comes due while it is measured. */
@@ -48,12 +69,16 @@ const LIST_PAGE = 100;
 export async function measureCosts({ server, driver, pool, keys, times, rounds }) {
   const subject = { url: driver, pool, source: "generated" };
   await fill(subject, keys);
+  const dry = { ...subject, pool: `${pool}-dry` };
+  await fill(dry, keys);
+  await call(`${driver}/probe-dry/${dry.pool}?limit=${keys}`, "POST");
   const operations = Object.fromEntries(COST_OPERATIONS.map((op) => [op.id, []]));
   const baseline = [];
   for (let round = 0; round < rounds; round++) {
     baseline.push(await emptyLoop(server, subject, times));
     for (const op of COST_OPERATIONS) {
-      operations[op.id].push(await measureOne(server, subject, op.id, callsOf(op, times, keys)));
+      const on = op.pool === "dry" ? dry : subject;
+      operations[op.id].push(await measureOne(server, on, op.id, callsOf(op, times, keys)));
     }
   }
   return { pool, keys, times, baseline, operations };
@@ -179,7 +204,7 @@ async function fill({ url, pool, source }, keys) {
 }
 
 /** A hiccup only ever adds time: the fastest of three empty loops is the RPC's own. */
-async function emptyLoop(server, subject, times) {
+export async function emptyLoop(server, subject, times) {
   const empty = [];
   for (let i = 0; i < 3; i++) empty.push(await measureOne(server, subject, "none", times));
   return empty.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
@@ -192,7 +217,7 @@ function callsOf(op, times, keys) {
   return times;
 }
 
-async function measureOne(server, { url, pool, source }, id, calls) {
+export async function measureOne(server, { url, pool, source }, id, calls) {
   await call(`${url}/probe-prepare/${pool}/${id}?times=${calls}&source=${source}`, "POST");
   const cpuBefore = server.cpuNs();
   const wallBefore = performance.now();

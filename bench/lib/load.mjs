@@ -6,7 +6,8 @@ import autocannon from "autocannon";
 
 /**
  * `requests` is an autocannon request sequence (each connection cycles through it). Returns req/s,
- * p50/p99 latency in ms, CPU microseconds per completed request and the count of non-2xx answers.
+ * p50/p99 latency in ms, CPU microseconds per completed request, the count of non-2xx answers and
+ * the answers by status code.
  */
 export async function load(server, { url, requests, connections, seconds, warmup = false }) {
   const cpuBefore = server.cpuNs();
@@ -27,6 +28,8 @@ export async function load(server, { url, requests, connections, seconds, warmup
     p99: result.latency.p99,
     cpuUs: cpuNs / done / 1000,
     non2xx: result.non2xx,
+    // Answers by status code, e.g. { 200: 1990, 404: 10 }.
+    codes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
     statuses: Object.entries(result.statusCodeStats)
       .filter(([code]) => !code.startsWith("2"))
       .map(([code, { count }]) => `${count} x ${code}`)

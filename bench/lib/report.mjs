@@ -7,6 +7,7 @@ import {
   cpuDifference,
   ENCRYPTION_OPERATIONS,
   ENCRYPTION_SUBJECTS,
+  netPerRound,
   objectPrice,
   perOperation,
   subjectsOf,
@@ -14,7 +15,7 @@ import {
 } from "./costs.mjs";
 import { median } from "./load.mjs";
 import { DURABLE_OBJECT, PRICES_READ, WORKER } from "./prices.mjs";
-import { CEILINGS, OPERATIONS } from "./scenarios.mjs";
+import { CEILINGS, OPERATIONS, PAIRS } from "./scenarios.mjs";
 
 export const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
 export const fixed = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
@@ -57,13 +58,27 @@ function latency(pool, id) {
   return `${fixed(med(pool, id, "p50"), 0)} / ${fixed(med(pool, id, "p99"), 0)}`;
 }
 
+/** The status every answer of a scenario must have when it is not a 2xx (the none-free probe's 404), by scenario id. */
+const EXPECTED = Object.fromEntries(
+  OPERATIONS.filter((op) => op.expect !== undefined).flatMap((op) => [
+    [`rpc:${op.endpoint}`, op.expect],
+    [`http:${op.endpoint}`, op.expect],
+  ]),
+);
+
 function non2xx(pools) {
   const notes = [];
   for (const pool of pools) {
     for (const [index, round] of pool.rounds.entries()) {
       for (const [id, figures] of Object.entries(round)) {
-        if (figures.non2xx > 0) {
-          notes.push(`${sizeName(pool.size)} round ${index + 1} ${id}: ${figures.statuses} of ${figures.requests}`);
+        const expected = EXPECTED[id];
+        const where = `${sizeName(pool.size)} round ${index + 1} ${id}`;
+        if (expected !== undefined) {
+          const as = figures.codes?.[expected] ?? 0;
+          if (as !== figures.requests)
+            notes.push(`${where}: ${as} of ${figures.requests} answered ${expected} (all must)`);
+        } else if (figures.non2xx > 0) {
+          notes.push(`${where}: ${figures.statuses} of ${figures.requests}`);
         }
       }
     }
@@ -220,6 +235,8 @@ export function report(results) {
     ),
   );
 
+  out.push(...keyHealthSection(results));
+
   out.push("\n### Bulk creation, alarm, storage\n");
   out.push(
     table(
@@ -279,6 +296,190 @@ export function report(results) {
     for (const note of errors) out.push(`- ${note}`);
   }
   return out.join("\n");
+}
+
+/**
+ * Issue 14's figures from the load: the earliest-free probe at every pool size (flat?), reports against
+ * an unblock, and the handoff to a waiting caller against an ordinary assignment and its release.
+ */
+function keyHealthSection(results) {
+  const { pools } = results;
+  const out = ["\n### Key health (issue 14)\n"];
+  const probe = OPERATIONS.find((op) => op.expect !== undefined);
+  const first = pools[0];
+  out.push(
+    `\`${probe.endpoint}\` on a pool of the same size with no key free (half its keys blocked, half cooling, for ` +
+      "longer than the run): every answer a 404 with `Retry-After`, from one probe of each of the release and " +
+      `cooling indexes. CPU at ${sizeName(first.size)} over CPU at each size: 1.00 = flat.\n`,
+  );
+  out.push(
+    table(
+      [
+        "pool size",
+        "object req/s",
+        "CPU µs/req",
+        "× no-op (CPU)",
+        `CPU ${sizeName(first.size)} / this`,
+        "HTTP req/s",
+        "p50 / p99 ms",
+        "CPU µs/req",
+        `CPU ${sizeName(first.size)} / this`,
+        "first answer",
+      ],
+      pools.map((pool) => {
+        const rpc = `rpc:${probe.endpoint}`;
+        const http = `http:${probe.endpoint}`;
+        const checked = pool.dry?.checked;
+        return [
+          sizeName(pool.size),
+          int(med(pool, rpc, "rps")),
+          int(med(pool, rpc, "cpuUs")),
+          fixed(cpuRatio(pool, rpc, "noop")),
+          fixed(med(first, rpc, "cpuUs") / med(pool, rpc, "cpuUs")),
+          int(med(pool, http, "rps")),
+          latency(pool, http),
+          int(med(pool, http, "cpuUs")),
+          fixed(med(first, http, "cpuUs") / med(pool, http, "cpuUs")),
+          checked === undefined
+            ? "–"
+            : `${checked.status}, Retry-After ${checked.retryAfter}, retryAfterSeconds ${checked.body.retryAfterSeconds}`,
+        ];
+      }),
+    ),
+  );
+
+  const left = pools.filter((pool) => pool.dry?.waitersLeft > 0);
+  if (left.length > 0) {
+    out.push(
+      `\nCallers a cut-short handoff request left waiting, waited out before the probe: ${left
+        .map((pool) => `${pool.dry.waitersLeft} at ${sizeName(pool.size)}`)
+        .join(", ")}.`,
+    );
+  }
+  if (results.probe !== undefined) out.push(...probeBySize(results));
+
+  const reports = OPERATIONS.filter((op) => op.endpoint.includes("report"));
+  const unblock = "GET /keys + unblock";
+  out.push(
+    `\nA report instead of the unblock, CPU µs per request (the pair's two requests averaged) against \`${unblock}\`, ` +
+      "object and HTTP:\n",
+  );
+  out.push(
+    table(
+      ["pool size", ...reports.map((op) => `\`${op.endpoint}\``), `\`${unblock}\``],
+      pools.map((pool) => [
+        sizeName(pool.size),
+        ...[...reports.map((op) => op.endpoint), unblock].map(
+          (endpoint) =>
+            `${int(med(pool, `rpc:${endpoint}`, "cpuUs"))} / ${int(med(pool, `http:${endpoint}`, "cpuUs"))}`,
+        ),
+      ]),
+    ),
+  );
+
+  const [ordinary, handoff] = PAIRS;
+  out.push(
+    "\nThe handoff to a waiting caller, against an ordinary assignment and its release: the driver makes both " +
+      "calls of a pair in one request (so each figure is per pair), the ordinary pair on the pool of free keys, the " +
+      "handoff on the pool with none free, where the waiting caller's assignment first finds none free (the " +
+      "earliest-free probe) and joins the line, and the release's transaction hands it the key. " +
+      `Ordinary: ${ordinary.label}. Handoff: ${handoff.label}. The ratio is handoff over ordinary, the median ` +
+      "of the rounds' own ratios.\n",
+  );
+  const pairRatio = (pool) =>
+    median(pool.rounds.map((round) => round[`pair:${handoff.id}`]?.cpuUs / round[`pair:${ordinary.id}`]?.cpuUs));
+  out.push(
+    table(
+      [
+        "pool size",
+        "ordinary req/s",
+        "p50 / p99 ms",
+        "CPU µs/pair",
+        "handoff req/s",
+        "p50 / p99 ms",
+        "CPU µs/pair",
+        "handoff / ordinary, CPU",
+      ],
+      pools.map((pool) => [
+        sizeName(pool.size),
+        int(med(pool, `pair:${ordinary.id}`, "rps")),
+        latency(pool, `pair:${ordinary.id}`),
+        int(med(pool, `pair:${ordinary.id}`, "cpuUs")),
+        int(med(pool, `pair:${handoff.id}`, "rps")),
+        latency(pool, `pair:${handoff.id}`),
+        int(med(pool, `pair:${handoff.id}`, "cpuUs")),
+        fixed(pairRatio(pool)),
+      ]),
+    ),
+  );
+  return out;
+}
+
+/**
+ * The earliest-free probe measured again with the pool sizes in turn within each round: every figure
+ * taken next to the same figure at the smallest size and the no-op ceiling of the same round.
+ */
+function probeBySize(results) {
+  const { probe, pools } = results;
+  const sizes = pools.map((pool) => pool.size);
+  const first = sizes[0];
+  const rounds = probe.rounds;
+  const of = (size, layer, field) => median(rounds.map((round) => round[size]?.[layer]?.[field]));
+  const perRound = (f) => median(rounds.map(f));
+  const inObject = (size) => {
+    const object = (probe.object ?? []).map((round) => round[size]).filter((f) => f !== undefined);
+    if (object.length === 0) return "–";
+    const field = (name, format) => format(median(object.map((f) => f[name])));
+    return [
+      field("cpuUs", (v) => fixed(v, 1)),
+      field("rowsRead", count),
+      field("rowsWritten", count),
+      field("statements", count),
+    ].join(" / ");
+  };
+  const out = [
+    `\nThe same probe again, ${rounds.length} round(s) each measuring every size in turn (the rounds above take ` +
+      "one pool after the other, minutes apart). In the object: the driver's Probe on the same pools before the " +
+      `load (workerd serving it on their storage, as for the wake), ${results.settings.probeCalls} assignments ` +
+      "that find none free in a row, CPU net of the loop alone, medians of the rounds. Then through RPC and " +
+      "HTTP after the load: CPU µs per request and, median of the rounds' own ratios, against the no-op ceiling " +
+      `measured just before it and CPU at ${sizeName(first)} over CPU at this size (1.00 = flat).\n`,
+  ];
+  out.push(
+    table(
+      [
+        "pool size",
+        "in the object: CPU µs net / rows read / rows written / statements",
+        "no-op CPU µs",
+        "object CPU µs",
+        "object × no-op (CPU)",
+        `object CPU ${sizeName(first)} / this`,
+        "HTTP req/s",
+        "HTTP CPU µs",
+        `HTTP CPU ${sizeName(first)} / this`,
+      ],
+      sizes.map((size) => [
+        sizeName(size),
+        inObject(size),
+        int(of(size, "noop", "cpuUs")),
+        int(of(size, "rpc", "cpuUs")),
+        fixed(perRound((round) => round[size]?.noop?.cpuUs / round[size]?.rpc?.cpuUs)),
+        fixed(perRound((round) => round[first]?.rpc?.cpuUs / round[size]?.rpc?.cpuUs)),
+        int(of(size, "http", "rps")),
+        int(of(size, "http", "cpuUs")),
+        fixed(perRound((round) => round[first]?.http?.cpuUs / round[size]?.http?.cpuUs)),
+      ]),
+    ),
+  );
+  const wrong = rounds.flatMap((round, index) =>
+    sizes.flatMap((size) =>
+      ["rpc", "http"]
+        .filter((layer) => (round[size]?.[layer]?.codes?.[404] ?? 0) !== round[size]?.[layer]?.requests)
+        .map((layer) => `round ${index + 1}, ${sizeName(size)} ${layer}`),
+    ),
+  );
+  if (wrong.length > 0) out.push(`\nNot every answer was a 404 in: ${wrong.join("; ")}.`);
+  return out;
 }
 
 /** The HTTP load figure of the same requests as `op`, in workerd CPU µs per operation, if one was run. */
@@ -349,6 +550,24 @@ function costSection(results) {
     ),
   );
   if (rows.some((row) => row[0].endsWith(" *"))) out.push("\n\\* its counts differed between rounds: medians shown.");
+  const opOf = (id) => COST_OPERATIONS.find((op) => op.id === id);
+  const [handoff, ordinary, probe] = ["handoff", "assign-unblock", "none-free"].map((id) =>
+    perOperation(costs, opOf(id)),
+  );
+  const ordinaryRounds = netPerRound(costs, opOf("assign-unblock"), "cpuMs");
+  const more = median(
+    netPerRound(costs, opOf("handoff"), "cpuMs").map((v, i) => v - (ordinaryRounds[i] ?? Number.NaN)),
+  );
+  out.push(
+    `\nA waiting caller handed the key a release freed, against an ordinary assignment and its release: ` +
+      `${count(handoff.rowsWritten)} rows written against ${count(ordinary.rowsWritten)}, ` +
+      `${count(handoff.rowsRead)} rows read against ${count(ordinary.rowsRead)}, ` +
+      `${count(handoff.statements)} statements against ${count(ordinary.statements)}, ` +
+      `${fixed(handoff.cpuUs, 1)} µs of CPU in the object against ${fixed(ordinary.cpuUs, 1)} ` +
+      `(${fixed(more, 1)} µs more, the median of the rounds' differences; the waiting caller's first try, ` +
+      `which finds none free, is the earliest-free probe: ${fixed(probe.cpuUs, 1)} µs, ` +
+      `${count(probe.rowsRead)} rows read, ${count(probe.statements)} statements).`,
+  );
   if (Number.isFinite(alarm?.bytesPerKey)) {
     const perMillionKeys = (alarm.bytesPerKey * 1e6) / 1e9;
     out.push(

@@ -5,6 +5,10 @@
  * sample of the pool's keys so reads and writes touch the whole table, not one cached row.
  * HTTP requests carry the token a real caller needs: a client token, or the admin token for
  * creating keys and for blocking a key without a lease (an operator's call).
+ *
+ * A scenario's target is `{ pool, ids, auth, dry }`: `dry` is a pool of the same size with no key free
+ * (half blocked, half cooling, for longer than the run: bench/run.mjs `dryUp`) and `dry.ids` a sample
+ * of its blocked keys.
  */
 import { jsonHeaders, pick } from "./load.mjs";
 
@@ -141,5 +145,80 @@ export const OPERATIONS = [
         ),
       },
     ],
+  },
+  // Key health (issue 14). The holder reports what the upstream answered instead of unblocking.
+  {
+    endpoint: "GET /keys + report ok, release",
+    rpc: "assign() + report(ok, release)",
+    ceiling: "write",
+    driver: ({ pool }) => [
+      { method: "GET", path: `/assign/${pool}`, onResponse: remember(fromRpc) },
+      { method: "POST", setupRequest: at((c) => `/report/${pool}/${c.id}?outcome=ok&release=true&lease=${c.lease}`) },
+    ],
+    http: ({ pool, auth }) => [
+      { method: "GET", path: `/pools/${pool}/keys`, headers: auth.client, onResponse: remember(fromHttp) },
+      {
+        method: "POST",
+        headers: { ...auth.client, ...jsonHeaders },
+        setupRequest: at(
+          (c) => `/pools/${pool}/keys/${c.id}/report`,
+          () => ({ outcome: "ok", release: true }),
+          asHolder,
+        ),
+      },
+    ],
+  },
+  // A 429 with a 1 ms wait: the key cools down (its cooling-index entry, the alarm armed for it) and is
+  // free again a millisecond later, ended by the next assignment or the alarm, so the pool never runs dry.
+  {
+    endpoint: "GET /keys + report rate_limited",
+    rpc: "assign() + report(rate_limited, 1 ms)",
+    ceiling: "write",
+    driver: ({ pool }) => [
+      { method: "GET", path: `/assign/${pool}`, onResponse: remember(fromRpc) },
+      {
+        method: "POST",
+        setupRequest: at((c) => `/report/${pool}/${c.id}?outcome=rate_limited&retryAfterMs=1&lease=${c.lease}`),
+      },
+    ],
+    http: ({ pool, auth }) => [
+      { method: "GET", path: `/pools/${pool}/keys`, headers: auth.client, onResponse: remember(fromHttp) },
+      {
+        method: "POST",
+        headers: { ...auth.client, ...jsonHeaders },
+        setupRequest: at(
+          (c) => `/pools/${pool}/keys/${c.id}/report`,
+          () => ({ outcome: "rate_limited", retryAfterSeconds: 0.001 }),
+          asHolder,
+        ),
+      },
+    ],
+  },
+  // The earliest-free probe: no key is free, so the answer is 404 with when one will be (Retry-After).
+  {
+    endpoint: "GET /keys, none free",
+    rpc: "assign(), none free",
+    ceiling: "noop",
+    expect: 404,
+    driver: ({ dry }) => [{ method: "GET", path: `/assign/${dry.pool}` }],
+    http: ({ dry, auth }) => [{ method: "GET", path: `/pools/${dry.pool}/keys`, headers: auth.client }],
+  },
+];
+
+/**
+ * Pairs of calls the driver makes in one request (no HTTP API sends both): an ordinary assignment with
+ * the release of it, and an assignment handed to a waiting caller with the release that freed the key
+ * (issue 14's target: the second costs no more than the first). Each scenario's request is one pair.
+ */
+export const PAIRS = [
+  {
+    id: "ordinary",
+    label: "assign() + setBlocked(false, lease): an ordinary assignment and its release",
+    requests: ({ pool }) => [{ method: "POST", path: `/pair/${pool}` }],
+  },
+  {
+    id: "handoff",
+    label: "assign({waitSeconds}) waiting + setBlocked(false) of a held key, which hands it to the waiter",
+    requests: ({ dry }) => [{ method: "POST", setupRequest: at(() => `/handoff/${dry.pool}/${pick(dry.ids)}`) }],
   },
 ];

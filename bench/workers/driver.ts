@@ -19,9 +19,9 @@ import type { SecretOf } from "../../src/key-pool/pool";
 import { type ImportEntry, PoolValues } from "../../src/key-pool/values";
 import type { Outcome } from "../../src/outcome";
 import type { IdempotencyToken } from "../../src/pool/idempotency";
-import { DEFAULT_LIST_LIMIT } from "../../src/pool/limits";
-import type { ListPosition } from "../../src/pool/listing";
-import { createKey } from "../../src/pool/rules";
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from "../../src/pool/limits";
+import type { ListPosition, Page } from "../../src/pool/listing";
+import { createKey, type Report, type ReportOutcome } from "../../src/pool/rules";
 import { PoolDirectory } from "../../src/pool-directory";
 import { KeyStore } from "../../src/storage/key-store";
 import { migrate } from "../../src/storage/migrations";
@@ -122,6 +122,11 @@ export class IdOrder extends DurableObject<DriverEnv> {
 /** A generated value sealed (crypto/sealing.ts): a 12-byte nonce, its 16 bytes, a 16-byte tag. */
 const SEALED_UUID_BYTES = 12 + 16 + 16;
 
+/** How long the bench's cooldowns last: longer than any measurement, so none ends during one. */
+const HOUR_MS = 3_600_000;
+/** How long a waiting caller of the handoff waits at most: its key comes within milliseconds. */
+const HANDOFF_WAIT_SECONDS = 5;
+
 /** What an object's SQLite counted (src/storage/sql.ts): the statements, and the rows Cloudflare bills. */
 export interface Counted {
   statements: number;
@@ -150,6 +155,14 @@ const MEASURED = [
   "list",
   "assign-idempotent",
   "assign-replayed",
+  "report-ok-release",
+  "report-rate-limited",
+  "report-error",
+  "disable",
+  "enable",
+  // On a pool with no free key (`dryUp`): the earliest-free probe, and a waiting caller served by a release.
+  "none-free",
+  "handoff",
 ] as const;
 export type Measured = (typeof MEASURED)[number];
 
@@ -217,7 +230,7 @@ export class Probe extends KeyPool {
     KeyPool.internals(this).keys.freeCount();
     this.#listAfter = null;
     const prepared: Prepared = { operation, times, imports: [], secrets: [], ids: [], held: [], tokens: [] };
-    if (["block-unblock", "keep-alive", "reveal", "info", "delete"].includes(operation)) {
+    if (["block-unblock", "keep-alive", "reveal", "info", "delete", "disable", "enable"].includes(operation)) {
       for (let left = times; left > 0; left -= 1000)
         prepared.ids.push(...(await this.add(Math.min(left, 1000), source)));
     }
@@ -232,9 +245,17 @@ export class Probe extends KeyPool {
     if (operation === "import-1000" || operation === "seal-import-1000") {
       for (let i = 0; i < times; i++) prepared.imports.push(importEntries(1000));
     }
-    if (operation === "unblock") {
+    if (operation === "enable") {
+      for (const keyId of prepared.ids) value(this.setDisabled(keyId, true));
+    }
+    if (operation === "unblock" || operation.startsWith("report-")) {
       for (let i = 0; i < times; i++) prepared.held.push(value(await this.assign()));
     }
+    if (operation === "none-free" || operation === "handoff") {
+      const free = KeyPool.internals(this).keys.freeCount();
+      if (free > 0) throw new Error(`${operation} needs a pool with no free key, and ${free} are free`);
+    }
+    if (operation === "handoff") prepared.held.push(...this.#blocked(times));
     if (operation === "assign-idempotent" || operation === "assign-replayed") {
       for (let i = 0; i < times; i++) {
         const token = { keyHash: randomBytes(32), requestHash: randomBytes(32) };
@@ -336,7 +357,90 @@ export class Probe extends KeyPool {
       case "assign-replayed":
         value(await this.assign({ idempotency: token, holder: newHolder() }));
         return;
+      case "report-ok-release":
+        value(this.#reportHeld(prepared, i, { outcome: "ok", release: true }));
+        return;
+      // A cooldown that outlasts the measurement: nothing comes due meanwhile.
+      case "report-rate-limited":
+        value(this.#reportHeld(prepared, i, { outcome: "rate_limited", retryAfterMs: HOUR_MS }));
+        return;
+      // The first failure of the key: counted, the block kept (no cooldown before maxFailures).
+      case "report-error":
+        value(this.#reportHeld(prepared, i, { outcome: "error" }));
+        return;
+      case "disable":
+        value(this.setDisabled(id, true));
+        return;
+      case "enable":
+        value(this.setDisabled(id, false));
+        return;
+      case "none-free": {
+        const answer = await this.assign({ holder: newHolder() });
+        if (answer.ok || answer.refusal !== "none_free" || answer.retryAfterSeconds === undefined) {
+          throw new Error(`expected none free, with when one will be: ${JSON.stringify(answer)}`);
+        }
+        return;
+      }
+      case "handoff": {
+        // The caller joins the line (its assignment finds no free key) before the holder's release, whose
+        // transaction hands it the key.
+        const held = prepared.held[i];
+        if (held === undefined) throw new Error("no key held");
+        const waiting = this.assign({ waitSeconds: HANDOFF_WAIT_SECONDS, holder: newHolder() });
+        value(this.setBlocked(held.keyId, false, { admin: true, lease: held.lease }));
+        const served = value(await waiting);
+        if (served.keyId !== held.keyId) throw new Error(`the waiter got ${served.keyId}, not ${held.keyId}, released`);
+        return;
+      }
     }
+  }
+
+  /** A report on the `i`-th key the preparation assigned, as its holder would send it (the lease, as an admin's fencing check). */
+  #reportHeld(prepared: Prepared, i: number, report: Report): Outcome<unknown> {
+    const held = prepared.held[i];
+    if (held === undefined) throw new Error("no key held");
+    return this.report(held.keyId, { admin: true, lease: held.lease }, report);
+  }
+
+  /** Up to `count` blocked keys of the pool, with their current leases. */
+  #blocked(count: number): { keyId: string; lease: number }[] {
+    const { keys } = KeyPool.internals(this);
+    const found: { keyId: string; lease: number }[] = [];
+    let after: ListPosition | null = null;
+    while (found.length < count) {
+      const page: Page = value(this.listKeys("blocked", MAX_LIST_LIMIT, after));
+      for (const { keyId } of page.keys) {
+        const lease = keys.get(keyId)?.block?.lease;
+        if (lease !== undefined && found.length < count) found.push({ keyId, lease });
+      }
+      if (page.next === null) break;
+      after = page.next;
+    }
+    if (found.length < count) throw new Error(`only ${found.length} keys are blocked, ${count} wanted`);
+    return found;
+  }
+
+  /**
+   * Leaves no key free, for longer than a run: of the free keys, at most `limit` per call, every other
+   * one blocked (an admin's block, for the pool's block time) and the rest cooling for an hour (an
+   * admin's `rate_limited` report), so both indexes the earliest-free probe reads hold half the pool.
+   * Answers how many keys are still free, and the first `sample` keys this call blocked.
+   */
+  dryUp(limit: number, sample: number): { free: number; blocked: string[] } {
+    const { keys } = KeyPool.internals(this);
+    const admin = { admin: true } as const;
+    const blocked: string[] = [];
+    for (let done = 0; done < limit && keys.freeCount() > 0; done++) {
+      const key = keys.freeKeyAt(0);
+      if (key === null) throw new Error("the free keys are inconsistent");
+      if (done % 2 === 0) {
+        value(this.setBlocked(key.keyId, true, admin, newHolder().digest));
+        if (blocked.length < sample) blocked.push(key.keyId);
+      } else {
+        value(this.report(key.keyId, admin, { outcome: "rate_limited", retryAfterMs: HOUR_MS }));
+      }
+    }
+    return { free: keys.freeCount(), blocked };
   }
 
   /** A PoolValues like the object's own (the same keys, this pool's name), made once. */
@@ -385,8 +489,8 @@ function asAdmin(lease: number | undefined): { admin: true; lease?: number } {
   return lease === undefined ? { admin: true } : { admin: true, lease };
 }
 
-function reply(value: unknown): Response {
-  return new Response(JSON.stringify(value ?? null), { headers: { "content-type": "application/json" } });
+function reply(value: unknown, status = 200): Response {
+  return new Response(JSON.stringify(value ?? null), { status, headers: { "content-type": "application/json" } });
 }
 
 function source(query: URLSearchParams): Source {
@@ -417,8 +521,44 @@ export default {
         const { keys } = (await request.json()) as { keys: ImportEntry[] };
         return reply(await env.KEY_POOL.getByName(pool).importKeys(keys));
       }
-      case "assign":
-        return reply(await env.KEY_POOL.getByName(pool).assign({ holder: newHolder() }));
+      case "assign": {
+        // Answered with the status the HTTP API gives it, so a load sees a refusal: 404 when none is free.
+        const answer = await env.KEY_POOL.getByName(pool).assign({ holder: newHolder() });
+        return reply(answer, answer.ok ? 200 : answer.refusal === "none_free" ? 404 : 409);
+      }
+      case "pair": {
+        // An ordinary assignment and the holder's release of it, in one request: what a handoff is compared with.
+        const stub = env.KEY_POOL.getByName(pool);
+        const assigned = await stub.assign({ holder: newHolder() });
+        if (!assigned.ok) return reply(assigned, 409);
+        const { keyId, lease } = assigned.value;
+        const released = await stub.setBlocked(keyId, false, asAdmin(lease));
+        return reply(released, released.ok ? 200 : 409);
+      }
+      case "handoff": {
+        // A caller waits for a key in a pool with none free, then a release of key `id` frees one, which
+        // the same transaction hands to the longest waiter; one request, two calls, like `pair`. The calls
+        // go through one stub, so they arrive in the order made (E-order): the caller waits before the
+        // release. With `check`, the pool's count of waiting callers is read between the two, to prove it.
+        const stub = env.KEY_POOL.getByName(pool);
+        const waiting = stub.assign({ waitSeconds: HANDOFF_WAIT_SECONDS, holder: newHolder() });
+        const stats = query.has("check") ? await stub.poolStats() : null;
+        const released = await stub.setBlocked(id, false, asAdmin(undefined));
+        const served = await waiting;
+        const waited = stats?.ok ? stats.value.waiting : null;
+        return reply({ served, released, waited }, served.ok && released.ok ? 200 : 409);
+      }
+      case "report": {
+        const outcome = (query.get("outcome") ?? "ok") as ReportOutcome;
+        const retryAfter = query.get("retryAfterMs");
+        const report: Report = {
+          outcome,
+          retryAfterMs: retryAfter === null ? undefined : Number(retryAfter),
+          release: query.get("release") === "true",
+        };
+        const answer = await env.KEY_POOL.getByName(pool).report(id, asAdmin(lease(query)), report);
+        return reply(answer, answer.ok ? 200 : 409);
+      }
       case "reveal":
         return reply(await env.KEY_POOL.getByName(pool).reveal(id));
       case "info":
@@ -450,6 +590,10 @@ export default {
             keyTtlSeconds: Number(query.get("keyTtl")),
             blockTtlSeconds: Number(query.get("blockTtl")),
           }),
+        );
+      case "probe-dry":
+        return reply(
+          await env.PROBE.getByName(pool).dryUp(Number(query.get("limit") ?? 1000), Number(query.get("sample") ?? 0)),
         );
       case "probe-prepare":
         return reply(
