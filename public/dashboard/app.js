@@ -2,16 +2,24 @@
 // Worker's operator API with the admin token, which it keeps in sessionStorage only (gone when the
 // tab closes), polls for changes, and counts deadlines down locally between polls. It never shows a
 // key value: the listing carries none, and values typed into the import form (masked) are sent once
-// and cleared once imported; no storage, message or URL ever holds them.
+// and cleared once imported; no storage, message or URL ever holds them. Nor does it show a token:
+// the audit trail names who acted by role and a fingerprint of the token, never the token.
 
 const TOKEN_KEY = "keypool.adminToken";
-const RECENT_POOLS_KEY = "keypool.recentPools";
 const POLL_MS = 2000;
 const TICK_MS = 250;
 const CONFIRM_MS = 4000;
 const POOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Pools per page of `GET /pools` (its largest): each costs the server one call to that pool. */
+const POOL_PAGE = 100;
 /** The most keys one `POST /keys` imports (MAX_BULK_CREATE on the server). */
 const MAX_IMPORT = 1000;
+/**
+ * Entries a page of the audit trail shows: the pool's recent activity (its newest page is read on every
+ * poll, so it stays small), and a key's history.
+ */
+const ACTIVITY_PAGE = 20;
+const HISTORY_PAGE = 50;
 /** A key's `state`; anything else (a newer server) shows as it is, unstyled. */
 const KEY_STATES = ["free", "blocked", "cooling", "disabled"];
 /**
@@ -24,10 +32,14 @@ const NUMBER_SETTINGS = [
   { id: "cooldown", field: "cooldownSeconds", always: false },
   { id: "max-failures", field: "maxFailures", always: false },
   { id: "lock-delay", field: "lockDelaySeconds", always: false },
+  { id: "audit-retention", field: "auditRetentionDays", always: false },
 ];
 
 const view = {
   pool: "default",
+  /** The pools of `GET /pools` loaded so far, in name order, and the cursor of the next page (null: none). */
+  pools: [],
+  poolsNext: null,
   listState: "all",
   limit: 25,
   /** The cursor each visited page started at; the current page is the last. */
@@ -45,6 +57,11 @@ const view = {
   settingsDirty: false,
   /** Bumped on every edit of the settings form, so a save does not discard edits made while it ran. */
   settingsEdits: 0,
+  /** The pool's `auditRetentionDays` as last read (null: not read). */
+  retentionDays: null,
+  /** The pool's recent activity, and the history of the key whose panel is open (none: `keyId` null). */
+  activity: newFeed("activity", ACTIVITY_PAGE),
+  history: newFeed("history", HISTORY_PAGE),
 };
 
 const $ = (id) => document.getElementById(id);
@@ -168,20 +185,36 @@ async function load() {
     const query = new URLSearchParams({ state: view.listState, limit: String(view.limit) });
     const cursor = view.cursors.at(-1);
     if (cursor !== null) query.set("cursor", cursor);
-    const [stats, page] = await Promise.all([api("GET", poolPath()), api("GET", `${poolPath()}/list?${query}`)]);
+    const { activity, history } = view;
+    const [stats, page, activityPage, historyPage] = await Promise.all([
+      api("GET", poolPath()),
+      api("GET", `${poolPath()}/list?${query}`),
+      readFeed(activity),
+      history.keyId === null ? null : readFeed(history),
+    ]);
     if (generation !== view.generation) return false;
     view.keys = page.keys;
     view.next = page.cursor;
     renderStats(stats);
     renderKeys();
+    showFeed(activity, activityPage);
+    showFeed(history, historyPage);
+    renderFeed(view.activity);
+    renderFeed(view.history);
     setLive(true);
     return true;
   } catch (error) {
     if (generation !== view.generation) return false;
     setLive(false);
+    // The history panel covers the message at the top of the page: it says so itself.
+    if (view.history.keyId !== null) {
+      view.history.error = error.message;
+      renderFeed(view.history);
+    }
     if (error.status === 401 || error.status === 403) {
       view.polling = false;
       clearData();
+      forgetPools();
       if (token() === "") {
         showMessage("This server needs an admin token: enter it above.", "info");
         return false;
@@ -199,6 +232,10 @@ function clearData() {
   view.next = null;
   renderKeys();
   for (const cell of document.querySelectorAll(".cards .value, .counters dd")) cell.textContent = "–";
+  view.retentionDays = null;
+  view.activity = newFeed("activity", ACTIVITY_PAGE);
+  renderFeed(view.activity);
+  closeHistory();
   // A pool nobody made yet has no settings: its fields are empty, and an empty field is not sent.
   if (!view.settingsDirty) {
     showSettings(Object.fromEntries([...NUMBER_SETTINGS.map(({ field }) => [field, ""]), ["keysExpire", ""]]));
@@ -225,6 +262,7 @@ function renderStats(stats) {
   }
   // Do not overwrite what the operator is typing.
   if (!view.settingsDirty) showSettings(stats.settings);
+  view.retentionDays = stats.settings.auditRetentionDays;
   renderEncryption(stats.encryption);
 }
 
@@ -332,6 +370,7 @@ function newRow(keyId) {
       <button type="button" data-action="toggle"></button>
       <button type="button" data-action="disable"></button>
       <button type="button" data-action="alive">Keep alive</button>
+      <button type="button" data-action="history">History</button>
       <button type="button" data-action="delete" class="danger">Delete</button>
     </div></td>`;
   row.querySelector(".key-id").textContent = keyId;
@@ -340,6 +379,7 @@ function newRow(keyId) {
   const short = keyId.slice(0, 8);
   row.querySelector('[data-action="alive"]').setAttribute("aria-label", `Keep key ${short} alive`);
   row.querySelector('[data-action="delete"]').setAttribute("aria-label", `Delete key ${short}`);
+  row.querySelector('[data-action="history"]').setAttribute("aria-label", `History of key ${short}`);
   row.querySelector('[data-action="label"]').setAttribute("aria-label", `Edit the label of key ${short}`);
   row.querySelector(".label-input").setAttribute("aria-label", `Label of key ${short}`);
   return row;
@@ -417,6 +457,185 @@ function countdown(ms) {
   return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`;
 }
 
+// ---- the audit trail ----
+
+/**
+ * A view of the audit trail a page at a time, newest first: the pool's activity, or one key's history
+ * (`keyId`; null: the panel is closed). `cursors` holds the cursor each visited page started at, the
+ * page asked for last; `shown` is the number of the page whose entries show. Its newest page is read on
+ * every poll; an older one only once (`loaded`): the trail only grows, so it does not change. Opening
+ * another pool or key makes a new feed, so an answer to an old one is dropped.
+ */
+function newFeed(name, limit, keyId = null) {
+  return { name, limit, keyId, cursors: [null], shown: 1, next: null, entries: [], loaded: false, error: null };
+}
+
+/** The page `feed` shows, read unless it is an older page read already; a failure is returned, not thrown. */
+async function readFeed(feed) {
+  const cursor = feed.cursors.at(-1);
+  if (cursor !== null && feed.loaded) return null;
+  const query = new URLSearchParams({ limit: String(feed.limit) });
+  if (feed.keyId !== null) query.set("keyId", feed.keyId);
+  if (cursor !== null) query.set("after", cursor);
+  try {
+    return { cursor, page: await api("GET", `${poolPath()}/audit?${query}`) };
+  } catch (error) {
+    return { cursor, error };
+  }
+}
+
+/** Keeps what `readFeed` read, if `feed` is still the one shown, on the same page. */
+function showFeed(feed, read) {
+  if (feed !== view[feed.name]) return;
+  // An older page read before: nothing to read, and an error the poll showed here is over.
+  if (read === null) feed.error = null;
+  if (read === null || read.cursor !== feed.cursors.at(-1)) return;
+  if (read.error === undefined) {
+    feed.entries = read.page.entries;
+    feed.next = read.page.cursor;
+    feed.shown = feed.cursors.length;
+    feed.loaded = true;
+    feed.error = null;
+  } else {
+    feed.error = read.error.message;
+  }
+}
+
+function changeFeedPage(feed, cursors) {
+  feed.cursors = cursors;
+  feed.loaded = false;
+  // Until that page is read, there is no page known to be older.
+  feed.next = null;
+  renderFeed(feed);
+  return refresh();
+}
+
+function renderFeed(feed) {
+  const { name } = feed;
+  const body = $(`${name}-entries`);
+  // Entries never change: a row shown already is kept as it is (and the button under the pointer with it).
+  const existing = new Map([...body.rows].map((row) => [row.dataset.seq, row]));
+  const rows = feed.entries.map((entry) => existing.get(String(entry.seq)) ?? entryRow(entry, feed.keyId === null));
+  rows.forEach((row, index) => {
+    if (body.rows[index] !== row) body.insertBefore(row, body.rows[index] ?? null);
+  });
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  const first = feed.cursors.length === 1;
+  $(`${name}-page`).textContent = `page ${feed.shown}`;
+  $(`${name}-newest`).disabled = first;
+  $(`${name}-newer`).disabled = first;
+  $(`${name}-older`).disabled = feed.next === null;
+  const retention = view.retentionDays;
+  $(`${name}-retention`).textContent =
+    retention === null
+      ? ""
+      : retention === 0
+        ? "This pool keeps no audit trail."
+        : `Entries are kept ${plural(retention, "day")}.`;
+  const empty = $(`${name}-empty`);
+  empty.hidden = !feed.loaded || rows.length > 0;
+  empty.textContent = feed.keyId === null ? "Nothing recorded." : "Nothing recorded for this key.";
+  const error = $(`${name}-error`);
+  error.hidden = feed.error === null;
+  error.textContent = feed.error ?? "";
+}
+
+/** One entry: `withKey` for the pool's activity, whose key ids open their history. */
+function entryRow(entry, withKey) {
+  const row = document.createElement("tr");
+  row.dataset.seq = String(entry.seq);
+  row.className = `event-${entry.event}`;
+  const time = textCell(new Date(entry.at).toLocaleString(), "time");
+  time.title = `${entry.at} · entry ${entry.seq}`;
+  const cells = [time, textCell(entry.event.replaceAll("_", " "), "event")];
+  if (withKey) {
+    const key = textCell(entry.keyId === null ? "—" : "", "key");
+    if (entry.keyId !== null) {
+      const open = document.createElement("button");
+      const short = entry.keyId.slice(0, 8);
+      open.type = "button";
+      open.className = "small key-link";
+      open.dataset.keyId = entry.keyId;
+      open.textContent = `${short}…`;
+      open.title = `${entry.keyId}: its history`;
+      open.setAttribute("aria-label", `History of key ${short}`);
+      key.append(open);
+    }
+    cells.push(key);
+  }
+  cells.push(textCell(entry.lease === null ? "—" : String(entry.lease), "lease"));
+  const actor = textCell("", "actor");
+  const role = document.createElement("span");
+  role.className = "role";
+  role.textContent = entry.actor.role;
+  actor.append(role);
+  if (entry.actor.token !== null) {
+    const fingerprint = document.createElement("code");
+    fingerprint.className = "fingerprint";
+    fingerprint.textContent = entry.actor.token;
+    fingerprint.title = "A fingerprint of the token that acted: the same token shows the same one";
+    actor.append(" ", fingerprint);
+  }
+  cells.push(actor, textCell(entry.outcome === null ? "—" : entry.outcome.replaceAll("_", " "), "outcome"));
+  const detail = textCell(describeDetail(entry.detail), "detail");
+  if (entry.detail !== null) {
+    detail.title = Object.entries(entry.detail)
+      .map(([field, value]) => `${field}: ${value}`)
+      .join("\n");
+  }
+  cells.push(detail);
+  for (const cell of cells) {
+    if (cell.textContent === "—") cell.classList.add("none");
+  }
+  row.append(...cells);
+  return row;
+}
+
+function textCell(text, className) {
+  const cell = document.createElement("td");
+  cell.textContent = text;
+  cell.className = className;
+  return cell;
+}
+
+/** A block's release, a cooldown's end (local times), or the settings after a change. */
+function describeDetail(detail) {
+  if (detail === null) return "—";
+  return Object.entries(detail)
+    .map(([field, value]) => {
+      if (field === "releaseAt") return `release at ${localTime(value)}`;
+      if (field === "coolingUntil") return `cooling until ${localTime(value)}`;
+      return `${field} ${value}`;
+    })
+    .join(", ");
+}
+
+function localTime(value) {
+  const time = new Date(value);
+  return Number.isNaN(time.getTime()) ? String(value) : time.toLocaleTimeString();
+}
+
+/** Opens the panel of a key's history (a modal dialog: Escape closes it too) and reads its newest page. */
+function openHistory(keyId) {
+  view.history = newFeed("history", HISTORY_PAGE, keyId);
+  $("history-key").textContent = keyId;
+  renderFeed(view.history);
+  const dialog = $("history");
+  if (!dialog.open) dialog.showModal();
+  return refresh();
+}
+
+/** Closes the panel (its button, or another pool or token): its key is no longer read on the poll. */
+function closeHistory() {
+  forgetHistory();
+  $("history").close();
+}
+
+function forgetHistory() {
+  view.history = newFeed("history", HISTORY_PAGE);
+  renderFeed(view.history);
+}
+
 // ---- actions ----
 
 /**
@@ -429,6 +648,8 @@ async function act(button, run, describe = (text) => text) {
     const text = await run();
     showMessage(text, "ok");
     await refresh();
+    // Creating keys or settings makes a pool nobody had made: the picker lists it from now on.
+    if (!view.pools.some((entry) => entry.pool === view.pool)) loadPools();
     return true;
   } catch (error) {
     const problems = error.details ?? [];
@@ -494,6 +715,8 @@ async function onKeyAction(event) {
       await api("DELETE", path);
       return `Deleted key ${short}…`;
     });
+  } else if (action === "history") {
+    openHistory(keyId);
   } else if (action === "label") {
     editLabel(button.closest("tr"), true);
   } else if (action === "label-cancel") {
@@ -577,31 +800,68 @@ function openPool(name) {
   view.settingsDirty = false;
   $("pool").value = name;
   history.replaceState(null, "", `#pool=${encodeURIComponent(name)}`);
-  rememberPool(name);
+  renderPicker();
   clearData();
   return startPolling();
 }
 
-function rememberPool(name) {
-  const recent = [name, ...readRecentPools().filter((pool) => pool !== name)].slice(0, 10);
-  sessionStorage.setItem(RECENT_POOLS_KEY, JSON.stringify(recent));
-  const list = $("recent-pools");
-  list.replaceChildren(
-    ...recent.map((pool) => {
+// ---- the pool picker ----
+
+/**
+ * Loads the first page of `GET /pools` (with `more`, the next one) into the picker. Asked for when the
+ * page starts, a token is given, or an action may have made a pool, never on the poll: a page of pools
+ * costs the server a call to each. A refused or failed load leaves the picker as it was.
+ */
+async function loadPools(more = false) {
+  const generation = view.generation;
+  const query = new URLSearchParams({ limit: String(POOL_PAGE) });
+  if (more && view.poolsNext !== null) query.set("cursor", view.poolsNext);
+  let page;
+  try {
+    page = await api("GET", `/pools?${query}`);
+  } catch {
+    return;
+  }
+  if (generation !== view.generation) return;
+  view.pools = more ? [...view.pools, ...page.pools] : page.pools;
+  view.poolsNext = page.cursor;
+  renderPicker();
+}
+
+/** The picker shows the pools loaded, and the pool open even when it is not listed (nobody made it yet). */
+function renderPicker() {
+  const picker = $("pool-picker");
+  const listed = view.pools.some((entry) => entry.pool === view.pool);
+  const entries = listed ? view.pools : [{ pool: view.pool, keys: undefined }, ...view.pools];
+  picker.replaceChildren(
+    ...entries.map((entry) => {
       const option = document.createElement("option");
-      option.value = pool;
+      option.value = entry.pool;
+      option.textContent = `${entry.pool} — ${describePool(entry)}`;
       return option;
     }),
   );
+  picker.value = view.pool;
+  $("known-pools").replaceChildren(
+    ...view.pools.map((entry) => {
+      const option = document.createElement("option");
+      option.value = entry.pool;
+      return option;
+    }),
+  );
+  $("more-pools").hidden = view.poolsNext === null;
 }
 
-function readRecentPools() {
-  try {
-    const recent = JSON.parse(sessionStorage.getItem(RECENT_POOLS_KEY) ?? "[]");
-    return Array.isArray(recent) ? recent.filter((pool) => typeof pool === "string" && POOL_NAME.test(pool)) : [];
-  } catch {
-    return [];
-  }
+function describePool(entry) {
+  if (entry.keys === undefined) return "not listed";
+  if (entry.keys === null) return "not answering";
+  return `${plural(entry.keys.total, "key")}, ${entry.keys.free} free`;
+}
+
+function forgetPools() {
+  view.pools = [];
+  view.poolsNext = null;
+  renderPicker();
 }
 
 function changePage(cursors) {
@@ -615,10 +875,14 @@ function wire() {
     const value = $("token").value.trim();
     $("token").value = "";
     setToken(value);
-    if (await startPolling()) showMessage("Token accepted.", "ok");
+    if (await startPolling()) {
+      showMessage("Token accepted.", "ok");
+      loadPools();
+    }
   });
   $("forget-token").addEventListener("click", () => {
     setToken("");
+    forgetPools();
     showMessage("Token forgotten.", "info");
   });
   $("pool-form").addEventListener("submit", (event) => {
@@ -630,6 +894,8 @@ function wire() {
     }
     openPool(name);
   });
+  $("pool-picker").addEventListener("change", () => openPool($("pool-picker").value));
+  $("more-pools").addEventListener("click", () => loadPools(true));
   $("create-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const count = Number($("create-count").value);
@@ -687,6 +953,23 @@ function wire() {
     view.limit = Number($("page-size").value);
     changePage([null]);
   });
+  for (const name of ["activity", "history"]) {
+    $(`${name}-newest`).addEventListener("click", () => changeFeedPage(view[name], [null]));
+    $(`${name}-newer`).addEventListener("click", () => changeFeedPage(view[name], view[name].cursors.slice(0, -1)));
+    $(`${name}-older`).addEventListener("click", () => {
+      const feed = view[name];
+      if (feed.next !== null) changeFeedPage(feed, [...feed.cursors, feed.next]);
+    });
+  }
+  $("activity-entries").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-key-id]");
+    if (button !== null) openHistory(button.dataset.keyId);
+  });
+  $("history-close").addEventListener("click", closeHistory);
+  // Escape closes the dialog by itself. The event comes later, when the panel may show another key already.
+  $("history").addEventListener("close", () => {
+    if (!$("history").open) forgetHistory();
+  });
   $("first-page").addEventListener("click", () => changePage([null]));
   $("prev-page").addEventListener("click", () => changePage(view.cursors.slice(0, -1)));
   $("next-page").addEventListener("click", () => {
@@ -703,9 +986,14 @@ async function saveSettings(button, body) {
     return (
       `Settings saved: key TTL ${settings.keyTtlSeconds} s, block TTL ${settings.blockTtlSeconds} s, ${expiry}, ` +
       `cooldown ${settings.cooldownSeconds} s, max failures ${settings.maxFailures}, ` +
-      `lock delay ${settings.lockDelaySeconds} s. TTLs apply to deadlines set from now on.`
+      `lock delay ${settings.lockDelaySeconds} s, ${describeRetention(settings.auditRetentionDays)}. ` +
+      "TTLs apply to deadlines set from now on."
     );
   });
+}
+
+function describeRetention(days) {
+  return days === 0 ? "no audit trail" : `audit trail kept ${plural(days, "day")}`;
 }
 
 /**
@@ -728,9 +1016,9 @@ function start() {
   wire();
   detectLocalMode();
   $("token").placeholder = token() === "" ? "ADMIN_TOKEN" : "token set for this tab";
-  for (const pool of readRecentPools().reverse()) rememberPool(pool);
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("pool");
   openPool(fromHash !== null && POOL_NAME.test(fromHash) ? fromHash : "default");
+  loadPools();
   setInterval(() => {
     if (view.polling && !document.hidden) refresh();
   }, POLL_MS);

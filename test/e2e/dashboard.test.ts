@@ -11,16 +11,14 @@ import { type DevServer, startDevServer } from "./server";
  */
 
 const ADMIN_TOKEN = "e2e-admin-token-0123456789";
+const CLIENT_TOKEN = "e2e-client-token-0123456789";
 const PORTS: [number, number] = [9520, 9599];
 
 let server: DevServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([
-    startDevServer(PORTS, { ADMIN_TOKEN, CLIENT_TOKEN: "e2e-client-token-0123456789" }),
-    launchChromium(),
-  ]);
+  [server, browser] = await Promise.all([startDevServer(PORTS, { ADMIN_TOKEN, CLIENT_TOKEN }), launchChromium()]);
 });
 
 afterAll(async () => {
@@ -40,10 +38,16 @@ async function signIn(page: Page, token: string): Promise<void> {
   await page.click("#token-form button[type=submit]");
 }
 
-async function api(method: string, path: string, body?: unknown, origin = server.origin): Promise<any> {
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+  origin = server.origin,
+  token = ADMIN_TOKEN,
+): Promise<any> {
   const response = await fetch(origin + path, {
     method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   expect(response.ok, `${method} ${path}: ${response.status}`).toBe(true);
@@ -62,6 +66,45 @@ async function nextSettingsSave(page: Page, pool: string): Promise<{ body: unkno
     (r) => r.request().method() === "PUT" && new URL(r.url()).pathname === `/pools/${pool}/settings`,
   );
   return { body: response.request().postDataJSON(), status: response.status() };
+}
+
+/** The next read of the pool's audit trail the page makes: of one key's history (`keyId`), or of the activity. */
+async function nextAuditRead(page: Page, pool: string, keyId?: string): Promise<URLSearchParams> {
+  const request = await page.waitForRequest((r) => {
+    const url = new URL(r.url());
+    return url.pathname === `/pools/${pool}/audit` && url.searchParams.get("keyId") === (keyId ?? null);
+  });
+  return new URL(request.url()).searchParams;
+}
+
+interface AuditRow {
+  seq: number;
+  event: string;
+  /** The key it is about (the id its button opens the history of), in the activity only. */
+  keyId?: string | null;
+  lease: string;
+  actor: string;
+  outcome: string;
+  detail: string;
+}
+
+/** The entries an audit table shows, as the operator reads them. */
+function auditRows(page: Page, table: "#activity-entries" | "#history-entries"): Promise<AuditRow[]> {
+  return page.locator(`${table} tr`).evaluateAll((rows) =>
+    rows.map((row) => {
+      const text = (name: string) => row.querySelector(`.${name}`)?.textContent ?? "";
+      const key = row.querySelector("td.key");
+      return {
+        seq: Number((row as HTMLElement).dataset.seq),
+        event: text("event"),
+        ...(key === null ? {} : { keyId: key.querySelector("button")?.dataset.keyId ?? null }),
+        lease: text("lease"),
+        actor: text("actor"),
+        outcome: text("outcome"),
+        detail: text("detail"),
+      };
+    }),
+  );
 }
 
 /** Everything of the page a value could hide in: its HTML, its form fields, its storage. */
@@ -137,6 +180,68 @@ describe("the dashboard", () => {
     await expect.poll(() => page.locator(`#keys tr[data-key-id="${keyId}"]`).count()).toBe(0);
     await expect.poll(() => page.textContent("#count-total")).toBe("4");
     expect(await page.textContent("#counter-deleted")).toBe("1");
+    await page.close();
+  });
+
+  it("picks a pool from the directory (GET /pools), and still opens and makes a pool from a typed name", async () => {
+    const prefix = `e2e-pick-${Date.now()}`;
+    const [first, second, typed] = [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`];
+    await api("POST", `/pools/${first}/keys`, { count: 2 });
+    const { keyIds } = await api("POST", `/pools/${second}/keys`, { count: 3 });
+    await api("PUT", `/pools/${second}/keys/${keyIds[0]}`, { disabled: true });
+    const page = await openDashboard(first);
+    const listing = page.waitForRequest((r) => new URL(r.url()).pathname === "/pools");
+    await signIn(page, ADMIN_TOKEN);
+    expect(new URL((await listing).url()).searchParams.get("limit")).toBe("100");
+
+    // Each pool is listed with its keys; the one open is the one picked.
+    const option = (pool: string) => page.locator(`#pool-picker option[value="${pool}"]`);
+    await expect.poll(() => option(second).textContent()).toBe(`${second} — 3 keys, 2 free`);
+    expect(await option(first).textContent()).toBe(`${first} — 2 keys, 2 free`);
+    expect(await page.inputValue("#pool-picker")).toBe(first);
+    await expect.poll(() => page.textContent("#count-total")).toBe("2");
+
+    // Picking another opens it.
+    await page.selectOption("#pool-picker", second);
+    await expect.poll(() => page.textContent("#count-disabled")).toBe("1");
+    expect(await page.textContent("#count-total")).toBe("3");
+    expect(await page.inputValue("#pool")).toBe(second);
+    expect(new URL(page.url()).hash).toBe(`#pool=${second}`);
+
+    // A name typed in opens a pool nobody made yet; creating keys makes it, and the picker lists it.
+    await page.fill("#pool", typed);
+    await page.click("#pool-form button[type=submit]");
+    await expect.poll(() => page.textContent("#message")).toContain("No such pool");
+    expect(await page.inputValue("#pool-picker")).toBe(typed);
+    expect(await option(typed).textContent()).toBe(`${typed} — not listed`);
+    await page.fill("#create-count", "4");
+    await page.click("#create-form button[type=submit]");
+    await expect.poll(() => option(typed).textContent()).toBe(`${typed} — 4 keys, 4 free`);
+    expect(await page.inputValue("#pool-picker")).toBe(typed);
+    expect((await api("GET", "/pools?limit=100")).pools.map((entry: { pool: string }) => entry.pool)).toContain(typed);
+    mkdirSync("test-results", { recursive: true });
+    await page.screenshot({ path: "test-results/dashboard-picker.png" });
+    await page.close();
+  });
+
+  it("loads the directory a page at a time: More pools lists the next page", async () => {
+    const prefix = `e2e-many-${Date.now()}`;
+    const names = Array.from({ length: 101 }, (_, i) => `${prefix}-${String(i).padStart(3, "0")}`);
+    for (let i = 0; i < names.length; i += 10) {
+      await Promise.all(names.slice(i, i + 10).map((pool) => api("PUT", `/pools/${pool}/settings`, {})));
+    }
+    const page = await openDashboard(names[0] as string);
+    await signIn(page, ADMIN_TOKEN);
+    const options = page.locator("#pool-picker option");
+    await expect.poll(() => options.count()).toBe(100);
+    expect(await page.isVisible("#more-pools")).toBe(true);
+    const pages = page.waitForRequest((r) => new URL(r.url()).searchParams.has("cursor"));
+    await page.click("#more-pools");
+    await pages;
+    await expect.poll(() => options.count()).toBeGreaterThan(100);
+    const shown = await options.evaluateAll((all) => all.map((o) => (o as HTMLOptionElement).value));
+    expect(shown).toEqual(expect.arrayContaining(names));
+    expect(shown).toEqual([...new Set(shown)].sort());
     await page.close();
   });
 
@@ -287,6 +392,7 @@ describe("the dashboard", () => {
       ["#cooldown", "0", "86400"],
       ["#max-failures", "1", "100"],
       ["#lock-delay", "0", "60"],
+      ["#audit-retention", "0", "400"],
     ] as const) {
       expect([await page.getAttribute(id, "min"), await page.getAttribute(id, "max")]).toEqual([min, max]);
     }
@@ -329,15 +435,216 @@ describe("the dashboard", () => {
     }
     expect((await api("GET", `/pools/${pool}`)).settings).toMatchObject(saved);
 
-    // Reset puts them (and the TTLs) back to the defaults.
+    // Reset puts them (and the TTLs, and the audit trail's days) back to the defaults.
     save = nextSettingsSave(page, pool);
     await page.click("#reset-settings");
     const defaults = { keyTtlSeconds: null, blockTtlSeconds: null, cooldownSeconds: null, maxFailures: null };
-    expect(await save).toEqual({ body: { ...defaults, lockDelaySeconds: null }, status: 200 });
+    expect(await save).toEqual({
+      body: { ...defaults, lockDelaySeconds: null, auditRetentionDays: null },
+      status: 200,
+    });
     await expect.poll(() => page.textContent("#message")).toContain("cooldown 60 s, max failures 3, lock delay 0 s");
     await expect.poll(() => page.inputValue("#lock-delay")).toBe("0");
     expect(await page.inputValue("#cooldown")).toBe("60");
     expect(await page.inputValue("#max-failures")).toBe("3");
+    await page.close();
+  });
+
+  it("shows a key's history: who assigned and unblocked it, with the lease, never a token or value", async () => {
+    const pool = `e2e-history-${Date.now()}`;
+    const { keyIds } = await api("POST", `/pools/${pool}/keys`, { count: 3 });
+    const assigned = await api("GET", `/pools/${pool}/keys`, undefined, server.origin, CLIENT_TOKEN);
+    await api("PUT", `/pools/${pool}/keys/${assigned.keyId}`, { blocked: false });
+    const page = await openDashboard(pool);
+    await signIn(page, ADMIN_TOKEN);
+    const row = page.locator(`#keys tr[data-key-id="${assigned.keyId}"]`);
+    await expect.poll(() => row.count()).toBe(1);
+
+    const read = nextAuditRead(page, pool, assigned.keyId);
+    await row.locator('[data-action="history"]').click();
+    expect((await read).get("limit")).toBe("50");
+    await expect.poll(() => page.isVisible("#history")).toBe(true);
+    expect(await page.textContent("#history-key")).toBe(assigned.keyId);
+    await expect
+      .poll(async () => (await auditRows(page, "#history-entries")).map((entry) => entry.event))
+      .toEqual(["unblocked", "assigned", "created"]);
+    const [unblocked, assignment, created] = await auditRows(page, "#history-entries");
+    const fingerprint = /^(admin|client) ([0-9a-f]{12})$/;
+    const admin = unblocked?.actor.match(fingerprint);
+    const client = assignment?.actor.match(fingerprint);
+    expect(admin?.[1]).toBe("admin");
+    expect(client?.[1]).toBe("client");
+    expect(client?.[2]).not.toBe(admin?.[2]);
+    expect(created?.actor).toBe(unblocked?.actor);
+    expect([unblocked?.lease, assignment?.lease, created?.lease]).toEqual([
+      String(assigned.lease),
+      String(assigned.lease),
+      "—",
+    ]);
+    expect(assignment?.detail).toMatch(/^release at \d/);
+    expect([unblocked?.detail, created?.detail, assignment?.outcome]).toEqual(["—", "—", "—"]);
+    expect(await page.isDisabled("#history-older")).toBe(true);
+    mkdirSync("test-results", { recursive: true });
+    await page.screenshot({ path: "test-results/dashboard-history.png" });
+    // Neither token, nor the value or the holder's secret the assignment answered, shows on the page (the
+    // admin token is in the tab's sessionStorage, as it was before).
+    const html = await page.content();
+    const contents = await pageContents(page);
+    for (const secret of [ADMIN_TOKEN, CLIENT_TOKEN, assigned.key, assigned.leaseToken]) {
+      expect(html).not.toContain(secret);
+      if (secret !== ADMIN_TOKEN) expect(contents).not.toContain(secret);
+    }
+
+    // Closed, the panel is gone and the poll reads the pool's activity only.
+    const reads: string[] = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname === `/pools/${pool}/audit`) reads.push(r.url());
+    });
+    await page.click("#history-close");
+    expect(await page.isVisible("#history")).toBe(false);
+    await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    expect(reads.filter((url) => new URL(url).searchParams.has("keyId"))).toEqual([]);
+    // Another key's history opens as fresh; Escape closes it too.
+    const other = keyIds.find((id: string) => id !== assigned.keyId);
+    await page.locator(`#keys tr[data-key-id="${other}"] [data-action="history"]`).click();
+    await expect
+      .poll(async () => (await auditRows(page, "#history-entries")).map((entry) => entry.event))
+      .toEqual(["created"]);
+    expect(await page.textContent("#history-key")).toBe(other);
+    await page.keyboard.press("Escape");
+    await expect.poll(() => page.isVisible("#history")).toBe(false);
+    await page.close();
+  });
+
+  it("lists the pool's recent activity as it happens, and pages Older through it and through a key's history", async () => {
+    const pool = `e2e-activity-${Date.now()}`;
+    const { keyIds } = await api("POST", `/pools/${pool}/keys`, { count: 3 });
+    const page = await openDashboard(pool);
+    const read = nextAuditRead(page, pool);
+    await signIn(page, ADMIN_TOKEN);
+    expect(Object.fromEntries(await read)).toEqual({ limit: "20" });
+    const events = async () => (await auditRows(page, "#activity-entries")).map((entry) => entry.event);
+    await expect.poll(events).toEqual(["created", "created", "created", "pool created"]);
+    const shown = await auditRows(page, "#activity-entries");
+    expect(new Set(shown.slice(0, 3).map((entry) => entry.keyId))).toEqual(new Set(keyIds));
+    expect(shown[3]?.keyId).toBeNull();
+    expect(shown.map((entry) => entry.seq)).toEqual([4, 3, 2, 1]);
+    for (const entry of shown) expect(entry.actor).toMatch(/^admin [0-9a-f]{12}$/);
+    expect(await page.textContent("#activity-retention")).toBe("Entries are kept 30 days.");
+    expect(await page.isDisabled("#activity-older")).toBe(true);
+
+    // A change made elsewhere shows on the next poll.
+    const [busy] = keyIds as [string];
+    await api("PUT", `/pools/${pool}/keys/${busy}`, { disabled: true });
+    await expect.poll(async () => (await events())[0]).toBe("disabled");
+    await api("PUT", `/pools/${pool}/keys/${busy}`, { disabled: false });
+    // 30 blocks and unblocks: 60 more entries of one key, 65 in the pool.
+    for (let i = 0; i < 30; i++) {
+      await api("PUT", `/pools/${pool}/keys/${busy}`, { blocked: true });
+      await api("PUT", `/pools/${pool}/keys/${busy}`, { blocked: false });
+    }
+    await expect.poll(async () => (await auditRows(page, "#activity-entries"))[0]?.seq).toBe(66);
+
+    // Older pages back to the pool's first entry, 20 at a time, each entry once.
+    const seen: number[] = [];
+    for (const [number, count] of [
+      [2, 20],
+      [3, 20],
+      [4, 6],
+    ] as const) {
+      seen.push(...(await auditRows(page, "#activity-entries")).map((entry) => entry.seq));
+      const older = nextAuditRead(page, pool);
+      await page.click("#activity-older");
+      expect((await older).get("after")).toMatch(/^[A-Za-z0-9_-]+$/);
+      await expect.poll(() => page.textContent("#activity-page")).toBe(`page ${number}`);
+      expect((await auditRows(page, "#activity-entries")).length).toBe(count);
+    }
+    seen.push(...(await auditRows(page, "#activity-entries")).map((entry) => entry.seq));
+    expect(seen).toEqual(Array.from({ length: 66 }, (_, i) => 66 - i));
+    expect((await events()).at(-1)).toBe("pool created");
+    expect(await page.isDisabled("#activity-older")).toBe(true);
+    // An older page stays as it is while the pool changes; Newest shows the change.
+    await api("PUT", `/pools/${pool}/keys/${busy}`, { blocked: true });
+    await page.click("#activity-newer");
+    await expect.poll(() => page.textContent("#activity-page")).toBe("page 3");
+    expect((await auditRows(page, "#activity-entries"))[0]?.seq).toBe(26);
+    await page.click("#activity-newest");
+    await expect.poll(async () => (await auditRows(page, "#activity-entries"))[0]?.event).toBe("blocked");
+    expect(await page.textContent("#activity-page")).toBe("page 1");
+    expect(await page.isDisabled("#activity-newer")).toBe(true);
+
+    // A key in the activity opens its history: 64 entries, 50 a page.
+    const history = nextAuditRead(page, pool, busy);
+    await page.locator(`#activity-entries button[data-key-id="${busy}"]`).first().click();
+    expect((await history).get("limit")).toBe("50");
+    await expect.poll(async () => (await auditRows(page, "#history-entries")).length).toBe(50);
+    const first = await auditRows(page, "#history-entries");
+    expect(first.slice(0, 3).map((entry) => [entry.event, entry.actor.split(" ")[0]])).toEqual([
+      ["blocked", "admin"],
+      ["unblocked", "admin"],
+      ["blocked", "admin"],
+    ]);
+    expect(first[0]?.detail).toMatch(/^release at \d/);
+    mkdirSync("test-results", { recursive: true });
+    await page.screenshot({ path: "test-results/dashboard-activity.png" });
+    const older = nextAuditRead(page, pool, busy);
+    await page.click("#history-older");
+    expect((await older).get("after")).toMatch(/^[A-Za-z0-9_-]+$/);
+    await expect.poll(() => page.textContent("#history-page")).toBe("page 2");
+    const last = await auditRows(page, "#history-entries");
+    expect(last.length).toBe(14);
+    expect(last.slice(-3).map((entry) => entry.event)).toEqual(["enabled", "disabled", "created"]);
+    expect(new Set([...first, ...last].map((entry) => entry.seq)).size).toBe(64);
+    expect(await page.isDisabled("#history-older")).toBe(true);
+    await page.click("#history-newest");
+    await expect.poll(() => page.textContent("#history-page")).toBe("page 1");
+    await expect.poll(async () => (await auditRows(page, "#history-entries"))[0]?.seq).toBe(first[0]?.seq);
+    await page.click("#history-close");
+    await page.close();
+  });
+
+  it("keeps the audit trail for the days set in the form, and shows the API's error for a bad value", async () => {
+    const pool = `e2e-retention-${Date.now()}`;
+    await api("POST", `/pools/${pool}/keys`, { count: 1 });
+    const page = await openDashboard(pool);
+    await signIn(page, ADMIN_TOKEN);
+    await expect.poll(() => page.inputValue("#audit-retention")).toBe("30");
+
+    await page.fill("#audit-retention", "7");
+    let save = nextSettingsSave(page, pool);
+    await page.click("#settings-form button[type=submit]");
+    expect(await save).toEqual({
+      body: { keyTtlSeconds: 300, blockTtlSeconds: 60, auditRetentionDays: 7 },
+      status: 200,
+    });
+    await expect.poll(() => page.textContent("#message")).toContain("audit trail kept 7 days");
+    expect((await api("GET", `/pools/${pool}`)).settings.auditRetentionDays).toBe(7);
+    // The change is in the trail itself, with the settings it made.
+    await expect.poll(async () => (await auditRows(page, "#activity-entries"))[0]?.event).toBe("settings changed");
+    expect((await auditRows(page, "#activity-entries"))[0]?.detail).toContain("auditRetentionDays 7");
+    await expect.poll(() => page.textContent("#activity-retention")).toBe("Entries are kept 7 days.");
+
+    // Out of bounds, or not whole days: refused by the API, which the page quotes.
+    const alert = page.locator("#message[role=alert]");
+    for (const bad of ["401", "1.5", "-1"]) {
+      await page.fill("#audit-retention", bad);
+      save = nextSettingsSave(page, pool);
+      await page.click("#settings-form button[type=submit]");
+      expect(await save).toEqual({
+        body: { keyTtlSeconds: 300, blockTtlSeconds: 60, auditRetentionDays: Number(bad) },
+        status: 400,
+      });
+      await expect.poll(() => alert.textContent()).toMatch(/body\.auditRetentionDays: .+\(400\)/);
+    }
+    expect(await alert.textContent()).toContain("auditRetentionDays: Too small");
+    expect((await api("GET", `/pools/${pool}`)).settings.auditRetentionDays).toBe(7);
+
+    // 0: the pool keeps no trail, and the page says so.
+    await page.fill("#audit-retention", "0");
+    await page.click("#settings-form button[type=submit]");
+    await expect.poll(() => page.textContent("#message")).toContain("no audit trail");
+    await expect.poll(() => page.textContent("#activity-retention")).toBe("This pool keeps no audit trail.");
+    expect((await api("GET", `/pools/${pool}`)).settings.auditRetentionDays).toBe(0);
     await page.close();
   });
 
