@@ -121,7 +121,7 @@ export class Pool {
 
   /** Records that the pool was made (its first entry). */
   made(now: number): void {
-    this.#audit(now, [this.#change_("pool_created", null, {})]);
+    this.#audit(now, [this.#entry("pool_created", null, {})]);
   }
 
   /** A page of the audit trail, newest first. */
@@ -411,7 +411,7 @@ export class Pool {
     const after = settings.toSettings(this.#settings);
     if (JSON.stringify(after) !== JSON.stringify(before)) {
       this.#log({ event: "settings_changed", ...after });
-      this.#audit(now, [this.#change_("settings_changed", null, { detail: { ...after } })]);
+      this.#audit(now, [this.#entry("settings_changed", null, { detail: { ...after } })]);
     }
     if (after.keysExpire !== before.keysExpire) this.stores.alarm.armAtMost(now);
     if (after.auditRetentionDays < before.auditRetentionDays) {
@@ -572,7 +572,7 @@ export class Pool {
    * Records `event` for `keyIds`: one log line (the pool and the key ids, never values or leases), and
    * one audit entry per key, in the same transaction as the change.
    */
-  #record(now: number, event: PoolEvent | "renewed", keyIds: readonly string[], recorded: Recorded = {}): void {
+  #record(now: number, event: AuditEvent, keyIds: readonly string[], recorded: Recorded = {}): void {
     const [only] = keyIds;
     if (only === undefined) return;
     if (!recorded.auditOnly) {
@@ -585,13 +585,13 @@ export class Pool {
     this.#audit(
       now,
       keyIds.map((keyId, i) =>
-        this.#change_(event, keyId, { ...recorded, lease: recorded.leases?.[i] ?? recorded.lease }),
+        this.#entry(event, keyId, { ...recorded, lease: recorded.leases?.[i] ?? recorded.lease }),
       ),
     );
   }
 
   /** One audit entry's change, by the actor of the call (or the pool itself). */
-  #change_(event: AuditEvent, keyId: string | null, recorded: Recorded): AuditChange {
+  #entry(event: AuditEvent, keyId: string | null, recorded: Recorded): AuditChange {
     return {
       event,
       keyId,
