@@ -103,7 +103,7 @@ it("rotates the encryption key over restarts: values are sealed anew, and a remo
   expect(generatedValue.status).toBe(503);
   expect(generatedValue.body.error).toContain(missing);
   const stats = await api(origin, "GET", `/pools/${POOL}`);
-  expect(stats.body.keys).toEqual({ total, free: total, blocked: 0 });
+  expect(stats.body.keys).toEqual({ total, free: total, blocked: 0, cooling: 0, disabled: 0 });
   expect(stats.body.encryption).toEqual({
     sealingKey: fingerprintOf(k1),
     localDevelopmentKey: false,
