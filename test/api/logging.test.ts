@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { useFakeClock } from "../support/clock";
 import { call, uniquePool } from "../support/http";
+import { DEFAULT_SETTINGS } from "../support/records";
 import { BLOCK_TTL_MS, KEY_TTL_MS } from "../support/timings";
 
 /**
@@ -48,18 +49,7 @@ describe("structured logs", () => {
       { event: "unblocked", pool, keyId },
       { event: "blocked", pool, keyId },
       { event: "deleted", pool, keyId },
-      {
-        event: "settings_changed",
-        pool,
-        keyTtlSeconds: 30,
-        blockTtlSeconds: 60,
-        revealValues: "anyone",
-        keysExpire: true,
-        cooldownSeconds: 60,
-        maxFailures: 3,
-        lockDelaySeconds: 0,
-        auditRetentionDays: 30,
-      },
+      { event: "settings_changed", pool, ...DEFAULT_SETTINGS, keyTtlSeconds: 30 },
     ]);
     expect(JSON.stringify(lines)).not.toContain(key);
   });
