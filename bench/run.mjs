@@ -10,11 +10,13 @@
  * same storage). Prints a markdown report (BENCHMARKS.md holds three, with analysis;
  * `node bench/summarize.mjs` takes the median of several runs' --json output).
  *
+ * The audit trail's cost (issue 15) is measured against pools that keep none (bench/lib/audit.mjs).
+ *
  * Values are sealed as in a deployment with encryption at rest: the Workers get a KEY_ENCRYPTION_KEY
  * made for the run (random, never stored). Imports, and the same operations on a pool without the key
  * (the driver's bundle served once more without it, as the `plain` Worker), are measured against that.
  *
- *   npm run bench                       full run: pools of 1k, 100k and 1M keys, 3 rounds (~10 min)
+ *   npm run bench                       full run: pools of 1k, 100k and 1M keys, 3 rounds (~12 min)
  *   npm run bench -- --quick            smoke run in seconds: checks it all works, timings mean little
  *   options: --rounds N --seconds S --connections C --sizes 1000,100000 --out FILE --json FILE
  *            --port P (first of the loopback ports it serves on: P, P+1, P+2 and P+10; default 9100)
@@ -30,6 +32,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
+import { measureAudit } from "./lib/audit.mjs";
 import { emptyLoop, measureCosts, measureEncryption, measureOne } from "./lib/costs.mjs";
 import { jsonHeaders, load, median, percentile } from "./lib/load.mjs";
 import { report } from "./lib/report.mjs";
@@ -77,6 +80,15 @@ const settings = {
   // The encryption comparison's calls per measurement: more, since the differences it looks for are
   // tens of microseconds. Its pools hold costPoolKeys keys each.
   encryptionCalls: quick ? 20 : 1000,
+  // The audit trail (issue 15): calls per measurement of a write with and without it, and of a page read
+  // (on probe pools of costPoolKeys keys); assign + unblock cycles and settings changes whose entries
+  // are weighed; the sizes of the trails pages are read from; the keys of the pools written under load.
+  // Calls per measurement: more than costCalls, since the differences looked for are tens of microseconds.
+  auditCalls: quick ? 20 : 1000,
+  auditCycles: quick ? 1_000 : 100_000,
+  auditSettingsChanges: quick ? 100 : 10_000,
+  auditTrailSizes: quick ? [1_000, 10_000] : [1_000, 100_000],
+  auditLoadKeys: quick ? 1_000 : 10_000,
   // Requests timed after each first request of a wake, for the warm figure.
   wakeWarmCalls: quick ? 3 : 20,
   // Keys outlive the run, so a pool's size stays what it says; the alarm is measured on its own.
@@ -280,6 +292,15 @@ async function main() {
       })
     : null;
   if (encryption !== null) log("encryption: measured");
+  const audit = await measureAudit({
+    server,
+    urls,
+    settings,
+    fill: async (pool, keys) => (await fillPool(urls.main, pool, keys)).ids,
+    run: (url, requests) => run(url, requests),
+    auth: AUTH,
+    log,
+  });
   await server.stop();
   server = undefined;
 
@@ -295,6 +316,7 @@ async function main() {
     alarm,
     costs,
     encryption,
+    audit,
     wake,
     coldStart,
   };

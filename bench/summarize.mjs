@@ -5,6 +5,8 @@
  * Rows and statements per operation are the same in every run: they are shown once, and flagged if not.
  */
 import { readFileSync } from "node:fs";
+import { AUDIT_OPERATIONS, AUDIT_READS } from "./lib/audit.mjs";
+import { AUDIT_TARGET, bytesPerEntry, comparison } from "./lib/audit-report.mjs";
 import {
   COST_OPERATIONS,
   cpuDifference,
@@ -184,6 +186,93 @@ if (healthRuns.length > 0) {
           fixed,
           healthRuns,
         ),
+      ]),
+    ),
+  );
+}
+
+// Runs from before the audit trail (issue 15) have no comparison.
+const auditRuns = runs.filter((run) => run.audit != null);
+if (auditRuns.length > 0) {
+  out.push(`\n### Audit trail (${auditRuns.length} runs)\n`);
+  out.push(
+    "Each write with the trail and without, in the object: rows written (the same in every run, else marked " +
+      "`differs`), CPU µs with and without, what the trail adds (each run's median of its round-by-round " +
+      `differences) and its share of the write's CPU without (target: at most ${AUDIT_TARGET * 100}%); per request ` +
+      "(RPCs under load); bytes per entry; a page's CPU in the object: median over the runs (each run's own figure).\n",
+  );
+  const us = (v) => fixed(v, 1);
+  const percent = (v) => `${fixed(v * 100, 0)}%`;
+  const same = (values) => {
+    const distinct = new Set(values.map((v) => count(v)));
+    return distinct.size === 1 ? [...distinct][0] : `differs: ${[...distinct].join(", ")}`;
+  };
+  out.push(
+    table(
+      ["operation", "rows written: with / without", "CPU µs with", "CPU µs without", "added µs", "added / without"],
+      AUDIT_OPERATIONS.filter((op) => !op.onlyWith).map((op) => {
+        const of = (run) => comparison(run.audit.writes, op);
+        return [
+          op.label,
+          `${same(auditRuns.map((run) => of(run).on.rowsWritten))} / ${same(auditRuns.map((run) => of(run).off.rowsWritten))}`,
+          across((run) => of(run).on.cpuUs, us, auditRuns),
+          across((run) => of(run).off.cpuUs, us, auditRuns),
+          across((run) => of(run).added, us, auditRuns),
+          across((run) => of(run).share, percent, auditRuns),
+        ];
+      }),
+    ),
+  );
+  const append = AUDIT_OPERATIONS.find((op) => op.onlyWith);
+  out.push(
+    `\n${append.label[0]?.toUpperCase()}${append.label.slice(1)}: ${across((run) => perOperation(run.audit.writes.on, append).cpuUs, us, auditRuns)} µs.\n`,
+  );
+  const endpoints = Object.keys(auditRuns[0].audit.load.rounds[0] ?? {});
+  const load = (run, endpoint, f) => median(run.audit.load.rounds.map((round) => f(round[endpoint])));
+  out.push(
+    table(
+      ["requests (RPC, under load)", "CPU µs/req with", "without", "added µs", "added / without"],
+      endpoints.map((endpoint) => [
+        `\`${endpoint}\``,
+        across((run) => load(run, endpoint, (r) => r.on.cpuUs), int, auditRuns),
+        across((run) => load(run, endpoint, (r) => r.off.cpuUs), int, auditRuns),
+        across((run) => load(run, endpoint, (r) => r.on.cpuUs - r.off.cpuUs), int, auditRuns),
+        across((run) => load(run, endpoint, (r) => r.on.cpuUs / r.off.cpuUs - 1), percent, auditRuns),
+      ]),
+    ),
+  );
+  const bytes = (which) =>
+    across(
+      (run) => bytesPerEntry(run.audit.storage, which).net,
+      (v) => fixed(v, 0),
+      auditRuns,
+    );
+  out.push(
+    `\nBytes per entry: keyed (assign + unblock) ${bytes("cycles")}; with no key (settings change) ${bytes("changes")}.\n`,
+  );
+  const trails = Object.keys(auditRuns[0].audit.reads).map(Number);
+  out.push(
+    table(
+      ["trail", ...AUDIT_READS.map((read) => `${read.label}: rows read, CPU µs`)],
+      trails.map((size) => [
+        `${int(auditRuns[0].audit.reads[size].entries)} entries`,
+        ...AUDIT_READS.map((read) => {
+          const one = (run) => perOperation(run.audit.reads[size], { id: read.id, requests: 1 });
+          return `${same(auditRuns.map((run) => one(run).rowsRead))}, ${across((run) => one(run).cpuUs, us, auditRuns)}`;
+        }),
+      ]),
+    ),
+  );
+  const httpSizes = Object.keys(auditRuns[0].audit.httpReads.entries).map(Number);
+  const page = (run, size, name, field) =>
+    median(run.audit.httpReads.rounds.map((round) => round[size]?.[name]?.[field]));
+  out.push("\nOver HTTP, CPU µs per request (`GET /pools/{pool}/audit`), beside the no-op RPC:\n");
+  out.push(
+    table(
+      ["trail", "no-op", "newest page", "a key's history"],
+      httpSizes.map((size) => [
+        `${int(auditRuns[0].audit.httpReads.entries[size])} entries`,
+        ...["noop", "newest", "key"].map((name) => across((run) => page(run, size, name, "cpuUs"), int, auditRuns)),
       ]),
     ),
   );

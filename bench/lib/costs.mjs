@@ -197,7 +197,7 @@ export async function measureEncryption({ server, urls, keys, times, rounds }) {
 }
 
 /** A probe pool whose blocks and keys outlast the run, with `keys` keys of the subject's source. */
-async function fill({ url, pool, source }, keys) {
+export async function fill({ url, pool, source }, keys) {
   await call(`${url}/probe-settings/${pool}?keyTtl=${HOUR}&blockTtl=${HOUR}`, "PUT");
   for (let made = 0; made < keys; made += 1000)
     await call(`${url}/probe-add/${pool}?count=1000&source=${source}`, "POST");
@@ -217,8 +217,9 @@ function callsOf(op, times, keys) {
   return times;
 }
 
-export async function measureOne(server, { url, pool, source }, id, calls) {
-  await call(`${url}/probe-prepare/${pool}/${id}?times=${calls}&source=${source}`, "POST");
+/** `prepare`: more of the prepare's query (`&actor`, `&key=`), as the driver's `probe-prepare` route reads it. */
+export async function measureOne(server, { url, pool, source, prepare = "" }, id, calls) {
+  await call(`${url}/probe-prepare/${pool}/${id}?times=${calls}&source=${source}${prepare}`, "POST");
   const cpuBefore = server.cpuNs();
   const wallBefore = performance.now();
   const counted = await call(`${url}/probe-measure/${pool}/${id}`, "POST");
@@ -226,7 +227,7 @@ export async function measureOne(server, { url, pool, source }, id, calls) {
   return { calls, ...counted, wallMs, cpuMs: (server.cpuNs() - cpuBefore) / 1e6 };
 }
 
-async function call(url, method) {
+export async function call(url, method) {
   const response = await fetch(url, { method });
   if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
   return response.json();

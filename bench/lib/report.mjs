@@ -2,6 +2,7 @@
  * Turns the raw figures of a bench run into markdown. Every throughput is also shown as a ratio to
  * its ceiling from the same round (medians over rounds), which is what holds still on a noisy machine.
  */
+import { auditSection } from "./audit-report.mjs";
 import {
   COST_OPERATIONS,
   cpuDifference,
@@ -276,7 +277,7 @@ export function report(results) {
           `${alarm.runs} runs; CPU per run: longest ${fixed(alarm.maxCpuMs, 1)} ms, p99 ${fixed(alarm.p99CpuMs, 1)} ms, median ${fixed(alarm.medianCpuMs, 1)} ms; total ${int(alarm.totalCpuMs)} ms; longest wall ${fixed(alarm.maxWallMs, 1)} ms`,
         ],
         [
-          `storage per key at ${int(alarm.keys)} keys (\`databaseSize\`)`,
+          `storage per key at ${int(alarm.keys)} keys (\`databaseSize\`, each key's \`created\` audit entry included)`,
           `${fixed(alarm.bytesPerKey, 0)} bytes (${int(alarm.databaseSize)} bytes)`,
         ],
       ],
@@ -285,6 +286,7 @@ export function report(results) {
 
   out.push(...costSection(results));
   out.push(...encryptionSection(results));
+  out.push(...auditSection(results));
   out.push(...wakeSection(results));
 
   const errors = non2xx(pools);
@@ -571,7 +573,8 @@ function costSection(results) {
   if (Number.isFinite(alarm?.bytesPerKey)) {
     const perMillionKeys = (alarm.bytesPerKey * 1e6) / 1e9;
     out.push(
-      `\nStored: ${fixed(alarm.bytesPerKey, 0)} bytes per key (\`databaseSize\` at ${int(alarm.keys)} keys), so a ` +
+      `\nStored: ${fixed(alarm.bytesPerKey, 0)} bytes per key (\`databaseSize\` at ${int(alarm.keys)} keys, with ` +
+        'the trail: each key\'s `created` entry; its other entries are under "Audit trail"), so a ' +
         `million keys hold about ${fixed(perMillionKeys)} GB: $${dollars(perMillionKeys * DURABLE_OBJECT.storedGbMonth)} ` +
         `a month at $${fixed(DURABLE_OBJECT.storedGbMonth)} per GB-month.`,
     );

@@ -10,14 +10,17 @@
  * namespace (bound across services), so this driver and the HTTP stack act on the same data; the
  * `probe-*` routes name a pool of the Probe namespace (which the bench's wake run points at the
  * production pools' storage, bench/lib/wake.mjs). The bench serves this bundle once more without
- * KEY_ENCRYPTION_KEY (its `plain` Worker), whose probe pools store values as they are.
+ * KEY_ENCRYPTION_KEY (its `plain` Worker), whose probe pools store values as they are. Probe pools keep
+ * their audit trail unless `probe-settings` turns it off (`auditRetentionDays=0`), and a measurement
+ * can act with a token's fingerprint (`probe-prepare?actor`), as calls through the HTTP API do.
  */
 import { DurableObject } from "cloudflare:workers";
 import { configOf } from "../../src/config";
-import { KeyPool } from "../../src/key-pool";
+import { ALARM_BATCH, KeyPool } from "../../src/key-pool";
 import type { SecretOf } from "../../src/key-pool/pool";
 import { type ImportEntry, PoolValues } from "../../src/key-pool/values";
 import type { Outcome } from "../../src/outcome";
+import type { Actor, AuditPosition } from "../../src/pool/audit";
 import type { IdempotencyToken } from "../../src/pool/idempotency";
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from "../../src/pool/limits";
 import type { ListPosition, Page } from "../../src/pool/listing";
@@ -134,6 +137,12 @@ export interface Counted {
   rowsWritten: number;
 }
 
+/** What `Probe.measure` answers: the counts, the audit entries the calls added, and the database's size after them. */
+export interface Measurement extends Counted {
+  auditEntries: number;
+  databaseSize: number;
+}
+
 /** The operations whose cost `Probe.measure` reads (bench/lib/costs.mjs names them); `none` is the loop alone. */
 const MEASURED = [
   "none",
@@ -163,6 +172,15 @@ const MEASURED = [
   // On a pool with no free key (`dryUp`): the earliest-free probe, and a waiting caller served by a release.
   "none-free",
   "handoff",
+  // The audit trail (issue 15): an alarm run expiring a batch of keys, one entry appended by the store alone
+  // (on a pool that keeps its trail), a settings change (an entry with no key), and reading the trail: its
+  // newest page, a page from its middle, a page of one key's history.
+  "alarm-expiry",
+  "audit-append",
+  "settings-change",
+  "audit-page",
+  "audit-page-middle",
+  "audit-key-page",
 ] as const;
 export type Measured = (typeof MEASURED)[number];
 
@@ -185,7 +203,25 @@ interface Prepared {
   /** Keys assigned for this run, with their leases, one per call. */
   readonly held: { keyId: string; lease: number }[];
   readonly tokens: IdempotencyToken[];
+  /** Who the calls are for in the audit trail (undefined: an unnamed admin, as an RPC caller without a token). */
+  readonly actor: Actor | undefined;
+  /** For `audit-key-page`: the key whose history is read; for `audit-page-middle`: where the page starts. */
+  readonly keyId: string | undefined;
+  readonly after: AuditPosition | undefined;
+  /** For `settings-change`: the cooldown the pool has, and another; the calls switch between the two. */
+  readonly cooldowns: [number, number];
 }
+
+/** What `Probe.prepare` may be told besides the operation: see `Prepared`. */
+export interface PrepareOptions {
+  /** Act with a token's fingerprint in the audit trail, as every call through the HTTP API does. */
+  readonly withActor?: boolean;
+  /** For `audit-key-page`: the key whose history it reads (other operations ignore it). */
+  readonly keyId?: string;
+}
+
+/** Entries of the trail one audit page shows (DEFAULT_AUDIT_PAGE). */
+const AUDIT_PAGE = 100;
 
 /**
  * KeyPool as deployed, plus what only a benchmark needs. Alarms the runtime delivers are ignored, so
@@ -208,10 +244,10 @@ export class Probe extends KeyPool {
     return { keysLeft: this.ctx.storage.sql.exec("SELECT 1 FROM keys LIMIT 1").toArray().length > 0 };
   }
 
-  storage(): { databaseSize: number; keys: number } {
+  storage(): { databaseSize: number; keys: number; auditEntries: number } {
     const sql = this.ctx.storage.sql;
-    const keys = sql.exec<{ n: number }>("SELECT count(*) AS n FROM keys").one().n;
-    return { databaseSize: sql.databaseSize, keys };
+    const count = (table: "keys" | "audit") => sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
+    return { databaseSize: sql.databaseSize, keys: count("keys"), auditEntries: count("audit") };
   }
 
   /** Adds `count` keys of `source` (at most 1000): the pool's own, or imported values. */
@@ -225,11 +261,28 @@ export class Probe extends KeyPool {
    * import. Builds the in-memory free set first, so no measured call pays the scan that follows a
    * start (`wake` measures that).
    */
-  async prepare(operation: Measured, times: number, source: Source = "generated"): Promise<void> {
+  async prepare(
+    operation: Measured,
+    times: number,
+    source: Source = "generated",
+    options: PrepareOptions = {},
+  ): Promise<void> {
     if (!MEASURED.includes(operation)) throw new RangeError(`no such measured operation: ${operation}`);
     KeyPool.internals(this).keys.freeCount();
     this.#listAfter = null;
-    const prepared: Prepared = { operation, times, imports: [], secrets: [], ids: [], held: [], tokens: [] };
+    const prepared: Prepared = {
+      operation,
+      times,
+      imports: [],
+      secrets: [],
+      ids: [],
+      held: [],
+      tokens: [],
+      actor: options.withActor ? benchActor(operation) : undefined,
+      keyId: operation === "audit-key-page" ? options.keyId : undefined,
+      after: operation === "audit-page-middle" ? this.#middleOfTrail() : undefined,
+      cooldowns: operation === "settings-change" ? await this.#twoCooldowns() : [0, 0],
+    };
     if (["block-unblock", "keep-alive", "reveal", "info", "delete", "disable", "enable"].includes(operation)) {
       for (let left = times; left > 0; left -= 1000)
         prepared.ids.push(...(await this.add(Math.min(left, 1000), source)));
@@ -256,6 +309,8 @@ export class Probe extends KeyPool {
       if (free > 0) throw new Error(`${operation} needs a pool with no free key, and ${free} are free`);
     }
     if (operation === "handoff") prepared.held.push(...this.#blocked(times));
+    if (operation === "alarm-expiry") await this.#expiring(times * ALARM_BATCH);
+    if (operation === "audit-key-page" && options.keyId === undefined) throw new Error("audit-key-page needs a keyId");
     if (operation === "assign-idempotent" || operation === "assign-replayed") {
       for (let i = 0; i < times; i++) {
         const token = { keyHash: randomBytes(32), requestHash: randomBytes(32) };
@@ -266,14 +321,23 @@ export class Probe extends KeyPool {
     this.#prepared = prepared;
   }
 
-  /** Runs the prepared calls of `operation` and answers what SQLite counted for all of them. */
-  async measure(operation: Measured): Promise<Counted> {
+  /**
+   * Runs the prepared calls of `operation` and answers what SQLite counted for all of them, how many
+   * audit entries they added, and the database's size after them.
+   */
+  async measure(operation: Measured): Promise<Measurement> {
     const prepared = this.#prepared;
     if (prepared?.operation !== operation) throw new Error(`${operation} was not prepared`);
     this.#prepared = null;
+    const entriesBefore = this.#lastAuditSeq();
     const before = this.#counted();
     for (let i = 0; i < prepared.times; i++) await this.#call(prepared, i);
-    return difference(this.#counted(), before);
+    const counted = difference(this.#counted(), before);
+    const auditEntries = this.#lastAuditSeq() - entriesBefore;
+    // `prepare` left exactly a batch per run expired, and nothing else in the pool.
+    const left = operation === "alarm-expiry" ? this.#keyCount() : 0;
+    if (left !== 0) throw new Error(`${prepared.times} alarm runs left ${left} expired keys: not a full batch each`);
+    return { ...counted, auditEntries, databaseSize: this.ctx.storage.sql.databaseSize };
   }
 
   /**
@@ -291,14 +355,15 @@ export class Probe extends KeyPool {
   async #call(prepared: Prepared, i: number): Promise<void> {
     const id = prepared.ids[i] ?? "";
     const token = prepared.tokens[i];
+    const actor = prepared.actor;
     switch (prepared.operation) {
       case "none":
         return;
       case "create-1":
-        value(await this.create(1));
+        value(await this.create(1, { actor }));
         return;
       case "create-1000":
-        value(await this.create(1000));
+        value(await this.create(1000, { actor }));
         return;
       case "import-1000":
         value(await this.importKeys(prepared.imports[i] ?? []));
@@ -317,22 +382,22 @@ export class Probe extends KeyPool {
         return;
       }
       case "assign":
-        value(await this.assign({ holder: newHolder() }));
+        value(await this.assign({ holder: newHolder(), actor }));
         return;
       case "unblock": {
         const held = prepared.held[i];
         if (held === undefined) throw new Error("no key held");
-        value(this.setBlocked(held.keyId, false, { admin: true, lease: held.lease }));
+        value(this.setBlocked(held.keyId, false, { admin: true, lease: held.lease }, undefined, actor));
         return;
       }
       case "assign-unblock": {
-        const held = value(await this.assign({ holder: newHolder() }));
-        value(this.setBlocked(held.keyId, false, { admin: true, lease: held.lease }));
+        const held = value(await this.assign({ holder: newHolder(), actor }));
+        value(this.setBlocked(held.keyId, false, { admin: true, lease: held.lease }, undefined, actor));
         return;
       }
       case "block-unblock": {
-        const { lease } = value(this.setBlocked(id, true, { admin: true }, newHolder().digest));
-        value(this.setBlocked(id, false, { admin: true, lease }));
+        const { lease } = value(this.setBlocked(id, true, { admin: true }, newHolder().digest, actor));
+        value(this.setBlocked(id, false, { admin: true, lease }, undefined, actor));
         return;
       }
       case "keep-alive":
@@ -345,7 +410,7 @@ export class Probe extends KeyPool {
         value(this.info(id));
         return;
       case "delete":
-        value(this.remove(id));
+        value(this.remove(id, actor));
         return;
       case "stats":
         this.poolStats();
@@ -392,6 +457,37 @@ export class Probe extends KeyPool {
         if (served.keyId !== held.keyId) throw new Error(`the waiter got ${served.keyId}, not ${held.keyId}, released`);
         return;
       }
+      // One run of the real alarm, as the runtime would deliver it: a batch of the keys `prepare` let expire.
+      case "alarm-expiry":
+        await super.alarm();
+        return;
+      // What the trail adds to a write, alone: one keyed entry appended by the store, in a transaction of its own.
+      case "audit-append": {
+        const { audit } = KeyPool.internals(this);
+        const change = {
+          event: "unblocked",
+          keyId: crypto.randomUUID(),
+          lease: i + 1,
+          outcome: null,
+          actor: actor ?? benchActor("audit-append"),
+          detail: null,
+        } as const;
+        this.ctx.storage.transactionSync(() => audit.append(Date.now(), [change]));
+        return;
+      }
+      case "settings-change":
+        await this.updateSettings({ cooldownSeconds: prepared.cooldowns[i % 2] }, actor);
+        return;
+      case "audit-page":
+      case "audit-page-middle":
+      case "audit-key-page": {
+        const filter = { limit: AUDIT_PAGE, after: prepared.after, keyId: prepared.keyId };
+        const page = value(this.audit(filter));
+        if (page.entries.length !== AUDIT_PAGE || !page.more) {
+          throw new Error(`${prepared.operation}: a page of ${page.entries.length} entries, more: ${page.more}`);
+        }
+        return;
+      }
     }
   }
 
@@ -399,7 +495,7 @@ export class Probe extends KeyPool {
   #reportHeld(prepared: Prepared, i: number, report: Report): Outcome<unknown> {
     const held = prepared.held[i];
     if (held === undefined) throw new Error("no key held");
-    return this.report(held.keyId, { admin: true, lease: held.lease }, report);
+    return this.report(held.keyId, { admin: true, lease: held.lease }, report, prepared.actor);
   }
 
   /** Up to `count` blocked keys of the pool, with their current leases. */
@@ -443,6 +539,69 @@ export class Probe extends KeyPool {
     return { free: keys.freeCount(), blocked };
   }
 
+  /**
+   * Gives one key `cycles` block + unblock cycles (an admin's, with a token's fingerprint), two audit
+   * entries each: a history long enough for a full page of it. A free key of the pool if `keyId` is
+   * empty; answers the key.
+   */
+  churn(keyId: string, cycles: number): string {
+    const key = keyId === "" ? KeyPool.internals(this).keys.freeKeyAt(0)?.keyId : keyId;
+    if (key === undefined) throw new Error("no free key to give a history");
+    const actor = benchActor("block-unblock");
+    for (let i = 0; i < cycles; i++) {
+      const { lease } = value(this.setBlocked(key, true, { admin: true }, newHolder().digest, actor));
+      value(this.setBlocked(key, false, { admin: true, lease }, undefined, actor));
+    }
+    return key;
+  }
+
+  /**
+   * Adds `count` keys and waits until every one has expired (the pool's key TTL must be short: the
+   * bench sets a second), for alarm runs that each expire a full batch. Nothing else may be due.
+   */
+  async #expiring(count: number): Promise<void> {
+    if (this.#keyCount() !== 0) throw new Error("alarm-expiry needs a pool with no key left");
+    let last = "";
+    for (let left = count; left > 0; left -= 1000)
+      last = (await this.add(Math.min(left, 1000), "generated")).at(-1) ?? last;
+    const expiresAt = Date.parse(value(this.info(last)).expiresAt ?? "");
+    const wait = expiresAt - Date.now() + 20;
+    if (!(wait < 10_000)) throw new Error(`alarm-expiry: the keys expire in ${wait} ms; set a short key TTL`);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  /** The pool's cooldown and one a second longer: a settings change switches between them, an entry each time. */
+  async #twoCooldowns(): Promise<[number, number]> {
+    const { cooldownSeconds } = await this.updateSettings({});
+    return [cooldownSeconds + 1, cooldownSeconds];
+  }
+
+  /** The position of the trail's middle entry (read outside any measurement: it scans half the trail). */
+  #middleOfTrail(): AuditPosition {
+    const sql = this.ctx.storage.sql;
+    const entries = sql.exec<{ n: number }>("SELECT count(*) AS n FROM audit").one().n;
+    const [middle] = sql
+      .exec<{ at: number; seq: number }>(
+        "SELECT at, seq FROM audit ORDER BY at, seq LIMIT 1 OFFSET ?",
+        Math.floor(entries / 2),
+      )
+      .toArray();
+    if (middle === undefined) throw new Error("the trail is empty");
+    return middle;
+  }
+
+  /** The newest audit entry's sequence number (0 for none): one probe of the trail's primary key, not counted. */
+  #lastAuditSeq(): number {
+    const [row] = this.ctx.storage.sql
+      .exec<{ seq: number }>("SELECT seq FROM audit ORDER BY at DESC, seq DESC LIMIT 1")
+      .toArray();
+    return row?.seq ?? 0;
+  }
+
+  #keyCount(): number {
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM keys").one().n;
+  }
+
   /** A PoolValues like the object's own (the same keys, this pool's name), made once. */
   async #poolValues(): Promise<PoolValues> {
     this.#values ??= new PoolValues(this.ctx.id.name ?? this.ctx.id.toString(), await configOf(this.env).valueKeys);
@@ -482,6 +641,16 @@ export { KeyPool, PoolDirectory };
  */
 function newHolder(): { digest: Uint8Array } {
   return { digest: crypto.getRandomValues(new Uint8Array(32)) };
+}
+
+/**
+ * Who a measured call is for when it is made as through the HTTP API: the role the API requires for
+ * it and a token's fingerprint of the length the Worker makes (12 hex digits), so each audit entry
+ * holds what a real one holds.
+ */
+function benchActor(operation: Measured): Actor {
+  const byAdmin = ["create-1", "create-1000", "block-unblock", "delete", "settings-change"];
+  return { role: byAdmin.includes(operation) ? "admin" : "client", token: "5eed0f1ca7e5" };
 }
 
 /** The driver acts as an admin would: on any key, with a lease as a fencing check when given. */
@@ -584,21 +753,29 @@ export default {
         return reply(await env.PROBE.getByName(pool).storage());
       case "probe-alarm":
         return reply(await env.PROBE.getByName(pool).runAlarm());
-      case "probe-settings":
+      case "probe-settings": {
+        const retention = query.get("auditRetentionDays");
         return reply(
           await env.PROBE.getByName(pool).updateSettings({
             keyTtlSeconds: Number(query.get("keyTtl")),
             blockTtlSeconds: Number(query.get("blockTtl")),
+            ...(retention === null ? {} : { auditRetentionDays: Number(retention) }),
           }),
         );
+      }
       case "probe-dry":
         return reply(
           await env.PROBE.getByName(pool).dryUp(Number(query.get("limit") ?? 1000), Number(query.get("sample") ?? 0)),
         );
       case "probe-prepare":
         return reply(
-          await env.PROBE.getByName(pool).prepare(id as Measured, Number(query.get("times") ?? 1), source(query)),
+          await env.PROBE.getByName(pool).prepare(id as Measured, Number(query.get("times") ?? 1), source(query), {
+            withActor: query.has("actor"),
+            ...(query.has("key") ? { keyId: query.get("key") ?? "" } : {}),
+          }),
         );
+      case "probe-churn":
+        return reply(await env.PROBE.getByName(pool).churn(id, Number(query.get("cycles") ?? 1)));
       case "probe-measure":
         return reply(await env.PROBE.getByName(pool).measure(id as Measured));
       case "probe-once":
