@@ -2,7 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_POOL_PAGE, MAX_POOL_PAGE } from "../../src/http/directory-schemas";
-import { DIRECTORY_NAME, MAX_DIRECTORY_PAGE } from "../../src/pool-directory";
+import { DIRECTORY_NAME, MAX_DIRECTORY_PAGE, type PoolDirectory } from "../../src/pool-directory";
 import { SCHEMA_VERSION } from "../../src/storage/migrations";
 import { CLIENT_TOKEN, call } from "../support/http";
 import { expectError, expectOk } from "../support/keys";
@@ -151,9 +151,12 @@ describe("GET /pools", () => {
 
   it("has a directory object that refuses a page size outside 1..MAX_DIRECTORY_PAGE", async () => {
     const directory = env.POOL_DIRECTORY.getByName(DIRECTORY_NAME);
-    for (const limit of [0, MAX_DIRECTORY_PAGE + 1, 1.5]) {
-      await expect(directory.list(null, limit)).rejects.toThrow(/limit must be an integer/);
-    }
+    // Called inside the object: a refusal thrown across RPC would also surface as an unhandled rejection.
+    await runInDurableObject(directory, (instance: PoolDirectory) => {
+      for (const limit of [0, MAX_DIRECTORY_PAGE + 1, 1.5]) {
+        expect(() => instance.list(null, limit)).toThrow(/limit must be an integer/);
+      }
+    });
     expect((await directory.list(null, MAX_DIRECTORY_PAGE)).names.length).toBeLessThanOrEqual(MAX_DIRECTORY_PAGE);
   });
 
