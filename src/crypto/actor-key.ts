@@ -8,23 +8,34 @@
  * tokens' digests themselves (so fingerprints change when the set of tokens does).
  */
 
-const INFO = new TextEncoder().encode("KeyPool audit actor fingerprint");
+import { derivedHmacKey } from "./value-keys";
+
 const FINGERPRINT_BYTES = 6;
 
+/** Each key's fingerprints, by token digest: only configured tokens get here, so they are few. */
+const known = new WeakMap<CryptoKey, Map<string, string>>();
+
 /** The HMAC key fingerprints are made under, from `secret` (32 or more bytes of key material). */
-export async function actorKeyOf(secret: Uint8Array): Promise<CryptoKey> {
-  const base = await crypto.subtle.importKey("raw", secret.slice(), "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(), info: INFO },
-    base,
-    { name: "HMAC", hash: "SHA-256", length: 256 },
-    false,
-    ["sign"],
-  );
+export function actorKeyOf(secret: Uint8Array): Promise<CryptoKey> {
+  return derivedHmacKey(secret, "KeyPool audit actor fingerprint");
 }
 
-/** The fingerprint of the token whose SHA-256 is `tokenDigest`. */
+/**
+ * The fingerprint of the token whose SHA-256 is `tokenDigest`: worked out once per token and key, so
+ * a request pays a map lookup, not an HMAC.
+ */
 export async function actorFingerprint(key: CryptoKey, tokenDigest: Uint8Array): Promise<string> {
+  const byToken = known.get(key) ?? new Map<string, string>();
+  known.set(key, byToken);
+  const digest = hex(tokenDigest);
+  const found = byToken.get(digest);
+  if (found !== undefined) return found;
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, tokenDigest.slice()));
-  return Array.from(mac.subarray(0, FINGERPRINT_BYTES), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  const fingerprint = hex(mac.subarray(0, FINGERPRINT_BYTES));
+  byToken.set(digest, fingerprint);
+  return fingerprint;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

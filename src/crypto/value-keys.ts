@@ -59,22 +59,22 @@ export async function fingerprintOf(bytes: Uint8Array): Promise<string> {
 
 async function valueKeyOf({ bytes, local }: KeyMaterial): Promise<ValueKey> {
   const raw = bytes.slice();
-  const [fingerprint, aes, base] = await Promise.all([
+  const [fingerprint, aes, hmac] = await Promise.all([
     fingerprintOf(raw),
     crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]),
-    crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]),
+    derivedHmacKey(raw, "KeyPool imported value fingerprint"),
   ]);
-  const hmac = await crypto.subtle.deriveKey(
-    {
-      name: "HKDF",
-      hash: "SHA-256",
-      salt: new Uint8Array(),
-      info: new TextEncoder().encode("KeyPool imported value fingerprint"),
-    },
+  return { fingerprint, aes, hmac, local };
+}
+
+/** An HMAC-SHA-256 signing key derived (HKDF, no salt) from `secret` for the purpose `info` names. */
+export async function derivedHmacKey(secret: Uint8Array, info: string): Promise<CryptoKey> {
+  const base = await crypto.subtle.importKey("raw", secret.slice(), "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(), info: new TextEncoder().encode(info) },
     base,
     { name: "HMAC", hash: "SHA-256", length: 256 },
     false,
     ["sign"],
   );
-  return { fingerprint, aes, hmac, local };
 }
