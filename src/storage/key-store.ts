@@ -1,5 +1,5 @@
 import { type Counter, KEY_COUNTED, type KeyCounted } from "../pool/events";
-import type { KeyRecord, KeyState, StoredSecret } from "../pool/rules";
+import { type KeyRecord, type KeyStateName, type StoredSecret, stateOf } from "../pool/rules";
 import { KEY_COLUMNS as COLUMNS, type KeyRow, NO_EXPIRY, recordOf, storedExpiry } from "./key-rows";
 import { KeySummary } from "./key-summary";
 import { type Departure, noKeyCounts, PoolStatsStore } from "./pool-stats";
@@ -21,14 +21,11 @@ export interface KeyCounts {
   readonly counters: Readonly<Record<Counter, number>>;
 }
 
-/** How a key stands in storage, for the counts kept in memory; a deadline passed is not applied. */
-type StoredState = "free" | "blocked" | "cooling" | "disabled";
-
-function storedState(record: KeyState): StoredState {
-  if (record.disabledAt !== null) return "disabled";
-  if (record.block !== null) return "blocked";
-  return record.coolingUntil === null ? "free" : "cooling";
-}
+/**
+ * How a key stands in storage, for the counts kept in memory: `rules.stateOf` of the stored record (a
+ * deadline passed is not applied).
+ */
+type StoredState = KeyStateName;
 
 /**
  * Every query on a pool's keys, over the object's synchronous SQLite API. Each one is a point lookup
@@ -145,7 +142,7 @@ export class KeyStore {
 
     const summary = this.#summary;
     if (summary === null) return;
-    this.#moved(summary, new Uint8Array(id), storedState(stored), storedState(next));
+    this.#moved(summary, new Uint8Array(id), stateOf(stored), stateOf(next));
     for (const name of counted) summary.counted[name]++;
   }
 
@@ -466,6 +463,7 @@ export class KeyStore {
     const summary = this.#summary;
     if (summary === null) return;
     for (const row of rows) {
+      // As `stateOf` ranks a record's state, from the row's columns.
       const state =
         row.disabled_at !== null
           ? "disabled"
