@@ -121,7 +121,7 @@ export class KeyPool extends DurableObject<Env> {
       [
         keys.earliestDeadline(),
         idempotency.earliestExpiry(),
-        this.#pool?.auditDeadline() ?? null,
+        this.#pool?.recorder.deadline() ?? null,
         this.#pendingWorkAt(),
       ].reduce(earliest, null),
     );
@@ -315,7 +315,7 @@ export class KeyPool extends DurableObject<Env> {
       throw new RangeError(`limit must be an integer from 1 to ${MAX_AUDIT_PAGE}`);
     }
     if (filter.keyId !== undefined && !rules.isKeyId(filter.keyId)) return ok({ entries: [], more: false });
-    return this.#read((pool) => ok(pool.audit(filter)));
+    return this.#read((pool) => ok(pool.recorder.page(filter)));
   }
 
   /** Counts, counters and settings (`GET /pools/{pool}`). */
@@ -347,18 +347,26 @@ export class KeyPool extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     const { alarm, idempotency } = this.#stores;
-    alarm.fired();
-    const more = this.#transaction((pool, now) => {
-      const left = pool.applyDue(now, ALARM_BATCH);
-      const answersLeft = idempotency.deleteDue(now, ALARM_BATCH) === ALARM_BATCH;
-      const expiriesLeft = pool.expiriesToWrite() && pool.writeExpiries(ALARM_BATCH);
-      const auditLeft = pool.pruneAudit(now, ALARM_BATCH);
-      return ok(left.expiriesLeft || left.releasesLeft || answersLeft || expiriesLeft || auditLeft);
-    }, SYSTEM);
-    const resealing = more.ok && (await this.#resealBatch());
-    // Yield between batches so requests are answered while a mass expiry drains.
-    if (more.ok && (more.value || resealing)) alarm.arm(clock.now());
-    else if (more.ok) await alarm.rearm();
+    // Until the run ends, the alarm counts as armed at the time it fired, so the deadlines the run writes
+    // arm nothing (none is earlier): the run arms once, at its end, for whatever is left in storage.
+    try {
+      const more = this.#transaction((pool, now) => {
+        const left = pool.applyDue(now, ALARM_BATCH);
+        const answersLeft = idempotency.deleteDue(now, ALARM_BATCH) === ALARM_BATCH;
+        const expiriesLeft = pool.expiriesToWrite() && pool.writeExpiries(ALARM_BATCH);
+        const auditLeft = pool.recorder.prune(now, ALARM_BATCH);
+        return ok(left.expiriesLeft || left.releasesLeft || answersLeft || expiriesLeft || auditLeft);
+      }, SYSTEM);
+      const resealing = more.ok && (await this.#resealBatch());
+      alarm.fired();
+      // Yield between batches so requests are answered while a mass expiry drains.
+      if (more.ok && (more.value || resealing)) alarm.arm(clock.now());
+      else if (more.ok) await alarm.rearm();
+    } catch (error) {
+      // The runtime retries a failed run; until then, the next change arms the alarm anew.
+      alarm.fired();
+      throw error;
+    }
   }
 
   /**
@@ -400,8 +408,9 @@ export class KeyPool extends DurableObject<Env> {
     const now = clock.now();
     try {
       const outcome = this.ctx.storage.transactionSync(() => {
-        const done = pool.as(actor, () => work(pool, now));
+        const done = pool.recorder.as(actor, () => work(pool, now));
         if (this.#line.size > 0) this.#serveLine(pool, now);
+        pool.recorder.commit(now);
         return done;
       });
       this.#line.deliver();
@@ -442,7 +451,7 @@ export class KeyPool extends DurableObject<Env> {
 
   /** Hands what is free to the callers waiting, in order, each recorded as its own actor. */
   #serveLine(pool: Pool, now: number): void {
-    this.#line.serve((waiting) => pool.as(waiting.actor, () => this.#attempt(pool, now, waiting, true)));
+    this.#line.serve((waiting) => pool.recorder.as(waiting.actor, () => this.#attempt(pool, now, waiting, true)));
   }
 
   /**
@@ -514,7 +523,8 @@ export class KeyPool extends DurableObject<Env> {
           // A new pool holds no value yet: all it holds is sealed under the sealing key, if any.
           this.#meta.setSealedWith(this.#values.vault.sealing);
           const pool = this.#newPool();
-          pool.as(actor ?? UNNAMED_ADMIN, () => pool.made(clock.now()));
+          pool.recorder.as(actor ?? UNNAMED_ADMIN, () => pool.recorder.recordPool("pool_created", null));
+          pool.recorder.commit(clock.now());
           this.#pool ??= pool;
         });
       })

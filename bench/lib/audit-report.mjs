@@ -58,13 +58,13 @@ export function auditSection(results) {
       "runs on pools of their own whose keys live a second), as a client or an admin with a token's fingerprint " +
       "(as through the HTTP API). CPU: µs in the object per operation net of the empty loop, medians of " +
       `${settings.rounds} round(s); added: the median of the round-by-round differences, and of their share of the ` +
-      `write's CPU without the trail (target: at most ${AUDIT_TARGET * 100}%). Entries: counted in the trail. ` +
-      `Rows written priced at $${fixed(DURABLE_OBJECT.rowsWritten)}/M.\n`,
+      "object's work for the write without the trail. That work is the write's statements and JavaScript, not its " +
+      "commit: the calls of the loop commit together at its end. The target is judged per request, below. " +
+      `Entries: counted in the trail. Rows written priced at $${fixed(DURABLE_OBJECT.rowsWritten)}/M.\n`,
   );
   const rows = AUDIT_OPERATIONS.filter((op) => !op.onlyWith).map((op) => {
     const c = comparison(writes, op);
     const pair = (field, format) => `${format(c.on[field])} / ${format(c.off[field])}`;
-    const met = c.entries === 0 ? "–" : c.share <= AUDIT_TARGET ? "yes" : "**no**";
     return [
       op.label,
       count(c.entries),
@@ -74,7 +74,6 @@ export function auditSection(results) {
       pair("cpuUs", (v) => fixed(v, 1)),
       fixed(c.added, 1),
       `${fixed(c.share * 100, 0)}%`,
-      met,
       `${dollars(c.on.rowsWritten * DURABLE_OBJECT.rowsWritten)} / ${dollars(c.off.rowsWritten * DURABLE_OBJECT.rowsWritten)}`,
     ];
   });
@@ -88,8 +87,7 @@ export function auditSection(results) {
         "statements: with / without",
         "CPU µs: with / without",
         "added µs",
-        "added / without",
-        `<= ${AUDIT_TARGET * 100}%?`,
+        "added / the object's work without",
         "$/M rows written: with / without",
       ],
       rows,
@@ -100,8 +98,8 @@ export function auditSection(results) {
   out.push(
     `\nOf that, ${append.label}: ${fixed(alone.cpuUs, 1)} µs, ` +
       `${count(alone.statements)} statement(s), ${count(alone.rowsWritten)} rows written (its own transaction ` +
-      "included, as every write has one). Each entry of a call is one `INSERT` of its own; a batch (a bulk create, " +
-      "an alarm run) is one `INSERT` of all its entries. For scale, keep-alive's two statements cost " +
+      "included, as every write has one). A call's entries, however many, are one `INSERT`, written last in its " +
+      "transaction. For scale, keep-alive's two statements cost " +
       `${fixed(
         perOperation(
           writes.off,
@@ -111,14 +109,24 @@ export function auditSection(results) {
       )} µs.`,
   );
   out.push(
-    "\nIn that loop the calls' writes commit together at its end; per request each commits on its own. The " +
-      `same writes as whole RPCs from the driver under load (no HTTP layer; the driver passes no token, so no ` +
-      `fingerprint), on pools of ${int(load.keys)} keys of the production Worker with and without the trail, ` +
-      "each round both in turn; CPU is workerd's per request (a pair counts as two), medians of the rounds:\n",
+    "\n**The write's CPU, per request** (the target: the trail adds at most " +
+      `${AUDIT_TARGET * 100}%): the same writes as whole RPCs from the driver under load, each committing on its ` +
+      "own, with no HTTP layer (which would only add to the CPU without the trail) and no token (no fingerprint), " +
+      `on pools of ${int(load.keys)} keys of the production Worker with and without the trail, ` +
+      `${load.rounds.length} rounds of ${settings.seconds} s each on both in turn (which goes first alternates). ` +
+      "CPU is workerd's per request (a pair counts as two); added: the median of the round-by-round differences " +
+      "and of their shares, each round's share in brackets:\n",
   );
   out.push(
     table(
-      ["requests", "CPU µs/req: with / without", "added µs", "added / without", "req/s: with / without"],
+      [
+        "requests",
+        "CPU µs/req: with / without",
+        "added µs",
+        "added / without (rounds)",
+        `<= ${AUDIT_TARGET * 100}%?`,
+        "req/s: with / without",
+      ],
       Object.keys(load.rounds[0] ?? {}).map((endpoint) => {
         const of = (trail, field) => median(load.rounds.map((round) => round[endpoint][trail][field]));
         const diffs = load.rounds.map((round) => round[endpoint].on.cpuUs - round[endpoint].off.cpuUs);
@@ -127,7 +135,8 @@ export function auditSection(results) {
           `\`${endpoint}\``,
           `${int(of("on", "cpuUs"))} / ${int(of("off", "cpuUs"))}`,
           int(median(diffs)),
-          `${fixed(median(shares) * 100, 0)}%`,
+          `${fixed(median(shares) * 100, 0)}% (${shares.map((share) => fixed(share * 100, 0)).join(", ")})`,
+          median(shares) <= AUDIT_TARGET ? "yes" : "**no**",
           `${int(of("on", "rps"))} / ${int(of("off", "rps"))}`,
         ];
       }),

@@ -47,7 +47,12 @@ export const AUDIT_OPERATIONS = [
   { id: "alarm-expiry", label: `alarm run expiring ${ALARM_BATCH} keys, per key`, requests: 1, per: ALARM_BATCH },
   { id: "keep-alive", label: "keep-alive (writes no entry: the noise)", requests: 1 },
   // What the trail adds, alone: the store appending one keyed entry, in a transaction of its own.
-  { id: "audit-append", label: "one keyed entry appended alone (`AuditStore.append`)", requests: 0, onlyWith: true },
+  {
+    id: "audit-append",
+    label: "one keyed entry written alone (`AuditStore.stage` + `flush`)",
+    requests: 0,
+    onlyWith: true,
+  },
 ];
 
 /** The pages read, each as the Probe names it. */
@@ -69,7 +74,7 @@ export const AUDIT_LOAD = [
  * Everything above. `fill(pool, keys)` fills a pool of the production Worker over HTTP and answers a
  * sample of its ids; `run(url, requests)` is one load of the bench's length; `auth` the tokens' headers.
  * `settings`: the run's (`auditCalls`, `costPoolKeys`, `auditCycles`, `auditSettingsChanges`,
- * `auditTrailSizes`, `auditLoadKeys`, `rounds`).
+ * `auditTrailSizes`, `auditLoadKeys`, `auditLoadRounds`, `rounds`).
  */
 export async function measureAudit({ server, urls, settings, fill, run, auth, log }) {
   const writes = await measureWrites(server, urls.driver, settings);
@@ -286,7 +291,7 @@ async function measureLoad(urls, settings, fill, run, auth) {
   }
   const scenarios = AUDIT_LOAD.map((endpoint) => OPERATIONS.find((op) => op.endpoint === endpoint));
   const rounds = [];
-  for (let round = 0; round < settings.rounds; round++) {
+  for (let round = 0; round < settings.auditLoadRounds; round++) {
     const order = round % 2 === 0 ? TRAILS : [...TRAILS].reverse();
     const figures = {};
     for (const op of scenarios) {

@@ -472,7 +472,10 @@ export class Probe extends KeyPool {
           actor: actor ?? benchActor("audit-append"),
           detail: null,
         } as const;
-        this.ctx.storage.transactionSync(() => audit.append(Date.now(), [change]));
+        this.ctx.storage.transactionSync(() => {
+          audit.stage([change]);
+          audit.flush(Date.now());
+        });
         return;
       }
       case "settings-change":

@@ -62,7 +62,14 @@ export const AuditEntryBody = z
     lease: Lease.nullable().openapi({
       description: "The fencing number of the block it started, renewed, reported on or ended (never its secret).",
     }),
-    outcome: z.enum(REPORT_OUTCOMES).nullable().openapi({ description: "A report's outcome." }),
+    outcome: z
+      .enum(REPORT_OUTCOMES)
+      .nullable()
+      .openapi({
+        description:
+          "The outcome of the report the change came of: a report is one entry, the change it made (unblocked, " +
+          "cooled, disabled), or reported when it changed nothing but the key's counts. Null for any other change.",
+      }),
     actor: Actor,
     detail: z
       .record(

@@ -1,15 +1,5 @@
-import { type LogEntry, log } from "../log";
 import type { Outcome, RefusalDetail } from "../outcome";
 import { isTransient, ok, refuse } from "../outcome";
-import {
-  type Actor,
-  type AuditChange,
-  type AuditDetail,
-  type AuditEvent,
-  type AuditFilter,
-  SYSTEM,
-  UNNAMED_ADMIN,
-} from "../pool/audit";
 import { canOpen, encryptionStatus, type Vault } from "../pool/encryption";
 import { type PoolEvent, REPORTED } from "../pool/events";
 import { decide, IDEMPOTENCY_TTL_MS, type IdempotencyToken } from "../pool/idempotency";
@@ -25,6 +15,7 @@ import type { KeyListing } from "../storage/key-listing";
 import type { KeyEvents, KeyStore } from "../storage/key-store";
 import type { PoolSettingsStore } from "../storage/pool-settings";
 import { hexOf } from "../storage/uuid";
+import { Recorder } from "./recorder";
 
 /** Overdue deadlines a request settles first, in case the alarm is late. */
 export const SETTLE_BATCH = 64;
@@ -63,23 +54,6 @@ export interface PoolStores {
   readonly alarm: AlarmSchedule;
 }
 
-/** What a recorded change says besides its event and keys: for the log line and the audit entry. */
-interface Recorded {
-  /** The fencing number of the block it started, renewed, reported on or ended (audit only: never logged). */
-  readonly lease?: number | null;
-  /** One lease per key, for a batch. */
-  readonly leases?: readonly (number | null)[];
-  readonly outcome?: string;
-  /** What else the audit entry shows. */
-  readonly detail?: AuditDetail;
-  /** The detail shows in the log line too. */
-  readonly logDetail?: boolean;
-  /** The change came of time passing (a deadline), not of the caller. */
-  readonly bySystem?: boolean;
-  /** Recorded in the audit trail only (a renewal only moves a deadline: it is not logged). */
-  readonly auditOnly?: boolean;
-}
-
 /**
  * What each operation does to one pool, at one moment `now`: the pool's rules (`pool/`) applied to
  * what its stores read, and the changes written back, each change logged and its deadline armed. The
@@ -89,58 +63,24 @@ interface Recorded {
 export class Pool {
   /** The settings in force: the [vars] timings with this pool's settings applied. */
   #settings: settings.EffectiveSettings;
-  /** Who the changes being made are for (`as`): the audit trail's actor. */
-  #actor: Actor = UNNAMED_ADMIN;
+  /** Each change's log line and audit entry. */
+  readonly recorder: Recorder;
 
   constructor(
     private readonly stores: PoolStores,
     /** The [vars] timings. */
     private readonly defaults: PoolTimings,
     /** The pool's name, for log lines. */
-    private readonly name: string,
+    name: string,
     /** The encryption keys the object has. */
     private readonly vault: Vault,
   ) {
     this.#settings = settings.effectiveSettings(defaults, stores.settings.read());
+    this.recorder = new Recorder(stores.audit, stores.alarm, name, () => this.#settings.auditRetentionMs);
   }
 
   get timings(): PoolTimings {
     return this.#settings.timings;
-  }
-
-  /** Runs `work` with its changes recorded as made by `actor`. */
-  as<T>(actor: Actor, work: () => T): T {
-    const before = this.#actor;
-    this.#actor = actor;
-    try {
-      return work();
-    } finally {
-      this.#actor = before;
-    }
-  }
-
-  /** Records that the pool was made (its first entry). */
-  made(now: number): void {
-    this.#audit(now, [this.#entry("pool_created", null, {})]);
-  }
-
-  /** A page of the audit trail, newest first. */
-  audit(filter: AuditFilter): ReturnType<AuditStore["page"]> {
-    return this.stores.audit.page(filter);
-  }
-
-  /**
-   * Deletes up to `limit` audit entries as old as the pool's retention or older (every entry, when it
-   * keeps no trail); says whether more may be left.
-   */
-  pruneAudit(now: number, limit: number): boolean {
-    return this.stores.audit.prune(now - this.#settings.auditRetentionMs, limit) === limit;
-  }
-
-  /** When the oldest audit entry is due to be pruned, or null for an empty trail. */
-  auditDeadline(): number | null {
-    const oldest = this.stores.audit.oldest();
-    return oldest === null ? null : oldest + this.#settings.auditRetentionMs;
   }
 
   /** Adds generated keys, free, and returns their ids. */
@@ -202,7 +142,7 @@ export class Pool {
       const current = this.#settled(stored, now);
       if (current === null) {
         // Expired, and more overdue than the settle batch covered: drop it and draw again.
-        this.#delete(now, stored.keyId, "expired");
+        this.#delete(stored.keyId, "expired");
       } else if (rules.stateOf(current) !== "free") {
         throw new Error(`key ${stored.keyId} drawn as free is ${rules.stateOf(current)}`);
       } else if (canOpen(this.vault, stored.secret.sealedBy)) {
@@ -263,7 +203,7 @@ export class Pool {
 
   remove(now: number, keyId: string): Outcome<{ keyId: string }> {
     return this.#change(now, keyId, (stored) => {
-      this.#delete(now, stored.keyId, "deleted");
+      this.#delete(stored.keyId, "deleted");
       return ok({ keyId: stored.keyId });
     });
   }
@@ -281,7 +221,7 @@ export class Pool {
       if (!blocked) {
         const next = rules.unblock(current);
         this.#save(stored, next, now);
-        if (current.block !== null) this.#record(now, "unblocked", [keyId], { lease: current.block.lease });
+        if (current.block !== null) this.recorder.record("unblocked", [keyId], { lease: current.block.lease });
         return ok({ ...toInfo(next), startedBlock: false });
       }
       if (current.block !== null && !asHolder) return refuse("held");
@@ -299,8 +239,8 @@ export class Pool {
       this.#save(stored, next, now);
       this.#armFor(next);
       const blockDetail = { lease: next.block.lease, detail: { releaseAt: iso(next.block.releaseAt) } };
-      if (current.block === null) this.#record(now, "blocked", [keyId], blockDetail);
-      else this.#record(now, "renewed", [keyId], { ...blockDetail, auditOnly: true });
+      if (current.block === null) this.recorder.record("blocked", [keyId], blockDetail);
+      else this.recorder.record("renewed", [keyId], { ...blockDetail, auditOnly: true });
       return ok({ ...toInfo(next), lease: next.block.lease, startedBlock: current.block === null });
     });
   }
@@ -328,17 +268,17 @@ export class Pool {
       const { next, cooled, disabled } = rules.report(current, now, r, this.#settings.reports);
       this.#save(stored, next, now, { [REPORTED[r.outcome]]: true, cooled, disabled });
       this.#armFor(next);
-      const lease = current.block?.lease ?? null;
-      this.#record(now, "reported", [keyId], { lease, outcome: r.outcome });
-      if (cooled)
-        this.#record(now, "cooled", [keyId], {
-          lease,
-          detail: { coolingUntil: iso(next.coolingUntil as number) },
-          logDetail: true,
-        });
-      if (disabled) this.#record(now, "disabled", [keyId], { lease });
-      if (current.block !== null && next.block === null && !cooled && !disabled)
-        this.#record(now, "unblocked", [keyId], { lease });
+      // A report is recorded once: as the change it made to the key, with its outcome, or as `reported`
+      // when it changed nothing but the key's counts.
+      const ended = current.block !== null && next.block === null;
+      const event = disabled ? "disabled" : cooled ? "cooled" : ended ? "unblocked" : "reported";
+      const recorded = { lease: current.block?.lease ?? null, outcome: r.outcome };
+      const coolingUntil = cooled ? iso(next.coolingUntil as number) : null;
+      this.recorder.record(
+        event,
+        [keyId],
+        coolingUntil === null ? recorded : { ...recorded, detail: { coolingUntil }, logDetail: true },
+      );
       return ok(toInfo(next));
     });
   }
@@ -349,7 +289,7 @@ export class Pool {
       const next = rules.setDisabled(current, now, disabled);
       const changed = (current.disabledAt !== null) !== disabled;
       this.#save(stored, next, now, { disabled: changed && disabled });
-      if (changed) this.#record(now, disabled ? "disabled" : "enabled", [keyId]);
+      if (changed) this.recorder.record(disabled ? "disabled" : "enabled", [keyId]);
       return ok(toInfo(next));
     });
   }
@@ -410,14 +350,14 @@ export class Pool {
     this.#settings = settings.effectiveSettings(this.defaults, overrides);
     const after = settings.toSettings(this.#settings);
     if (JSON.stringify(after) !== JSON.stringify(before)) {
-      this.#log({ event: "settings_changed", ...after });
-      this.#audit(now, [this.#entry("settings_changed", null, { detail: { ...after } })]);
+      this.recorder.log({ event: "settings_changed", ...after });
+      this.recorder.recordPool("settings_changed", { ...after });
     }
     if (after.keysExpire !== before.keysExpire) this.stores.alarm.armAtMost(now);
     if (after.auditRetentionDays < before.auditRetentionDays) {
       // A shorter retention: what it no longer keeps goes, a batch now and the rest by the alarm.
-      if (this.pruneAudit(now, SETTLE_BATCH)) this.stores.alarm.armAtMost(now);
-      const deadline = this.auditDeadline();
+      if (this.recorder.prune(now, SETTLE_BATCH)) this.stores.alarm.armAtMost(now);
+      const deadline = this.recorder.deadline();
       if (deadline !== null) this.stores.alarm.armAtMost(deadline);
     }
     return after;
@@ -431,9 +371,8 @@ export class Pool {
   applyDue(now: number, limit: number): { expiriesLeft: boolean; releasesLeft: boolean; cooldownsLeft: boolean } {
     const { keysExpire, lockDelayMs } = this.#settings;
     const { expired, released, cooled, ...left } = this.stores.keys.applyDue(now, limit, keysExpire, lockDelayMs);
-    this.#record(now, "expired", expired, { bySystem: true });
-    this.#record(
-      now,
+    this.recorder.record("expired", expired, { bySystem: true });
+    this.recorder.record(
       "released",
       released.map((r) => r.keyId),
       { bySystem: true, leases: released.map((r) => r.lease) },
@@ -497,7 +436,7 @@ export class Pool {
     const blocked = rules.block(current, now, { lease, digest: holder }, holdMs);
     this.#save(stored, blocked, now, { assigned: true });
     this.#armFor(blocked);
-    this.#record(now, "assigned", [blocked.keyId], { lease, detail: { releaseAt: iso(blocked.block.releaseAt) } });
+    this.recorder.record("assigned", [blocked.keyId], { lease, detail: { releaseAt: iso(blocked.block.releaseAt) } });
     const grant = { keyId: blocked.keyId, lease, releaseAt: iso(blocked.block.releaseAt) };
     return { grant: sealedToken === undefined ? grant : { ...grant, sealedToken }, value: secretOf(blocked) };
   }
@@ -508,7 +447,7 @@ export class Pool {
     const records = keys.map((key) => rules.createKey(key, now, lifetime));
     this.stores.keys.insert(records, fingerprints);
     const ids = records.map((record) => record.keyId);
-    this.#record(now, event, ids);
+    this.recorder.record(event, ids);
     const [first] = records;
     if (first !== undefined) this.#armFor(first);
     return ids;
@@ -546,7 +485,7 @@ export class Pool {
     const stored = this.#effective(found);
     const current = this.#settled(stored, now);
     if (current === null) {
-      this.#delete(now, keyId, "expired");
+      this.#delete(keyId, "expired");
       return refuse("not_found");
     }
     return change(stored, current);
@@ -560,58 +499,13 @@ export class Pool {
   #save(stored: KeyRecord, next: KeyRecord, now: number, events: KeyEvents = {}): void {
     const released = stored.block !== null && rules.isBlockDue(stored.block, now);
     this.stores.keys.save(stored, next, { ...events, released });
-    if (released) this.#record(now, "released", [next.keyId], { bySystem: true, lease: stored.block?.lease ?? null });
+    if (released)
+      this.recorder.record("released", [next.keyId], { bySystem: true, lease: stored.block?.lease ?? null });
   }
 
-  #delete(now: number, keyId: string, why: "deleted" | "expired"): void {
+  #delete(keyId: string, why: "deleted" | "expired"): void {
     this.stores.keys.delete(keyId, why);
-    this.#record(now, why, [keyId], { bySystem: why === "expired" });
-  }
-
-  /**
-   * Records `event` for `keyIds`: one log line (the pool and the key ids, never values or leases), and
-   * one audit entry per key, in the same transaction as the change.
-   */
-  #record(now: number, event: AuditEvent, keyIds: readonly string[], recorded: Recorded = {}): void {
-    const [only] = keyIds;
-    if (only === undefined) return;
-    if (!recorded.auditOnly) {
-      const { outcome, detail, logDetail } = recorded;
-      const fields = { ...(outcome === undefined ? {} : { outcome }), ...(logDetail ? detail : {}) };
-      this.#log(
-        keyIds.length === 1 ? { event, keyId: only, ...fields } : { event, count: keyIds.length, keyIds, ...fields },
-      );
-    }
-    this.#audit(
-      now,
-      keyIds.map((keyId, i) =>
-        this.#entry(event, keyId, { ...recorded, lease: recorded.leases?.[i] ?? recorded.lease }),
-      ),
-    );
-  }
-
-  /** One audit entry's change, by the actor of the call (or the pool itself). */
-  #entry(event: AuditEvent, keyId: string | null, recorded: Recorded): AuditChange {
-    return {
-      event,
-      keyId,
-      lease: recorded.lease ?? null,
-      outcome: recorded.outcome ?? null,
-      actor: recorded.bySystem ? SYSTEM : this.#actor,
-      detail: recorded.detail ?? null,
-    };
-  }
-
-  /** Appends to the audit trail, unless the pool keeps none, and arms the alarm to prune it in time. */
-  #audit(now: number, changes: readonly AuditChange[]): void {
-    const retention = this.#settings.auditRetentionMs;
-    if (retention === 0 || changes.length === 0) return;
-    const at = this.stores.audit.append(now, changes);
-    this.stores.alarm.armAtMost(at + retention);
-  }
-
-  #log({ event, ...fields }: LogEntry): void {
-    log({ event, pool: this.name, ...fields });
+    this.recorder.record(why, [keyId], { bySystem: why === "expired" });
   }
 }
 

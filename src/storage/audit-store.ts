@@ -16,6 +16,30 @@ type AuditRow = {
 
 const COLUMNS = "at, seq, event, key_id, lease, outcome, role, actor, detail";
 
+/** The most entries one `INSERT ... VALUES` takes: nine bindings each, and Durable Objects bind at most 100. */
+const MAX_ROWS_BOUND = 11;
+/** `INSERT_ROWS[n - 1]` writes n entries; the texts are made once, so the runtime's statement cache keeps each. */
+const INSERT_ROWS = Array.from(
+  { length: MAX_ROWS_BOUND },
+  (_, i) =>
+    `INSERT INTO audit (${COLUMNS}) VALUES ${Array(i + 1)
+      .fill("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .join(", ")}`,
+);
+
+/** An entry's columns after its time and sequence number, its key id in the form `keyOf` gives. */
+function fieldsOf(change: AuditChange, keyOf: (keyId: string) => unknown): unknown[] {
+  return [
+    change.event,
+    change.keyId === null ? null : keyOf(change.keyId),
+    change.lease,
+    change.outcome,
+    change.actor.role,
+    change.actor.token,
+    change.detail === null ? null : JSON.stringify(change.detail),
+  ];
+}
+
 /**
  * The `audit` table: an append-only trail, keyed by `(at, seq)` so that a time range is a range of
  * the primary key, with one index (`audit_by_key`) for one key's history. Entries are appended in
@@ -25,32 +49,41 @@ const COLUMNS = "at, seq, event, key_id, lease, outcome, role, actor, detail";
 export class AuditStore {
   /** The newest entry's time and sequence number, read once and kept; null until read. */
   #last: { at: number; seq: number } | null = null;
+  /** The entries of the transaction under way, not written yet. */
+  #staged: AuditChange[] = [];
 
   constructor(private readonly db: CountedSql) {}
 
-  /** Appends `changes` at `now`, in order, in one statement; answers the time they were given. */
-  append(now: number, changes: readonly AuditChange[]): number {
+  /** Keeps `changes` for `flush` to write with the rest of the transaction's, in order. */
+  stage(changes: readonly AuditChange[]): void {
+    for (const change of changes) this.#staged.push(change);
+  }
+
+  /**
+   * Writes what was staged, at `now`, in one statement; answers the time the entries were given, or
+   * null when nothing was staged.
+   */
+  flush(now: number): number | null {
+    const changes = this.#staged;
+    if (changes.length === 0) return null;
+    this.#staged = [];
     const last = this.#newest();
     const at = Math.max(now, last.at);
-    if (changes.length === 0) return at;
-    const rows = changes.map((change, i) => [
-      last.seq + 1 + i,
-      change.event,
-      change.keyId === null ? null : uuidHex(change.keyId),
-      change.lease,
-      change.outcome,
-      change.actor.role,
-      change.actor.token,
-      change.detail === null ? null : JSON.stringify(change.detail),
-    ]);
-    this.db.run(
-      `INSERT INTO audit (${COLUMNS})
-       SELECT ?, value ->> 0, value ->> 1, unhex(value ->> 2), value ->> 3, value ->> 4, value ->> 5, value ->> 6,
-              value ->> 7
-       FROM json_each(?)`,
-      at,
-      JSON.stringify(rows),
-    );
+    if (changes.length <= MAX_ROWS_BOUND) {
+      const bindings = changes.flatMap((change, i) => [at, last.seq + 1 + i, ...fieldsOf(change, uuidToBytes)]);
+      this.db.run(INSERT_ROWS[changes.length - 1] as string, ...bindings);
+    } else {
+      // Too many for one statement's bindings: the entries go as one JSON array.
+      const rows = changes.map((change, i) => [last.seq + 1 + i, ...fieldsOf(change, uuidHex)]);
+      this.db.run(
+        `INSERT INTO audit (${COLUMNS})
+         SELECT ?, value ->> 0, value ->> 1, unhex(value ->> 2), value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                value ->> 7
+         FROM json_each(?)`,
+        at,
+        JSON.stringify(rows),
+      );
+    }
     this.#last = { at, seq: last.seq + changes.length };
     return at;
   }
@@ -113,9 +146,10 @@ export class AuditStore {
     return row?.at ?? null;
   }
 
-  /** Forgets what it read (after a rolled-back transaction): read again when next needed. */
+  /** Forgets what it read and drops what it staged (after a rolled-back transaction). */
   forget(): void {
     this.#last = null;
+    this.#staged = [];
   }
 
   #newest(): { at: number; seq: number } {

@@ -55,19 +55,19 @@ describe("GET /pools/{pool}/audit", () => {
       ["deleted", null, iso(t0 + 5000)],
       ["assigned", bob.lease, iso(t0 + 4000)],
       ["unblocked", alice.lease, iso(t0 + 3000)],
-      ["reported", alice.lease, iso(t0 + 3000)],
       ["renewed", alice.lease, iso(t0 + 2000)],
       ["assigned", alice.lease, iso(t0 + 1000)],
       ["created", null, iso(t0)],
     ]);
-    expect(entries[3]?.outcome).toBe("ok");
+    // The report that released the key is its unblocking, with the report's outcome.
+    expect(entries[2]?.outcome).toBe("ok");
     expect(entries[1]?.detail).toEqual({ releaseAt: bob.releaseAt });
     // Sequence numbers grow by one, newest first.
     const seqs = entries.map((entry) => entry.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
 
     // Each token has a fingerprint of its own, the same on every entry it made.
-    const [deleted, bobs, , , , alices, created] = entries as Entry[];
+    const [deleted, bobs, , , alices, created] = entries as Entry[];
     for (const entry of entries) expect(entry.actor.token).toMatch(/^[0-9a-f]{12}$/);
     expect(alices?.actor).toEqual({ role: "client", token: entries[2]?.actor.token });
     expect(bobs?.actor.role).toBe("client");
@@ -82,7 +82,7 @@ describe("GET /pools/{pool}/audit", () => {
       actor: { role: "client", token: alices?.actor.token },
     });
     const since = await trail(pool, `?keyId=${keyId}&since=${iso(t0 + 3000)}`);
-    expect(since.map((entry) => entry.event)).toEqual(["deleted", "assigned", "unblocked", "reported"]);
+    expect(since.map((entry) => entry.event)).toEqual(["deleted", "assigned", "unblocked"]);
 
     // Nothing in it is a key value or a token.
     const text = JSON.stringify(await trail(pool));
@@ -135,21 +135,21 @@ describe("GET /pools/{pool}/audit", () => {
     await call("PUT", `/pools/${pool}/keys/${keyId}`, { json: { disabled: true } });
     await call("PUT", `/pools/${pool}/keys/${keyId}`, { json: { disabled: false } });
 
-    const entries = await trail(pool, `?keyId=${keyId}&limit=7`);
+    const entries = await trail(pool, `?keyId=${keyId}&limit=6`);
     expect(entries.map((entry) => `${entry.event}:${entry.actor.role}`)).toEqual([
       "enabled:admin",
       "disabled:admin",
       "cooled:client",
-      "reported:client",
       "assigned:client",
       "unblocked:client",
       "assigned:client",
     ]);
-    const [, , cooled, reported, bobAssigned, unblocked, aliceAssigned] = entries as Entry[];
+    const [, , cooled, bobAssigned, unblocked, aliceAssigned] = entries as Entry[];
+    // Bob's report is one entry: the cooldown it started, with its outcome, under Bob's block.
+    expect(cooled).toMatchObject({ outcome: "rate_limited", lease: bob.lease });
     expect(cooled?.detail).toHaveProperty("coolingUntil");
-    expect(reported).toMatchObject({ outcome: "rate_limited", lease: bob.lease });
     // The key Alice released went to Bob in her call's transaction, recorded as Bob's.
-    expect(bobAssigned?.actor.token).toBe(reported?.actor.token);
+    expect(bobAssigned?.actor.token).toBe(cooled?.actor.token);
     expect(bobAssigned?.actor.token).not.toBe(unblocked?.actor.token);
     expect(unblocked?.actor.token).toBe(aliceAssigned?.actor.token);
     expect(who(bobAssigned as Entry)).not.toBe(who(aliceAssigned as Entry));
@@ -185,6 +185,25 @@ describe("GET /pools/{pool}/audit", () => {
     expect((await call("GET", `/pools/${pool}/audit`, { token: ALICE })).status).toBe(403);
     expect((await call("GET", `/pools/${uniquePool()}/audit`)).status).toBe(404);
     expect(await trail(pool, `?keyId=${crypto.randomUUID()}`)).toEqual([]);
+  });
+
+  it("writes a batch of any size as one entry per key, in order, each with its key and actor", async () => {
+    const pool = uniquePool();
+    const made: string[] = [];
+    // One entry, a few, the most one statement binds (11), one more, and a bulk create's many.
+    for (const count of [1, 2, 11, 12, 40]) {
+      const answer = await call("POST", `/pools/${pool}/keys`, { json: { count } });
+      made.push(...answer.body.keyIds);
+    }
+    const entries = (await trail(pool, "?limit=500")).reverse();
+    const [created, ...keys] = entries;
+    expect(created?.event).toBe("pool_created");
+    expect(keys.map((entry) => [entry.seq, entry.event, entry.keyId])).toEqual(
+      made.map((keyId, i) => [i + 2, "created", keyId]),
+    );
+    expect(
+      new Set(keys.map((entry) => JSON.stringify([entry.actor, entry.lease, entry.outcome, entry.detail]))),
+    ).toEqual(new Set([JSON.stringify([created?.actor, null, null, null])]));
   });
 
   it("starts again at 1 in a pool made again after it was retired: nothing of the old trail is kept", async () => {
@@ -250,27 +269,29 @@ describe("an audit entry and its change", () => {
     await stub.create(2);
     const idempotency = { keyHash: new Uint8Array(32).fill(1), requestHash: new Uint8Array(32).fill(2) };
     const outcomes = await runInDurableObject(stub, async (instance: KeyPool) => {
-      const { audit, idempotency: answers } = internalsOf(instance);
+      const { audit, alarm, idempotency: answers } = internalsOf(instance);
       const count = () => instance.audit({ limit: 500 });
       const before = count();
+      const failing = async (target: object, method: string, call: () => Promise<unknown>) => {
+        const fail = vi.spyOn(target as Record<string, () => unknown>, method).mockImplementation(() => {
+          throw new InjectedFailure(method);
+        });
+        const outcome = await call().catch((error) => error);
+        fail.mockRestore();
+        return outcome;
+      };
       // The entry cannot be written: the assignment it records is rolled back.
-      const failAudit = vi.spyOn(audit, "append").mockImplementation(() => {
-        throw new InjectedFailure("audit");
-      });
-      const first = await instance.assign().catch((error) => error);
-      failAudit.mockRestore();
+      const first = await failing(audit, "flush", () => instance.assign());
       const afterFirst = instance.poolStats();
-      // The change cannot be completed after its entry was written (the idempotent answer fails): the
-      // entry is rolled back with it.
-      const failAnswer = vi.spyOn(answers, "put").mockImplementation(() => {
-        throw new InjectedFailure("answer");
-      });
-      const second = await instance.assign({ idempotency }).catch((error) => error);
-      failAnswer.mockRestore();
-      return { before, first, afterFirst, second, after: count(), stats: instance.poolStats() };
+      // The change fails before its entry is written (the idempotent answer): the entry staged is dropped.
+      const second = await failing(answers, "put", () => instance.assign({ idempotency }));
+      // The transaction fails after the entry was written (arming the alarm to prune it): both are rolled back.
+      const third = await failing(alarm, "armAtMost", () => instance.assign());
+      return { before, first, afterFirst, second, third, after: count(), stats: instance.poolStats() };
     });
     expect(outcomes.first).toBeInstanceOf(InjectedFailure);
     expect(outcomes.second).toBeInstanceOf(InjectedFailure);
+    expect(outcomes.third).toBeInstanceOf(InjectedFailure);
     expect(outcomes.after).toEqual(outcomes.before);
     expect(outcomes.stats).toMatchObject({
       ok: true,

@@ -71,13 +71,16 @@ describe("structured logs", () => {
     });
     expect(lines).toEqual([
       { event: "reported", pool, keyId, outcome: "error" },
-      { event: "reported", pool, keyId, outcome: "ok" },
-      { event: "unblocked", pool, keyId },
+      { event: "unblocked", pool, keyId, outcome: "ok" },
+      {
+        event: "cooled",
+        pool,
+        keyId,
+        outcome: "rate_limited",
+        coolingUntil: new Date(clock.nowMs + 5000).toISOString(),
+      },
       { event: "reported", pool, keyId, outcome: "rate_limited" },
-      { event: "cooled", pool, keyId, coolingUntil: new Date(clock.nowMs + 5000).toISOString() },
-      { event: "reported", pool, keyId, outcome: "rate_limited" },
-      { event: "reported", pool, keyId, outcome: "unauthorized" },
-      { event: "disabled", pool, keyId },
+      { event: "disabled", pool, keyId, outcome: "unauthorized" },
       { event: "enabled", pool, keyId },
       { event: "disabled", pool, keyId },
     ]);
