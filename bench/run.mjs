@@ -89,9 +89,10 @@ const settings = {
   auditSettingsChanges: quick ? 100 : 10_000,
   auditTrailSizes: quick ? [1_000, 10_000] : [1_000, 100_000],
   auditLoadKeys: quick ? 1_000 : 10_000,
-  // Rounds of the writes per request, each a load of `seconds` on both pools in turn: more than `rounds`,
-  // since the target is judged on them and a round moves by tens of microseconds.
-  auditLoadRounds: quick ? 1 : 9,
+  // The writes per request, made one after the other: repetitions per round, and rounds (more than
+  // `rounds`: the target is judged on them, and a round moves by tens of microseconds).
+  auditSequenceTimes: quick ? 20 : 1_000,
+  auditSequenceRounds: quick ? 1 : 9,
   // Requests timed after each first request of a wake, for the warm figure.
   wakeWarmCalls: quick ? 3 : 20,
   // Keys outlive the run, so a pool's size stays what it says; the alarm is measured on its own.

@@ -4,7 +4,7 @@ import { configOf } from "./config";
 import { type Handout, Pool, type PoolStores } from "./key-pool/pool";
 import { type ImportEntry, PoolValues } from "./key-pool/values";
 import { type AssignRequest, WaitingLine } from "./key-pool/waiters";
-import { log, logError } from "./log";
+import { errorText, log, logError } from "./log";
 import type { Outcome } from "./outcome";
 import { ok, refuse } from "./outcome";
 import { type Actor, type AuditEntry, type AuditFilter, MAX_AUDIT_PAGE, SYSTEM, UNNAMED_ADMIN } from "./pool/audit";
@@ -35,6 +35,8 @@ import { CountedSql } from "./storage/sql";
 
 /** Due deadlines one alarm run handles before it re-arms itself to go on. */
 export const ALARM_BATCH = 250;
+/** The waits before each new try at a failed registration in the directory (two more tries in all). */
+export const REGISTER_RETRIES_MS = [50, 250] as const;
 
 /** Who a call is for, in the audit trail: the role and token fingerprint the Worker found (an unnamed admin if none). */
 export interface ActorOption {
@@ -511,12 +513,12 @@ export class KeyPool extends DurableObject<Env> {
   /**
    * Makes the pool if it does not exist yet: it registers in the directory first (so a pool never
    * exists where the Worker cannot find it), then its database is brought to this code's layout in
-   * one transaction. A registration that fails fails the call, and nothing is made.
+   * one transaction. A registration that fails is tried again, twice; one that fails every time fails
+   * the call, and nothing is made.
    */
   async #make(actor: Actor | undefined): Promise<void> {
     if (this.#existing() !== null) return;
-    this.#making ??= this.#directory()
-      .register(this.#name)
+    this.#making ??= this.#register()
       .then(() => {
         this.ctx.storage.transactionSync(() => {
           migrate(this.#db);
@@ -532,6 +534,21 @@ export class KeyPool extends DurableObject<Env> {
         this.#making = null;
       });
     await this.#making;
+  }
+
+  /** Registers the pool in the directory (idempotent), trying again after a failure, with a fresh stub each time. */
+  async #register(): Promise<void> {
+    for (const retryAfterMs of [...REGISTER_RETRIES_MS, null]) {
+      try {
+        await this.#directory().register(this.#name);
+        return;
+      } catch (error) {
+        // An overloaded directory is not asked again at once: that would only add to its load.
+        if (retryAfterMs === null || (error as { overloaded?: unknown }).overloaded === true) throw error;
+        logError({ event: "registration_retried", pool: this.#name, error: errorText(error), retryAfterMs });
+        await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
+      }
+    }
   }
 
   #newPool(): Pool {

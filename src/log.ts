@@ -15,3 +15,8 @@ export function log(entry: LogEntry): void {
 export function logError(entry: LogEntry): void {
   console.error(JSON.stringify(entry));
 }
+
+/** An error as a log line names it: its name and message only (our errors never carry key values). */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
+}

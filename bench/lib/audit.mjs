@@ -7,15 +7,15 @@
  *   both in turn (which goes first alternates): rows from the object's SQLite counters, CPU net of an
  *   empty loop as in "What it costs", entries counted from the trail itself. The calls carry an actor
  *   with a token's fingerprint, as every call through the HTTP API does.
- * - **Writes, per request**: the same comparison as whole RPCs from the driver under load, so each
- *   write commits on its own (in the loop above the writes of many calls commit together).
+ * - **Writes, per request**: the same comparison as whole RPCs from the driver, made one after the
+ *   other, so each write is a request of its own and commits on its own (in the loop above the writes
+ *   of many calls commit together). The target is judged here.
  * - **Bytes per entry**: `databaseSize` grown by many assign + unblock cycles (two keyed entries each)
  *   and by settings changes (the entry with no key), against the pool without the trail.
  * - **Reading**: a page of 100 (the newest, one from the middle of the trail, one of a key's history)
  *   on trails of each size, in the object (rows read, CPU) and over HTTP (`GET /pools/{pool}/audit`).
  */
 import { call, emptyLoop, measureOne } from "./costs.mjs";
-import { OPERATIONS } from "./scenarios.mjs";
 
 /** Keys one alarm run expires (ALARM_BATCH, src/key-pool.ts): the entries counted in the trail must agree. */
 const ALARM_BATCH = 250;
@@ -62,19 +62,19 @@ export const AUDIT_READS = [
   { id: "audit-key-page", label: "a key's history (`?keyId=…&limit=100`)" },
 ];
 
-/** The writes sent as whole requests under load (scenarios.mjs, over RPC from the driver). */
-export const AUDIT_LOAD = [
-  "POST /keys",
-  "GET /keys + unblock",
-  "PUT /keys/{id} block + unblock",
-  "GET /keys + report ok, release",
+/** The writes made as whole requests, one after the other (the driver's `sequence`), with their RPCs per repetition. */
+export const AUDIT_SEQUENCES = [
+  { id: "create", label: "`POST /keys` (`create(1)`)", requests: 1 },
+  { id: "assign-unblock", label: "`GET /keys` + unblock", requests: 2 },
+  { id: "block-unblock", label: "`PUT /keys/{id}` block + unblock", requests: 2 },
+  { id: "assign-report", label: "`GET /keys` + report `ok`, release", requests: 2 },
 ];
 
 /**
  * Everything above. `fill(pool, keys)` fills a pool of the production Worker over HTTP and answers a
  * sample of its ids; `run(url, requests)` is one load of the bench's length; `auth` the tokens' headers.
  * `settings`: the run's (`auditCalls`, `costPoolKeys`, `auditCycles`, `auditSettingsChanges`,
- * `auditTrailSizes`, `auditLoadKeys`, `auditLoadRounds`, `rounds`).
+ * `auditTrailSizes`, `auditLoadKeys`, `auditSequenceTimes`, `auditSequenceRounds`, `rounds`).
  */
 export async function measureAudit({ server, urls, settings, fill, run, auth, log }) {
   const writes = await measureWrites(server, urls.driver, settings);
@@ -85,7 +85,7 @@ export async function measureAudit({ server, urls, settings, fill, run, auth, lo
   log("audit trail: reading in the object measured");
   const httpReads = await measureHttpReads(urls, settings, fill, run, auth);
   log("audit trail: reading over HTTP measured");
-  const load = await measureLoad(urls, settings, fill, run, auth);
+  const load = await measureSequences(server, urls, settings, fill, auth);
   log("audit trail: writes per request measured");
   return { writes, storage, reads, httpReads, load };
 }
@@ -268,14 +268,16 @@ async function measureHttpReads(urls, settings, fill, run, auth) {
 }
 
 /**
- * The writes of AUDIT_LOAD as whole RPCs from the driver, on a pool of the production Worker with the
- * trail and one without (`PUT /pools/{pool}/settings {"auditRetentionDays": 0}` before it is filled),
- * `auditLoadKeys` keys each; each round runs each scenario on both, which goes first alternating.
+ * The writes of AUDIT_SEQUENCES as whole RPCs from the driver, one after the other, on a pool of the
+ * production Worker with the trail and one without (`PUT /pools/{pool}/settings {"auditRetentionDays":
+ * 0}` before it is filled), `auditLoadKeys` keys each: each round makes `auditSequenceTimes` repetitions
+ * of each write on both pools in turn (which goes first alternates; a first round is thrown away), and
+ * takes workerd's CPU per request (the driver's loop included, the same for both).
  */
-async function measureLoad(urls, settings, fill, run, auth) {
+async function measureSequences(server, urls, settings, fill, auth) {
   const targets = {};
   for (const trail of TRAILS) {
-    const pool = `audit-load-${trail}`;
+    const pool = `audit-sequence-${trail}`;
     if (trail === "off") {
       const response = await fetch(`${urls.main}/pools/${pool}/settings`, {
         method: "PUT",
@@ -285,20 +287,24 @@ async function measureLoad(urls, settings, fill, run, auth) {
       if (!response.ok) throw new Error(`settings of ${pool}: ${response.status} ${await response.text()}`);
       await response.arrayBuffer();
     }
-    targets[trail] = { pool, ids: await fill(pool, settings.auditLoadKeys), auth };
-    // The first assignment after a fill builds the free keys in memory: before the load, not in it.
-    await call(`${urls.driver}/stats/${pool}`, "GET");
+    await fill(pool, settings.auditLoadKeys);
+    targets[trail] = pool;
   }
-  const scenarios = AUDIT_LOAD.map((endpoint) => OPERATIONS.find((op) => op.endpoint === endpoint));
+  const times = settings.auditSequenceTimes;
   const rounds = [];
-  for (let round = 0; round < settings.auditLoadRounds; round++) {
+  for (let round = -1; round < settings.auditSequenceRounds; round++) {
     const order = round % 2 === 0 ? TRAILS : [...TRAILS].reverse();
     const figures = {};
-    for (const op of scenarios) {
-      figures[op.endpoint] = {};
-      for (const trail of order) figures[op.endpoint][trail] = await run(urls.driver, op.driver(targets[trail]));
+    for (const write of AUDIT_SEQUENCES) {
+      figures[write.id] = {};
+      for (const trail of order) {
+        const before = server.cpuNs();
+        const calls = await call(`${urls.driver}/sequence/${targets[trail]}/${write.id}?times=${times}`, "POST");
+        if (calls !== times * write.requests) throw new Error(`${write.id}: ${calls} calls for ${times} repetitions`);
+        figures[write.id][trail] = { calls, cpuUs: (server.cpuNs() - before) / 1e3 / calls };
+      }
     }
-    rounds.push(figures);
+    if (round >= 0) rounds.push(figures);
   }
-  return { keys: settings.auditLoadKeys, rounds };
+  return { keys: settings.auditLoadKeys, times, rounds };
 }

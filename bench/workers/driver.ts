@@ -674,6 +674,48 @@ function lease(query: URLSearchParams): number | undefined {
   return raw === null ? undefined : Number(raw);
 }
 
+/** The writes `sequence` runs: each an RPC or two to the production Worker's pool. */
+export type SequenceWrite = "create" | "assign-unblock" | "block-unblock" | "assign-report";
+
+/**
+ * `times` repetitions of `write`, each RPC awaited before the next is made: every call is a request of
+ * its own to the pool's object, run and committed alone, as a client's request is, with no load
+ * generator sharing the machine. Answers the RPCs made.
+ */
+async function sequence(stub: DurableObjectStub<KeyPool>, write: SequenceWrite, times: number): Promise<number> {
+  let calls = 0;
+  const done = <T>(outcome: Outcome<T>): T => {
+    calls++;
+    return value(outcome);
+  };
+  // Keys to block and unblock in turn (each free again after its unblock), found before the calls counted.
+  const free = write === "block-unblock" ? value(await stub.listKeys("free", 100)).keys.map((key) => key.keyId) : [];
+  for (let i = 0; i < times; i++) {
+    switch (write) {
+      case "create":
+        done(await stub.create(1));
+        break;
+      case "assign-unblock": {
+        const { keyId, lease } = done(await stub.assign({ holder: newHolder() }));
+        done(await stub.setBlocked(keyId, false, asAdmin(lease)));
+        break;
+      }
+      case "block-unblock": {
+        const keyId = free[i % free.length] as string;
+        const { lease } = done(await stub.setBlocked(keyId, true, asAdmin(undefined), newHolder().digest));
+        done(await stub.setBlocked(keyId, false, asAdmin(lease ?? undefined)));
+        break;
+      }
+      case "assign-report": {
+        const { keyId, lease } = done(await stub.assign({ holder: newHolder() }));
+        done(await stub.report(keyId, asAdmin(lease), { outcome: "ok", release: true }));
+        break;
+      }
+    }
+  }
+  return calls;
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -787,6 +829,10 @@ export default {
         );
       case "stats":
         return reply(await env.KEY_POOL.getByName(pool).poolStats());
+      case "sequence":
+        return reply(
+          await sequence(env.KEY_POOL.getByName(pool), id as SequenceWrite, Number(query.get("times") ?? 1)),
+        );
       default:
         return new Response("unknown driver route", { status: 404 });
     }

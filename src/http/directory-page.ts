@@ -1,4 +1,4 @@
-import { logError } from "../log";
+import { errorText, logError } from "../log";
 import { DIRECTORY_NAME } from "../pool-directory";
 import { cursorText, encodeCursor } from "./cursor";
 import { invalidRequest } from "./errors";
@@ -15,8 +15,9 @@ export interface DirectoryPage {
  * One page of the directory (`GET /pools`, `GET /metrics`): up to `limit` pool names after `cursor`,
  * read as one range of the directory's primary key, then each pool's statistics from its own object,
  * all at once: one directory call and `limit` pool calls, whatever the number of pools. A pool whose
- * object fails to answer, or holds nothing (registered but never made, or retired meanwhile), is
- * listed with null statistics rather than failing the page.
+ * object fails to answer, or does not answer within POOL_ANSWER_TIMEOUT_MS, or holds nothing
+ * (registered but never made, or retired meanwhile), is listed with null statistics rather than
+ * failing or holding up the page.
  */
 export async function directoryPage(env: Env, cursor: string | undefined, limit: number): Promise<DirectoryPage> {
   const after = cursor === undefined ? null : decodePoolCursor(cursor);
@@ -26,18 +27,26 @@ export async function directoryPage(env: Env, cursor: string | undefined, limit:
   return { pools, next: more && last !== undefined ? encodePoolCursor(last) : null };
 }
 
+/** How long a page waits for one pool's counts: a pool that does not answer by then is listed without them. */
+export const POOL_ANSWER_TIMEOUT_MS = 2_000;
+
 async function statsOf(env: Env, pool: string): Promise<ScrapedStats | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), POOL_ANSWER_TIMEOUT_MS);
+  });
   try {
-    const stats = await env.KEY_POOL.getByName(pool).poolStats();
+    const stats = await Promise.race([env.KEY_POOL.getByName(pool).poolStats(), late]);
+    if (stats === null) {
+      logError({ event: "pool_unanswered", pool, error: `no answer in ${POOL_ANSWER_TIMEOUT_MS} ms` });
+      return null;
+    }
     if (stats.ok) return stats.value;
     logError({ event: "pool_unanswered", pool, error: stats.refusal });
   } catch (error) {
-    // Name and message only, as for a 500: our errors never carry key values.
-    logError({
-      event: "pool_unanswered",
-      pool,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : "?",
-    });
+    logError({ event: "pool_unanswered", pool, error: errorText(error) });
+  } finally {
+    clearTimeout(timer);
   }
   return null;
 }

@@ -1,6 +1,6 @@
 import { type IRequest, Router } from "itty-router";
 import { ConfigError, configOf } from "../config";
-import { logError } from "../log";
+import { errorText, logError } from "../log";
 import { authenticate } from "./auth";
 import { preflight, withCors } from "./cors";
 import { AssignKey } from "./endpoints/assign-key";
@@ -108,21 +108,16 @@ function toErrorResponse(error: unknown): Response {
   if (isRetryable(error)) {
     // The pool's object restarted under the call (a deploy, an eviction), ending it; nothing half done
     // stays: a transaction commits whole or not at all.
-    logError({ event: "pool_restarted", error: describe(error) });
+    logError({ event: "pool_restarted", error: errorText(error) });
     return errorResponse(poolRestarted());
   }
-  logError({ event: "unhandled_error", error: describe(error) });
+  logError({ event: "unhandled_error", error: errorText(error) });
   return errorResponse(internalError());
 }
 
 /** The runtime marks an error of a Durable Object call that may succeed if retried (`retryable`). */
 function isRetryable(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { retryable?: unknown }).retryable === true;
-}
-
-/** Name and message only: our errors never carry key values, and request payloads are not logged. */
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
 }
 
 /** Unknown path: 404. Known path, other method: 405 with `Allow`. */

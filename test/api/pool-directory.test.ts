@@ -1,10 +1,13 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { POOL_ANSWER_TIMEOUT_MS } from "../../src/http/directory-page";
 import { DEFAULT_POOL_PAGE, MAX_POOL_PAGE } from "../../src/http/directory-schemas";
+import type { KeyPool } from "../../src/key-pool";
 import { DIRECTORY_NAME, MAX_DIRECTORY_PAGE, type PoolDirectory } from "../../src/pool-directory";
 import { SCHEMA_VERSION } from "../../src/storage/migrations";
-import { CLIENT_TOKEN, call } from "../support/http";
+import { InjectedFailure } from "../support/faults";
+import { CLIENT_TOKEN, call, uniquePool } from "../support/http";
 import { expectError, expectOk } from "../support/keys";
 
 /**
@@ -165,5 +168,88 @@ describe("GET /pools", () => {
   it("is for admins: a client token is 403, no token 401", async () => {
     expectError(await call("GET", "/pools", { token: CLIENT_TOKEN }), 403);
     expectError(await call("GET", "/pools", { token: null }), 401);
+  });
+});
+
+describe("a pool that does not answer", () => {
+  it("is listed without counts once POOL_ANSWER_TIMEOUT_MS has passed, and holds up no other pool", async () => {
+    const p = prefix();
+    expectOk(await call("POST", `/pools/${p}a-fine/keys`), 201);
+    expectOk(await call("POST", `/pools/${p}b-stuck/keys`), 201);
+    // The stuck pool's object never answers (as an object stuck behind a long wake would not, in time).
+    const real = env.KEY_POOL.getByName.bind(env.KEY_POOL);
+    const spy = vi
+      .spyOn(env.KEY_POOL, "getByName")
+      .mockImplementation((name, options) =>
+        name === `${p}b-stuck`
+          ? ({ poolStats: () => new Promise(() => {}) } as unknown as ReturnType<typeof real>)
+          : real(name, options),
+      );
+    const started = Date.now();
+    const page = expectOk(await call("GET", `/pools?limit=${MAX_POOL_PAGE}`));
+    const waited = Date.now() - started;
+    expect(page.pools.filter((entry: Listed) => entry.pool.startsWith(p))).toEqual([
+      await asListed(`${p}a-fine`),
+      { pool: `${p}b-stuck`, keys: null, waiting: null },
+    ]);
+    expect(waited).toBeGreaterThanOrEqual(POOL_ANSWER_TIMEOUT_MS);
+    expect(waited).toBeLessThan(POOL_ANSWER_TIMEOUT_MS + 1000);
+    spy.mockRestore();
+  });
+});
+
+describe("a pool's registration in the directory", () => {
+  /**
+   * Runs `work` in a new pool's object with its directory's `register` failing `failures` times first
+   * (each failure thrown by the stub the pool is given, as a failed call would be); answers what `work`
+   * answers and how many registrations were tried.
+   */
+  async function withFailingDirectory<T>(
+    name: string,
+    failures: number,
+    work: (instance: KeyPool) => Promise<T>,
+  ): Promise<{ answer: T; tries: number }> {
+    return runInDurableObject(env.KEY_POOL.getByName(name), async (instance: KeyPool) => {
+      const namespace = (instance as unknown as { env: Env }).env.POOL_DIRECTORY;
+      const real = namespace.getByName.bind(namespace);
+      let tries = 0;
+      const spy = vi.spyOn(namespace, "getByName").mockImplementation((directoryName) => {
+        const directory = real(directoryName);
+        return {
+          register: (pool: string) => {
+            tries++;
+            return tries <= failures ? Promise.reject(new InjectedFailure("directory")) : directory.register(pool);
+          },
+        } as unknown as ReturnType<typeof real>;
+      });
+      try {
+        return { answer: await work(instance), tries };
+      } finally {
+        spy.mockRestore();
+      }
+    });
+  }
+
+  it("is tried again after a failure: a directory failing twice does not fail the making call", async () => {
+    const name = uniquePool();
+    const { answer, tries } = await withFailingDirectory(name, 2, (instance) => instance.create(1));
+    expect(answer).toMatchObject({ ok: true });
+    expect(tries).toBe(3);
+    expect(await env.POOL_DIRECTORY.getByName(DIRECTORY_NAME).exists(name)).toBe(true);
+    expect(expectOk(await call("GET", `/pools/${name}`)).keys.total).toBe(1);
+  });
+
+  it("fails the making call when every try fails, and makes nothing: the next call makes the pool", async () => {
+    const name = uniquePool();
+    const { answer, tries } = await withFailingDirectory(name, 3, (instance) =>
+      instance.create(1).catch((error: unknown) => error),
+    );
+    expect(answer).toBeInstanceOf(InjectedFailure);
+    expect(tries).toBe(3);
+    expect(await env.POOL_DIRECTORY.getByName(DIRECTORY_NAME).exists(name)).toBe(false);
+    expectError(await call("GET", `/pools/${name}`), 404);
+    expect(await env.KEY_POOL.getByName(name).poolStats()).toMatchObject({ ok: false, refusal: "no_such_pool" });
+    expect(await env.KEY_POOL.getByName(name).create(1)).toMatchObject({ ok: true });
+    expect(expectOk(await call("GET", `/pools/${name}`)).keys.total).toBe(1);
   });
 });
