@@ -589,10 +589,22 @@ async function send(url, request) {
 /**
  * Creates `alarmKeys` keys in a probe pool (KeyPool whose runtime alarm deliveries are ignored), reads
  * its database size, waits until every key has expired, then runs the real alarm one run per request
- * and records the workerd CPU of each run.
+ * and records the workerd CPU of each run; then the same on a pool that keeps no audit trail.
  */
 async function measureAlarm(driver) {
-  const pool = "alarm";
+  const trailed = await drainAlarm(driver, "alarm");
+  // The same on a pool that keeps no audit trail (issue 15): what the trail adds to an alarm run.
+  const untrailed = await drainAlarm(driver, "alarm-untrailed", "&auditRetentionDays=0");
+  return { ...trailed, untrailed };
+}
+
+/** `alarmKeys` keys made in the probe pool `pool` (with `settingsQuery` applied first), left to expire, then drained. */
+async function drainAlarm(driver, pool, settingsQuery) {
+  if (settingsQuery !== undefined) {
+    await fetch(`${driver}/probe-settings/${pool}?keyTtl=${settings.probeTtlSeconds}&blockTtl=60${settingsQuery}`, {
+      method: "PUT",
+    }).then((response) => response.arrayBuffer());
+  }
   const calls = Math.ceil(settings.alarmKeys / 1000);
   for (let i = 0; i < calls; i++) {
     const response = await fetch(`${driver}/probe-add/${pool}?count=1000`, { method: "POST" });

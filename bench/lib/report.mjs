@@ -276,6 +276,17 @@ export function report(results) {
           `alarm runs to delete ${int(alarm.keys)} keys expired together`,
           `${alarm.runs} runs; CPU per run: longest ${fixed(alarm.maxCpuMs, 1)} ms, p99 ${fixed(alarm.p99CpuMs, 1)} ms, median ${fixed(alarm.medianCpuMs, 1)} ms; total ${int(alarm.totalCpuMs)} ms; longest wall ${fixed(alarm.maxWallMs, 1)} ms`,
         ],
+        ...(alarm.untrailed === undefined
+          ? []
+          : [
+              [
+                "the same in a pool that keeps no audit trail (`auditRetentionDays: 0`)",
+                `${alarm.untrailed.runs} runs; CPU per run: longest ${fixed(alarm.untrailed.maxCpuMs, 1)} ms, median ` +
+                  `${fixed(alarm.untrailed.medianCpuMs, 1)} ms; total ${int(alarm.untrailed.totalCpuMs)} ms: the trail ` +
+                  `adds ${fixed((alarm.medianCpuMs / alarm.untrailed.medianCpuMs - 1) * 100, 0)}% to a run (median), ` +
+                  `${fixed((alarm.totalCpuMs / alarm.untrailed.totalCpuMs - 1) * 100, 0)}% in all`,
+              ],
+            ]),
         [
           `storage per key at ${int(alarm.keys)} keys (\`databaseSize\`, each key's \`created\` audit entry included)`,
           `${fixed(alarm.bytesPerKey, 0)} bytes (${int(alarm.databaseSize)} bytes)`,

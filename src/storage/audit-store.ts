@@ -27,19 +27,6 @@ const INSERT_ROWS = Array.from(
       .join(", ")}`,
 );
 
-/** An entry's columns after its time and sequence number, its key id in the form `keyOf` gives. */
-function fieldsOf(change: AuditChange, keyOf: (keyId: string) => unknown): unknown[] {
-  return [
-    change.event,
-    change.keyId === null ? null : keyOf(change.keyId),
-    change.lease,
-    change.outcome,
-    change.actor.role,
-    change.actor.token,
-    change.detail === null ? null : JSON.stringify(change.detail),
-  ];
-}
-
 /**
  * The `audit` table: an append-only trail, keyed by `(at, seq)` so that a time range is a range of
  * the primary key, with one index (`audit_by_key`) for one key's history. Entries are appended in
@@ -175,4 +162,17 @@ function entryOf(row: AuditRow): AuditEntry {
     actor: { role: row.role, token: row.actor },
     detail: row.detail === null ? null : (JSON.parse(row.detail) as AuditDetail),
   };
+}
+
+/** An entry's columns after its time and sequence number, its key id in the form `keyOf` gives. */
+function fieldsOf(change: AuditChange, keyOf: (keyId: string) => unknown): unknown[] {
+  return [
+    change.event,
+    change.keyId === null ? null : keyOf(change.keyId),
+    change.lease,
+    change.outcome,
+    change.actor.role,
+    change.actor.token,
+    change.detail === null ? null : JSON.stringify(change.detail),
+  ];
 }
