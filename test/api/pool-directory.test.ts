@@ -185,16 +185,19 @@ describe("a pool that does not answer", () => {
           ? ({ poolStats: () => new Promise(() => {}) } as unknown as ReturnType<typeof real>)
           : real(name, options),
       );
-    const started = Date.now();
-    const page = expectOk(await call("GET", `/pools?limit=${MAX_POOL_PAGE}`));
-    const waited = Date.now() - started;
-    expect(page.pools.filter((entry: Listed) => entry.pool.startsWith(p))).toEqual([
-      await asListed(`${p}a-fine`),
-      { pool: `${p}b-stuck`, keys: null, waiting: null },
-    ]);
-    expect(waited).toBeGreaterThanOrEqual(POOL_ANSWER_TIMEOUT_MS);
-    expect(waited).toBeLessThan(POOL_ANSWER_TIMEOUT_MS + 1000);
-    spy.mockRestore();
+    try {
+      const started = Date.now();
+      const page = expectOk(await call("GET", `/pools?limit=${MAX_POOL_PAGE}`));
+      const waited = Date.now() - started;
+      expect(page.pools.filter((entry: Listed) => entry.pool.startsWith(p))).toEqual([
+        await asListed(`${p}a-fine`),
+        { pool: `${p}b-stuck`, keys: null, waiting: null },
+      ]);
+      expect(waited).toBeGreaterThanOrEqual(POOL_ANSWER_TIMEOUT_MS);
+      expect(waited).toBeLessThan(POOL_ANSWER_TIMEOUT_MS + 1000);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
