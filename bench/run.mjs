@@ -33,7 +33,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { measureAudit } from "./lib/audit.mjs";
-import { emptyLoop, measureCosts, measureEncryption, measureOne } from "./lib/costs.mjs";
+import { call, emptyLoop, measureCosts, measureEncryption, measureOne } from "./lib/costs.mjs";
 import { jsonHeaders, load, median, percentile } from "./lib/load.mjs";
 import { report } from "./lib/report.mjs";
 import { CEILINGS, OPERATIONS, PAIRS } from "./lib/scenarios.mjs";
@@ -601,9 +601,10 @@ async function measureAlarm(driver) {
 /** `alarmKeys` keys made in the probe pool `pool` (with `settingsQuery` applied first), left to expire, then drained. */
 async function drainAlarm(driver, pool, settingsQuery) {
   if (settingsQuery !== undefined) {
-    await fetch(`${driver}/probe-settings/${pool}?keyTtl=${settings.probeTtlSeconds}&blockTtl=60${settingsQuery}`, {
-      method: "PUT",
-    }).then((response) => response.arrayBuffer());
+    await call(
+      `${driver}/probe-settings/${pool}?keyTtl=${settings.probeTtlSeconds}&blockTtl=60${settingsQuery}`,
+      "PUT",
+    );
   }
   const calls = Math.ceil(settings.alarmKeys / 1000);
   for (let i = 0; i < calls; i++) {

@@ -37,6 +37,31 @@ function at(makePath, makeBody, makeHeaders) {
 /** The holder's proof of the block the previous request started (a client acts as the holder only with it). */
 const asHolder = (c) => (c.leaseToken ? { "KeyPool-Lease-Token": c.leaseToken } : {});
 
+/**
+ * An assignment and its holder's report on the key: over RPC, `query` for the driver's report route;
+ * over HTTP, `body` for `POST /pools/{pool}/keys/{id}/report`.
+ */
+function assignThenReport(query, body) {
+  return {
+    driver: ({ pool }) => [
+      { method: "GET", path: `/assign/${pool}`, onResponse: remember(fromRpc) },
+      { method: "POST", setupRequest: at((c) => `/report/${pool}/${c.id}?${query}&lease=${c.lease}`) },
+    ],
+    http: ({ pool, auth }) => [
+      { method: "GET", path: `/pools/${pool}/keys`, headers: auth.client, onResponse: remember(fromHttp) },
+      {
+        method: "POST",
+        headers: { ...auth.client, ...jsonHeaders },
+        setupRequest: at(
+          (c) => `/pools/${pool}/keys/${c.id}/report`,
+          () => body,
+          asHolder,
+        ),
+      },
+    ],
+  };
+}
+
 /** The platform's own ceilings, served by the driver Worker. */
 export const CEILINGS = {
   noop: { label: "no-op RPC", requests: () => [{ method: "GET", path: "/noop" }] },
@@ -151,22 +176,7 @@ export const OPERATIONS = [
     endpoint: "GET /keys + report ok, release",
     rpc: "assign() + report(ok, release)",
     ceiling: "write",
-    driver: ({ pool }) => [
-      { method: "GET", path: `/assign/${pool}`, onResponse: remember(fromRpc) },
-      { method: "POST", setupRequest: at((c) => `/report/${pool}/${c.id}?outcome=ok&release=true&lease=${c.lease}`) },
-    ],
-    http: ({ pool, auth }) => [
-      { method: "GET", path: `/pools/${pool}/keys`, headers: auth.client, onResponse: remember(fromHttp) },
-      {
-        method: "POST",
-        headers: { ...auth.client, ...jsonHeaders },
-        setupRequest: at(
-          (c) => `/pools/${pool}/keys/${c.id}/report`,
-          () => ({ outcome: "ok", release: true }),
-          asHolder,
-        ),
-      },
-    ],
+    ...assignThenReport("outcome=ok&release=true", { outcome: "ok", release: true }),
   },
   // A 429 with a 1 ms wait: the key cools down (its cooling-index entry, the alarm armed for it) and is
   // free again a millisecond later, ended by the next assignment or the alarm, so the pool never runs dry.
@@ -174,25 +184,7 @@ export const OPERATIONS = [
     endpoint: "GET /keys + report rate_limited",
     rpc: "assign() + report(rate_limited, 1 ms)",
     ceiling: "write",
-    driver: ({ pool }) => [
-      { method: "GET", path: `/assign/${pool}`, onResponse: remember(fromRpc) },
-      {
-        method: "POST",
-        setupRequest: at((c) => `/report/${pool}/${c.id}?outcome=rate_limited&retryAfterMs=1&lease=${c.lease}`),
-      },
-    ],
-    http: ({ pool, auth }) => [
-      { method: "GET", path: `/pools/${pool}/keys`, headers: auth.client, onResponse: remember(fromHttp) },
-      {
-        method: "POST",
-        headers: { ...auth.client, ...jsonHeaders },
-        setupRequest: at(
-          (c) => `/pools/${pool}/keys/${c.id}/report`,
-          () => ({ outcome: "rate_limited", retryAfterSeconds: 0.001 }),
-          asHolder,
-        ),
-      },
-    ],
+    ...assignThenReport("outcome=rate_limited&retryAfterMs=1", { outcome: "rate_limited", retryAfterSeconds: 0.001 }),
   },
   // The earliest-free probe: no key is free, so the answer is 404 with when one will be (Retry-After).
   {

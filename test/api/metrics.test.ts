@@ -1,8 +1,6 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { METRICS_CONTENT_TYPE, NEXT_CURSOR_COMMENT } from "../../src/http/metrics-text";
-import { SCHEMA_VERSION } from "../../src/storage/migrations";
+import { brokenPool } from "../support/faults";
 import { CLIENT_TOKEN, call } from "../support/http";
 import { expectError, expectOk, type Reply } from "../support/keys";
 import { type ParsedFamily, parseScrape, sampleValue } from "../support/prometheus";
@@ -70,16 +68,6 @@ function samplesOf(families: Map<string, ParsedFamily>, pool: string): Record<st
   return Object.fromEntries(
     [...families].map(([name, family]) => [name, family.samples.filter((sample) => sample.labels.pool === pool)]),
   );
-}
-
-/** Makes a pool whose object fails every call: its database says it is newer than this code. */
-async function brokenPool(pool: string): Promise<void> {
-  expectOk(await call("POST", `/pools/${pool}/keys`), 201);
-  const stub = env.KEY_POOL.getByName(pool);
-  await runInDurableObject(stub, (_instance, state) => {
-    state.storage.sql.exec("UPDATE pool_meta SET schema_version = ? WHERE id = 1", SCHEMA_VERSION + 1);
-  });
-  await evictDurableObject(stub);
 }
 
 /** Every scrape of `GET /metrics?limit=` following the next-page comments, parsed, and the raw texts. */

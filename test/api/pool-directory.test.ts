@@ -1,12 +1,11 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { POOL_ANSWER_TIMEOUT_MS } from "../../src/http/directory-page";
 import { DEFAULT_POOL_PAGE, MAX_POOL_PAGE } from "../../src/http/directory-schemas";
 import type { KeyPool } from "../../src/key-pool";
 import { DIRECTORY_NAME, MAX_DIRECTORY_PAGE, type PoolDirectory } from "../../src/pool-directory";
-import { SCHEMA_VERSION } from "../../src/storage/migrations";
-import { InjectedFailure } from "../support/faults";
+import { brokenPool, InjectedFailure } from "../support/faults";
 import { CLIENT_TOKEN, call, uniquePool } from "../support/http";
 import { expectError, expectOk } from "../support/keys";
 
@@ -48,17 +47,6 @@ async function listAll(limit?: number): Promise<{ pools: Listed[]; pages: number
 async function asListed(pool: string): Promise<Listed> {
   const stats = expectOk(await call("GET", `/pools/${pool}`));
   return { pool, keys: stats.keys, waiting: stats.waiting };
-}
-
-/** Makes a pool whose object fails every call: its database says it is newer than this code. */
-async function brokenPool(pool: string): Promise<void> {
-  expectOk(await call("POST", `/pools/${pool}/keys`), 201);
-  const stub = env.KEY_POOL.getByName(pool);
-  await runInDurableObject(stub, (_instance, state) => {
-    state.storage.sql.exec("UPDATE pool_meta SET schema_version = ? WHERE id = 1", SCHEMA_VERSION + 1);
-  });
-  await evictDurableObject(stub);
-  expectError(await call("GET", `/pools/${pool}`), 500);
 }
 
 describe("GET /pools", () => {

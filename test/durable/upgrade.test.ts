@@ -9,7 +9,7 @@ import { useFakeClock } from "../support/clock";
 import { checkStorage, contains, snapshot } from "../support/durable-pool";
 import { buildV1Pool, buildV2Pool, buildV3Pool, buildV4Pool, rewriteAsV5, schemaVersion } from "../support/legacy-pool";
 import { ADMIN, addKeys, adminWithLease, freshPool, internalsOf } from "../support/pool";
-import { GENERATED, HEALTHY } from "../support/records";
+import { DEFAULT_SETTINGS, GENERATED, HEALTHY } from "../support/records";
 import { iso, KEY_TTL_MS } from "../support/timings";
 
 describe("a pool written by storage version 1", () => {
@@ -144,15 +144,7 @@ describe("a pool written by storage version 2", () => {
           expired: v2.stored.expired,
           deleted: v2.stored.deleted,
         },
-        settings: {
-          keyTtlSeconds: KEY_TTL_MS / 1000,
-          blockTtlSeconds: 60,
-          revealValues: "anyone",
-          keysExpire: true,
-          cooldownSeconds: 60,
-          maxFailures: 3,
-          lockDelaySeconds: 0,
-        },
+        settings: DEFAULT_SETTINGS,
       },
     });
     expect(await stub.reveal(v2.free)).toEqual({ ok: true, value: { keyId: v2.free, key: v2.values[v2.free] } });

@@ -1,6 +1,10 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { KeyPool } from "../../src/key-pool";
+import { SCHEMA_VERSION } from "../../src/storage/migrations";
+import { call } from "./http";
+import { expectError, expectOk } from "./keys";
 import { internalsOf } from "./pool";
 
 /** The error an injected storage failure throws, so a test can tell it from a real one. */
@@ -50,4 +54,15 @@ export function alarmWithFailingStorage(stub: DurableObjectStub<KeyPool>, failAt
 /** The platform's retry of a failed alarm: the handler runs again, whatever the alarm in storage says. */
 export function retryAlarm(stub: DurableObjectStub<KeyPool>): Promise<void> {
   return runInDurableObject(stub, (instance: KeyPool) => instance.alarm());
+}
+
+/** Makes a pool whose object fails every call: its database says it is newer than this code. */
+export async function brokenPool(pool: string): Promise<void> {
+  expectOk(await call("POST", `/pools/${pool}/keys`), 201);
+  const stub = env.KEY_POOL.getByName(pool);
+  await runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec("UPDATE pool_meta SET schema_version = ? WHERE id = 1", SCHEMA_VERSION + 1);
+  });
+  await evictDurableObject(stub);
+  expectError(await call("GET", `/pools/${pool}`), 500);
 }

@@ -28,8 +28,10 @@ export const ListKeys = endpoint({
   },
 });
 
-/** A cursor is the position after a page's last key, tagged with its state (../cursor.ts). */
-/** Each state's tag in a cursor. */
+/**
+ * A cursor is the position after a page's last key, tagged with its state (../cursor.ts): each
+ * state's tag.
+ */
 const TAGS: Record<ListState, string> = { all: "a", free: "f", blocked: "b", cooling: "c", disabled: "d" };
 
 function encodePosition(position: ListPosition): string {
