@@ -8,6 +8,7 @@
  * tokens' digests themselves (so fingerprints change when the set of tokens does).
  */
 
+import { hexOf } from "../storage/uuid";
 import { derivedHmacKey } from "./value-keys";
 
 const FINGERPRINT_BYTES = 6;
@@ -27,15 +28,11 @@ export function actorKeyOf(secret: Uint8Array): Promise<CryptoKey> {
 export async function actorFingerprint(key: CryptoKey, tokenDigest: Uint8Array): Promise<string> {
   const byToken = known.get(key) ?? new Map<string, string>();
   known.set(key, byToken);
-  const digest = hex(tokenDigest);
+  const digest = hexOf(tokenDigest);
   const found = byToken.get(digest);
   if (found !== undefined) return found;
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, tokenDigest.slice()));
-  const fingerprint = hex(mac.subarray(0, FINGERPRINT_BYTES));
+  const fingerprint = hexOf(mac.subarray(0, FINGERPRINT_BYTES));
   byToken.set(digest, fingerprint);
   return fingerprint;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

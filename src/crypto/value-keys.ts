@@ -6,6 +6,8 @@
  * names a key; it cannot help anyone find one, since the key is 256 random bits.
  */
 
+import { hexOf } from "../storage/uuid";
+
 /** One configured key, ready for WebCrypto. */
 export interface ValueKey {
   readonly fingerprint: string;
@@ -54,7 +56,7 @@ export async function valueKeysOf(materials: readonly KeyMaterial[]): Promise<Va
 
 export async function fingerprintOf(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes.slice()));
-  return Array.from(digest.subarray(0, 4), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return hexOf(digest.subarray(0, 4));
 }
 
 async function valueKeyOf({ bytes, local }: KeyMaterial): Promise<ValueKey> {

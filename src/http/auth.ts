@@ -1,5 +1,6 @@
 import type { IRequest } from "itty-router";
 import { type AccessToken, type Config, ConfigError, configOf, MAX_TOKEN_LENGTH, type Role, sha256 } from "../config";
+import { hexOf } from "../storage/uuid";
 import { HttpError } from "./errors";
 import { clientAddress, enforceRateLimit, policyOf } from "./rate-limit";
 import type { RequestState } from "./route";
@@ -111,7 +112,7 @@ async function identify(header: string | null, tokens: readonly AccessToken[]): 
   if (role === undefined) return { role: undefined, problem: "invalid" };
   // The caller's identity (idempotency keys belong to it) and the limiter's key: the token's hash,
   // so the token itself goes nowhere.
-  return { role, digest, id: hex(digest.subarray(0, 16)) };
+  return { role, digest, id: hexOf(digest.subarray(0, 16)) };
 }
 
 const TOKEN_PROBLEMS: Record<TokenProblem, { message: string; challenge: string }> = {
@@ -147,8 +148,4 @@ export function servesWithoutToken(config: Config, url: URL): boolean {
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -1,5 +1,6 @@
 import { sha256 } from "../config";
 import type { IdempotencyToken } from "../pool/idempotency";
+import { hexOf } from "../storage/uuid";
 
 /**
  * The digests a pool keeps for an idempotent call. A key belongs to the caller that used it: its
@@ -19,7 +20,7 @@ export async function idempotencyToken(
   const path = request.pathname.replace(/^\/pools\/[^/]+/, "");
   const described = JSON.stringify([request.method, path, request.query ?? null, request.body ?? null]);
   const [keyHash, requestHash] = await Promise.all([
-    sha256(`${hex(caller)}:${key}`),
+    sha256(`${hexOf(caller)}:${key}`),
     request.carriesSecrets ? keyedDigest(key, caller, described) : sha256(described),
   ]);
   return { keyHash, requestHash };
@@ -35,8 +36,4 @@ async function keyedDigest(key: string, caller: Uint8Array, text: string): Promi
     ["sign"],
   );
   return new Uint8Array(await crypto.subtle.sign("HMAC", hmac, new TextEncoder().encode(text)));
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
